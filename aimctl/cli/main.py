@@ -1,0 +1,26 @@
+"""Entry point of the ``aimctl`` command: registers the command groups.
+
+Each group lives in its own module and is imported here, so ``aimctl --help`` lists everything.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from aimctl.cli import dev
+
+app = typer.Typer(
+    name="aimctl",
+    help="aimctl: Kubernetes operator for AMD Inference Microservices (aim.silogen.ai/v1alpha1).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(dev.app, name="dev")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

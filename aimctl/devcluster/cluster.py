@@ -1,0 +1,298 @@
+"""The development cluster: one object that brings real Kubernetes up and down on loopback.
+
+``DevCluster(name).up()`` is idempotent: it builds the binaries if the cache lacks them, creates the
+certificates and kubeconfigs once, starts whatever component is not running, waits until each is
+healthy, installs the upstream CRDs and registers the simulated nodes. ``down()`` stops the
+processes and keeps the data directory, so objects survive a restart; ``destroy()`` also deletes it.
+The CLI, the pytest fixtures and the benchmarks all use this class.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import shutil
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aimctl.devcluster import components, process
+from aimctl.devcluster.build import Binaries, ensure_binaries
+from aimctl.devcluster.kubeconfig import render_kubeconfig, write_kubeconfig
+from aimctl.devcluster.layout import Layout
+from aimctl.devcluster.nodes import load_node_specs, node_manifest
+from aimctl.devcluster.pki import ensure_pki
+from aimctl.devcluster.rest import Rest, RestError
+from aimctl.devcluster.upstream_crds import load_crds, upstream_crd_files
+
+#: Component → (certificate stem, user name) of its kubeconfig.
+_COMPONENT_USERS = {
+    "kube-controller-manager": ("kube-controller-manager", "system:kube-controller-manager"),
+    "kube-scheduler": ("kube-scheduler", "system:kube-scheduler"),
+    "kwok": ("kwok", "kwok-controller"),
+}
+
+
+class ClusterError(RuntimeError):
+    """The cluster could not be brought to the requested state; the message says why and where to look."""
+
+
+@dataclass(frozen=True)
+class ComponentStatus:
+    name: str
+    pid: int | None
+    healthy: bool
+
+
+def _insecure_ctx() -> ssl.SSLContext:
+    # kube-controller-manager, kube-scheduler and kwok serve /healthz with self-signed certificates.
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+class DevCluster:
+    """A named local cluster (``dev`` for people, ``test`` for the test suite)."""
+
+    def __init__(
+        self,
+        name: str = "dev",
+        port_base: int | None = None,
+        nodes_file: Path | None = None,
+        log: Callable[[str], None] = print,
+    ) -> None:
+        self.layout = Layout.for_name(name, port_base)
+        self.nodes_file = nodes_file
+        self.log = log
+        self._binaries: Binaries | None = None
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def name(self) -> str:
+        return self.layout.name
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.layout.kubeconfig
+
+    @property
+    def server(self) -> str:
+        return self.layout.server
+
+    @property
+    def etcd_endpoint(self) -> str:
+        return self.layout.etcd_endpoint
+
+    @property
+    def binaries(self) -> Binaries:
+        if self._binaries is None:
+            self._binaries = ensure_binaries(self.log)
+        return self._binaries
+
+    def rest(self) -> Rest:
+        """An admin client for bootstrap requests."""
+        pki = self.layout.pki
+        return Rest(self.server, pki / "ca.crt", pki / "admin.crt", pki / "admin.key")
+
+    # ------------------------------------------------------------------ components
+    def _kwok_config(self) -> Path:
+        path = self.layout.config / "kwok.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(resources.files(__package__).joinpath("kwok-config.yaml").read_text())
+        return path
+
+    def component(self, name: str) -> components.Component:
+        """The command line of one component."""
+        b = self.binaries
+        if name == "etcd":
+            return components.etcd(self.layout, b)
+        if name == "kube-apiserver":
+            return components.kube_apiserver(self.layout, b)
+        if name == "kube-controller-manager":
+            return components.kube_controller_manager(self.layout, b)
+        if name == "kube-scheduler":
+            return components.kube_scheduler(self.layout, b)
+        if name == "kwok":
+            return components.kwok(self.layout, b, self._kwok_config())
+        raise KeyError(f"unknown component {name!r}; known: {', '.join(components.ORDER)}")
+
+    def _healthy(self, comp: components.Component) -> bool:
+        if comp.health_url.startswith("https://127.0.0.1:" + str(self.layout.ports.apiserver)):
+            try:
+                self.rest().request("GET", "/readyz")
+            except RestError:
+                return False
+            return True
+        ctx = _insecure_ctx() if comp.health_url.startswith("https") else None
+        try:
+            with urllib.request.urlopen(comp.health_url, context=ctx, timeout=2) as resp:
+                return bool(resp.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _wait_healthy(self, comp: components.Component, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._healthy(comp):
+                return
+            if process.running_pid(self.layout.pidfile(comp.name), comp.argv[0]) is None:
+                raise ClusterError(
+                    f"{comp.name} exited during start-up; see {self.layout.logfile(comp.name)}:\n"
+                    + _tail(self.layout.logfile(comp.name))
+                )
+            time.sleep(0.2)
+        raise ClusterError(
+            f"{comp.name} not healthy at {comp.health_url} after {timeout:.0f} s; see "
+            f"{self.layout.logfile(comp.name)}:\n" + _tail(self.layout.logfile(comp.name))
+        )
+
+    def start_component(self, name: str, timeout: float = 60.0) -> None:
+        """Start one component unless it is already running, and wait until it is healthy."""
+        comp = self.component(name)
+        pidfile = self.layout.pidfile(name)
+        if process.running_pid(pidfile, comp.argv[0]) is None:
+            process.start(comp.argv, self.layout.logfile(name), pidfile)
+        self._wait_healthy(comp, timeout)
+
+    def stop_component(self, name: str) -> bool:
+        """Stop one component (SIGTERM, then SIGKILL); True if it was running."""
+        return process.stop(self.layout.pidfile(name), str(self.binaries.path(name)))
+
+    def restart_component(self, name: str, timeout: float = 60.0) -> None:
+        """Stop and start one component, e.g. to test that watches survive an apiserver restart."""
+        self.stop_component(name)
+        self.start_component(name, timeout)
+
+    # ------------------------------------------------------------------ lifecycle
+    def _write_kubeconfigs(self) -> None:
+        pki = self.layout.pki
+        ctx = f"aimctl-{self.name}"
+        write_kubeconfig(
+            self.layout.kubeconfig,
+            render_kubeconfig(ctx, self.server, pki / "ca.crt", pki / "admin.crt", pki / "admin.key", "admin"),
+        )
+        for component, (stem, user) in _COMPONENT_USERS.items():
+            write_kubeconfig(
+                self.layout.component_kubeconfig(component),
+                render_kubeconfig(ctx, self.server, pki / "ca.crt", pki / f"{stem}.crt", pki / f"{stem}.key", user),
+            )
+
+    def up(self) -> None:
+        """Bring the whole cluster up (idempotent) and wait until it serves; see the module docstring."""
+        started = time.monotonic()
+        _ = self.binaries
+        for d in (self.layout.root, self.layout.logs, self.layout.run, self.layout.config):
+            d.mkdir(parents=True, exist_ok=True)
+        ensure_pki(self.layout.pki)
+        self._write_kubeconfigs()
+        self.start_component("etcd")
+        self.start_component("kube-apiserver", timeout=90)
+        self.install_crds(upstream_crd_files())
+        self.start_component("kube-controller-manager")
+        self.start_component("kube-scheduler")
+        self.start_component("kwok")
+        self.apply_nodes()
+        self._wait_default_service_account()
+        self.log(f"cluster {self.name!r} up in {time.monotonic() - started:.1f} s; KUBECONFIG={self.kubeconfig}")
+
+    def down(self) -> None:
+        """Stop every component, newest first; data stays for the next ``up``."""
+        for name in reversed(components.ORDER):
+            if self.stop_component(name):
+                self.log(f"stopped {name}")
+
+    def destroy(self) -> None:
+        """Stop the cluster and delete its directory (certificates, data, logs)."""
+        self.down()
+        shutil.rmtree(self.layout.root, ignore_errors=True)
+
+    def status(self) -> list[ComponentStatus]:
+        """Pid and health of every component."""
+        out = []
+        for name in components.ORDER:
+            comp = self.component(name)
+            pid = process.running_pid(self.layout.pidfile(name), comp.argv[0])
+            out.append(ComponentStatus(name, pid, pid is not None and self._healthy(comp)))
+        return out
+
+    # ------------------------------------------------------------------ objects
+    def install_crds(self, files: list[Path], timeout: float = 60.0) -> None:
+        """Server-side apply the CRDs of ``files`` and wait until each is Established."""
+        rest = self.rest()
+        crds = load_crds(files)
+        for crd in crds:
+            rest.apply(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}", crd)
+        deadline = time.monotonic() + timeout
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            while True:
+                obj = rest.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
+                conds = {c["type"]: c["status"] for c in obj.get("status", {}).get("conditions", [])}
+                if conds.get("Established") == "True":
+                    break
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"CRD {name} not Established after {timeout:.0f} s: {conds}")
+                time.sleep(0.1)
+
+    def apply_nodes(self) -> None:
+        """Register (or update) the simulated nodes; kwok then marks them Ready."""
+        rest = self.rest()
+        for spec in load_node_specs(self.nodes_file):
+            node = node_manifest(spec)
+            status = node.pop("status")
+            rest.apply(f"/api/v1/nodes/{node['metadata']['name']}", node)
+            rest.apply(
+                f"/api/v1/nodes/{node['metadata']['name']}/status",
+                {"apiVersion": "v1", "kind": "Node", "metadata": {"name": node["metadata"]["name"]}, "status": status},
+            )
+
+    def _wait_default_service_account(self, timeout: float = 60.0) -> None:
+        """Wait until the controller manager has created ``default/default`` (pods need it)."""
+        rest = self.rest()
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                rest.request("GET", "/api/v1/namespaces/default/serviceaccounts/default")
+                return
+            except RestError as e:
+                if time.monotonic() > deadline:
+                    raise ClusterError(f"service account default/default never appeared: {e}") from e
+                time.sleep(0.2)
+
+    # ------------------------------------------------------------------ etcd
+    def _etcd(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        req = urllib.request.Request(
+            self.etcd_endpoint + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            result: dict[str, Any] = json.loads(resp.read())
+            return result
+
+    def etcd_revision(self) -> int:
+        """etcd's current revision (what resourceVersions are made of)."""
+        key = base64.b64encode(b"/registry/").decode()
+        out = self._etcd("/v3/kv/range", {"key": key, "limit": 1, "keys_only": True})
+        return int(out["header"]["revision"])
+
+    def compact_etcd(self) -> int:
+        """Compact etcd's history up to the current revision; watches from older revisions get 410 Gone."""
+        rev = self.etcd_revision()
+        self._etcd("/v3/kv/compaction", {"revision": rev, "physical": True})
+        return rev
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"

@@ -1,0 +1,165 @@
+"""Command lines of the cluster's processes (pure: a layout and binaries in, argv out).
+
+Choices worth knowing:
+
+* etcd listens on loopback over plain HTTP (nothing else can reach it); its data directory persists.
+* kube-apiserver runs with ``Node,RBAC`` authorization and the default admission plugins (PodSecurity
+  included), service-account token signing, and reaches kwok's kubelet-like server through each node's
+  ``InternalIP`` (127.0.0.1) for ``pods/log``. The endpoint reconciler is off: the advertised address
+  is loopback, which the ``kubernetes`` Endpoints object may not hold.
+* kube-controller-manager runs every default controller (Job, TTL-after-finished, garbage collector,
+  PV binder, service-account tokens, namespace lifecycle, ...) with per-controller service-account
+  credentials, as in a kubeadm cluster; leader election is off (one instance).
+* kwok manages the nodes annotated ``kwok.x-k8s.io/node=fake`` with the stages of ``kwok-stages.yaml``
+  and serves container logs from ``Logs``/``ClusterLogs`` objects (their CRDs are enabled).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from aimctl.devcluster.build import Binaries
+from aimctl.devcluster.layout import Layout
+
+SERVICE_CIDR = "10.96.0.0/16"
+POD_CIDR = "10.244.0.0/16"
+KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node=fake"
+
+#: Start order; stop runs in reverse.
+ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+
+
+@dataclass(frozen=True)
+class Component:
+    """One process of the cluster: its argv and the URL that says it is healthy."""
+
+    name: str
+    argv: list[str]
+    health_url: str
+
+
+def etcd(layout: Layout, binaries: Binaries) -> Component:
+    p = layout.ports
+    client = f"http://127.0.0.1:{p.etcd_client}"
+    peer = f"http://127.0.0.1:{p.etcd_peer}"
+    return Component(
+        "etcd",
+        [
+            str(binaries.path("etcd")),
+            f"--name=aimctl-{layout.name}",
+            f"--data-dir={layout.etcd_data}",
+            f"--listen-client-urls={client}",
+            f"--advertise-client-urls={client}",
+            f"--listen-peer-urls={peer}",
+            f"--initial-advertise-peer-urls={peer}",
+            f"--initial-cluster=aimctl-{layout.name}={peer}",
+            "--initial-cluster-state=new",
+            "--quota-backend-bytes=8589934592",
+            "--snapshot-count=10000",
+            "--log-level=warn",
+            "--unsafe-no-fsync=false",
+        ],
+        f"{client}/health",
+    )
+
+
+def kube_apiserver(layout: Layout, binaries: Binaries) -> Component:
+    pki = layout.pki
+    return Component(
+        "kube-apiserver",
+        [
+            str(binaries.path("kube-apiserver")),
+            f"--etcd-servers={layout.etcd_endpoint}",
+            "--bind-address=127.0.0.1",
+            "--advertise-address=127.0.0.1",
+            f"--secure-port={layout.ports.apiserver}",
+            f"--tls-cert-file={pki / 'apiserver.crt'}",
+            f"--tls-private-key-file={pki / 'apiserver.key'}",
+            f"--client-ca-file={pki / 'ca.crt'}",
+            f"--kubelet-client-certificate={pki / 'apiserver-kubelet-client.crt'}",
+            f"--kubelet-client-key={pki / 'apiserver-kubelet-client.key'}",
+            "--kubelet-preferred-address-types=InternalIP,Hostname",
+            "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+            f"--service-account-key-file={pki / 'sa.pub'}",
+            f"--service-account-signing-key-file={pki / 'sa.key'}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            "--authorization-mode=Node,RBAC",
+            "--enable-admission-plugins=NodeRestriction",
+            "--allow-privileged=true",
+            "--endpoint-reconciler-type=none",
+            "--profiling=false",
+            "--event-ttl=1h",
+            "--v=1",
+        ],
+        f"https://127.0.0.1:{layout.ports.apiserver}/readyz",
+    )
+
+
+def kube_controller_manager(layout: Layout, binaries: Binaries) -> Component:
+    pki = layout.pki
+    kubeconfig = layout.component_kubeconfig("kube-controller-manager")
+    return Component(
+        "kube-controller-manager",
+        [
+            str(binaries.path("kube-controller-manager")),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={layout.ports.controller_manager}",
+            "--leader-elect=false",
+            "--use-service-account-credentials=true",
+            f"--service-account-private-key-file={pki / 'sa.key'}",
+            f"--root-ca-file={pki / 'ca.crt'}",
+            f"--cluster-signing-cert-file={pki / 'ca.crt'}",
+            f"--cluster-signing-key-file={pki / 'ca.key'}",
+            f"--service-cluster-ip-range={SERVICE_CIDR}",
+            f"--cluster-cidr={POD_CIDR}",
+            "--allocate-node-cidrs=false",
+            "--controllers=*,-nodeipam,-cloud-node-lifecycle,-service,-route",
+            "--concurrent-gc-syncs=20",
+            "--v=1",
+        ],
+        f"https://127.0.0.1:{layout.ports.controller_manager}/healthz",
+    )
+
+
+def kube_scheduler(layout: Layout, binaries: Binaries) -> Component:
+    kubeconfig = layout.component_kubeconfig("kube-scheduler")
+    return Component(
+        "kube-scheduler",
+        [
+            str(binaries.path("kube-scheduler")),
+            f"--kubeconfig={kubeconfig}",
+            f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1",
+            f"--secure-port={layout.ports.scheduler}",
+            "--leader-elect=false",
+            "--v=1",
+        ],
+        f"https://127.0.0.1:{layout.ports.scheduler}/healthz",
+    )
+
+
+def kwok(layout: Layout, binaries: Binaries, config_file: Path) -> Component:
+    pki = layout.pki
+    return Component(
+        "kwok",
+        [
+            str(binaries.path("kwok")),
+            f"--kubeconfig={layout.component_kubeconfig('kwok')}",
+            f"--config={config_file}",
+            "--manage-all-nodes=false",
+            f"--manage-nodes-with-annotation-selector={KWOK_NODE_ANNOTATION}",
+            "--node-ip=127.0.0.1",
+            f"--node-port={layout.ports.kwok}",
+            f"--server-address=127.0.0.1:{layout.ports.kwok}",
+            f"--tls-cert-file={pki / 'kwok.crt'}",
+            f"--tls-private-key-file={pki / 'kwok.key'}",
+            "--node-lease-duration-seconds=40",
+            "--enable-crds=Logs,ClusterLogs",
+        ],
+        f"https://127.0.0.1:{layout.ports.kwok}/healthz",
+    )

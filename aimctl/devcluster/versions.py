@@ -1,0 +1,34 @@
+"""Pinned versions of every upstream component of the development cluster: the one place to bump them.
+
+The binary cache directory is keyed by :func:`binaries_key`, so bumping a version here builds anew
+next to the old cache instead of overwriting it.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: Kubernetes release; kube-apiserver, kube-controller-manager and kube-scheduler are built from
+#: ``k8s.io/kubernetes`` at this tag, its staging modules replaced by the matching ``v0.N.x``.
+KUBERNETES: Final = "v1.35.4"
+#: etcd server module ``go.etcd.io/etcd/server/v3`` (Kubernetes 1.31+ needs etcd >= 3.5.11).
+ETCD: Final = "v3.6.16"
+#: kwok (``sigs.k8s.io/kwok``): simulated nodes and pod lifecycles, kubelet-like log server.
+KWOK: Final = "v0.8.0"
+#: KServe module ``github.com/kserve/kserve``: InferenceService, ServingRuntime, ClusterServingRuntime CRDs.
+KSERVE: Final = "v0.16.0"
+#: Gateway API module ``sigs.k8s.io/gateway-api``: Gateway, HTTPRoute CRDs (standard channel).
+GATEWAY_API: Final = "v1.6.3"
+
+
+def staging_version(kubernetes: str = KUBERNETES) -> str:
+    """The ``k8s.io/<staging>`` module version matching a Kubernetes release (v1.35.4 → v0.35.4)."""
+    major, minor, patch = kubernetes.lstrip("v").split(".")
+    if major != "1":
+        raise ValueError(f"unsupported Kubernetes major version in {kubernetes!r}")
+    return f"v0.{minor}.{patch}"
+
+
+def binaries_key() -> str:
+    """Directory name of the binary cache for these versions, e.g. ``k8s-v1.35.4_etcd-v3.6.16_kwok-v0.8.0``."""
+    return f"k8s-{KUBERNETES}_etcd-{ETCD}_kwok-{KWOK}"
