@@ -1,7 +1,8 @@
 """Shared pytest fixtures: one real Kubernetes cluster per session, a fresh namespace per test.
 
-By default the session starts (or reuses) the local development cluster named ``test`` (see
-``aimctl dev cluster``) and stops it at the end unless ``AIMCTL_KEEP_CLUSTER=1``. With
+By default the session starts the local development cluster named ``test`` (see ``aimctl dev
+cluster``) and stops it at the end unless ``AIMCTL_KEEP_CLUSTER=1``; a cluster that was already
+running is reused and left running. With
 ``AIMCTL_TEST_CLUSTER=external`` the tests use the cluster of ``$KUBECONFIG`` instead (for example
 kind); tests that need to restart components or compact etcd are then skipped. Cluster tests are
 marked ``cluster``; ``pytest -m "not cluster"`` runs the pure unit tests alone.
@@ -81,11 +82,13 @@ def cluster() -> Iterator[TestCluster]:
     from aimctl.devcluster.cluster import DevCluster
 
     local = DevCluster("test", log=lambda m: print(f"[cluster] {m}"))
+    already_running = local.running()
     local.up()
     try:
         yield TestCluster(local.kubeconfig, local)
     finally:
-        if os.environ.get("AIMCTL_KEEP_CLUSTER") != "1":
+        # A cluster this session found running belongs to someone else (another session, a developer).
+        if not already_running and os.environ.get("AIMCTL_KEEP_CLUSTER") != "1":
             local.down()
 
 

@@ -10,13 +10,15 @@ The CLI, the pytest fixtures and the benchmarks all use this class.
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import shutil
 import ssl
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -171,6 +173,24 @@ class DevCluster:
         self.start_component(name, timeout)
 
     # ------------------------------------------------------------------ lifecycle
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        """Serialise up/down across processes (two test sessions may share the ``test`` cluster)."""
+        self.layout.root.mkdir(parents=True, exist_ok=True)
+        with (self.layout.root / ".lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+    def running(self) -> bool:
+        """True if every component's process is alive (health not checked)."""
+        return all(
+            process.running_pid(self.layout.pidfile(n), str(self.binaries.path(n))) is not None
+            for n in components.ORDER
+        )
+
     def _write_kubeconfigs(self) -> None:
         pki = self.layout.pki
         ctx = f"aimctl-{self.name}"
@@ -186,6 +206,10 @@ class DevCluster:
 
     def up(self) -> None:
         """Bring the whole cluster up (idempotent) and wait until it serves; see the module docstring."""
+        with self._lock():
+            self._up()
+
+    def _up(self) -> None:
         started = time.monotonic()
         _ = self.binaries
         for d in (self.layout.root, self.layout.logs, self.layout.run, self.layout.config):
@@ -204,9 +228,10 @@ class DevCluster:
 
     def down(self) -> None:
         """Stop every component, newest first; data stays for the next ``up``."""
-        for name in reversed(components.ORDER):
-            if self.stop_component(name):
-                self.log(f"stopped {name}")
+        with self._lock():
+            for name in reversed(components.ORDER):
+                if self.stop_component(name):
+                    self.log(f"stopped {name}")
 
     def destroy(self) -> None:
         """Stop the cluster and delete its directory (certificates, data, logs)."""

@@ -1,0 +1,219 @@
+"""The shared machinery of every AIM state machine: rules, a transitions ``Machine``, a decision.
+
+Why this shape (DESIGN.md §3, ``reference/operator-patterns.md`` §4.4): the operator is
+level-triggered, so the state is *derived* from an observation every time, never remembered. Each
+kind declares an ordered list of :class:`Rule` — a named transition with source states, a
+destination, a guard (a pure function of the observation) and an action (a pure function that
+declares conditions, status fields and effects). One synchronous ``transitions.Machine`` per kind is
+built once at import from those rules; each reconcile adds a throw-away model at the state read from
+``status.status``, fires the first rule whose source and guard match, and removes the model again
+(about 40 µs). The machine is the rulebook; the controller does the I/O the decision declares.
+
+Guarantees:
+
+* :meth:`KindMachine.decide` is pure and deterministic: same observation and state, same decision.
+* Exactly one rule fires per decision. The last rule of every kind must be a catch-all, otherwise a
+  :class:`NoRuleMatched` error names the state and the kind (a programming error, not a user error).
+* A decision whose destination differs from the source carries ``transition=(src, dst)``; controllers
+  emit one event and count one transition metric per such decision, never one per reconcile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from transitions import Machine
+
+from statemachines.effects import Condition, Effect
+
+Obs = TypeVar("Obs")
+
+#: Any state: the rule applies whatever ``status.status`` currently says.
+ANY = "*"
+
+
+class NoRuleMatched(RuntimeError):
+    """No rule of a kind matched an observation (the kind's rule list lacks a catch-all)."""
+
+
+@dataclass
+class Outcome:
+    """What the actions of one decision declare; filled in by rule actions, then frozen."""
+
+    conditions: list[Condition] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    #: Extra status fields to write (camelCase JSON names), e.g. ``{"profile": {...}}``.
+    status: dict[str, Any] = field(default_factory=dict)
+    reason: str = ""
+    message: str = ""
+
+    def condition(self, type_: str, status: bool | str, reason: str, message: str = "") -> None:
+        """Declare a condition; a later declaration of the same type replaces an earlier one."""
+        value = status if isinstance(status, str) else ("True" if status else "False")
+        self.conditions = [c for c in self.conditions if c.type != type_]
+        self.conditions.append(Condition(type_, value, reason, message))
+
+    def effect(self, *effects: Effect) -> None:
+        self.effects.extend(effects)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The result of one reconcile's state machine step."""
+
+    rule: str
+    source: str
+    state: str
+    conditions: tuple[Condition, ...]
+    effects: tuple[Effect, ...]
+    status: Mapping[str, Any]
+    reason: str
+    message: str
+
+    @property
+    def transition(self) -> tuple[str, str] | None:
+        """``(from, to)`` when the state changed, else None."""
+        return (self.source, self.state) if self.source != self.state else None
+
+
+@dataclass(frozen=True)
+class Rule(Generic[Obs]):
+    """A named transition: from ``source`` to ``dest`` when ``guard(obs)``, declaring ``action``.
+
+    ``dest`` may be :data:`SAME` to stay in the current state (an internal transition).
+    """
+
+    name: str
+    source: str | Sequence[str]
+    dest: str
+    guard: Callable[[Obs], bool]
+    action: Callable[[Obs, Outcome], None] = lambda _obs, _out: None
+    doc: str = ""
+
+
+#: Destination meaning "stay where you are".
+SAME = "="
+
+
+def always(_obs: object) -> bool:
+    """Guard of catch-all rules."""
+    return True
+
+
+class _Model:
+    """The throw-away model a decision runs on (transitions injects attributes into it)."""
+
+    def __init__(self, obs: Any) -> None:
+        self.obs = obs
+        self.out = Outcome()
+        self.fired: str | None = None
+        self.state: str = ""
+
+
+class KindMachine(Generic[Obs]):
+    """One kind's rulebook: its states, its ordered rules and the transitions ``Machine`` built from them."""
+
+    def __init__(self, kind: str, states: Iterable[str], initial: str, rules: Sequence[Rule[Obs]]) -> None:
+        self.kind = kind
+        self.states: tuple[str, ...] = tuple(states)
+        self.initial = initial
+        self.rules: tuple[Rule[Obs], ...] = tuple(rules)
+        names = [r.name for r in self.rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{kind}: duplicate rule names in {names}")
+        self._by_name = {r.name: r for r in self.rules}
+        self.machine = Machine(
+            model=None,
+            states=list(self.states),
+            initial=initial,
+            auto_transitions=False,
+            send_event=True,
+            ignore_invalid_triggers=False,
+            model_attribute="state",
+        )
+        for rule in self.rules:
+            sources: list[Any] = list(self.states) if rule.source == ANY else _as_list(rule.source)
+            for src in sources:
+                if src not in self.states:
+                    raise ValueError(f"{kind}: rule {rule.name} has unknown source state {src!r}")
+            if rule.dest != SAME and rule.dest not in self.states:
+                raise ValueError(f"{kind}: rule {rule.name} has unknown destination {rule.dest!r}")
+            self.machine.add_transition(
+                trigger=rule.name,
+                source=sources,
+                dest=None if rule.dest == SAME else rule.dest,
+                conditions=[self._guard(rule)],
+                after=[self._action(rule)],
+            )
+
+    @staticmethod
+    def _guard(rule: Rule[Obs]) -> Callable[[Any], bool]:
+        def check(event: Any) -> bool:
+            obs: Obs = event.model.obs
+            return bool(rule.guard(obs))
+
+        return check
+
+    @staticmethod
+    def _action(rule: Rule[Obs]) -> Callable[[Any], None]:
+        def act(event: Any) -> None:
+            model: _Model = event.model
+            model.fired = rule.name
+            obs: Obs = model.obs
+            rule.action(obs, model.out)
+
+        return act
+
+    def normalise(self, current: str | None) -> str:
+        """The state to start from: ``status.status`` if it is one of ours, else the initial state."""
+        return current if current in self.states else self.initial
+
+    def decide(self, obs: Obs, current: str | None) -> Decision:
+        """Fire the first rule whose source and guard match; return what it declared."""
+        source = self.normalise(current)
+        model = _Model(obs)
+        self.machine.add_model(model, initial=source)
+        try:
+            for rule in self.rules:
+                if not self._applies(rule, source):
+                    continue
+                if getattr(model, rule.name)():
+                    break
+            else:
+                raise NoRuleMatched(f"{self.kind}: no rule matched in state {source!r}")
+        finally:
+            self.machine.remove_model(model)
+        assert model.fired is not None
+        out = model.out
+        return Decision(
+            rule=model.fired,
+            source=source,
+            state=model.state,
+            conditions=tuple(out.conditions),
+            effects=tuple(out.effects),
+            status=dict(out.status),
+            reason=out.reason,
+            message=out.message,
+        )
+
+    def _applies(self, rule: Rule[Obs], state: str) -> bool:
+        return rule.source == ANY or state in _as_list(rule.source)
+
+    def mermaid(self) -> str:
+        """A mermaid ``stateDiagram-v2`` of the rules (generated into the docs; see ``aimctl docs``)."""
+        lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        for rule in self.rules:
+            sources = list(self.states) if rule.source == ANY else _as_list(rule.source)
+            if rule.source == ANY and rule.dest != SAME:
+                lines.append(f"    note right of {rule.dest}: any state → {rule.dest} on {rule.name}")
+                continue
+            for src in sources:
+                dst = src if rule.dest == SAME else rule.dest
+                lines.append(f"    {src} --> {dst}: {rule.name}")
+        return "\n".join(lines) + "\n"
+
+
+def _as_list(source: str | Sequence[str]) -> list[str]:
+    return [source] if isinstance(source, str) else list(source)
