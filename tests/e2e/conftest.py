@@ -1,0 +1,114 @@
+"""The operator under test: one real ``aimctl run`` process for the whole e2e session.
+
+It runs against the session's cluster with every built-in controller, leader election off, metrics
+and probes on free loopback ports, and the operator namespace ``aim-system`` (cluster-scoped work,
+such as cluster templates' discovery Jobs, runs there). Its JSON log goes to a file that tests can
+read (``operator.log_text()``), e.g. to prove secrets never reach the log. Tests isolate themselves
+with their own namespace and unique names for cluster-scoped objects.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support import kube
+
+OPERATOR_NAMESPACE = "aim-system"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Operator:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    metrics_url: str
+    probe_url: str
+    namespace: str = OPERATOR_NAMESPACE
+
+    def log_text(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as resp:
+            return str(resp.read().decode())
+
+
+def _wait_ready(op: Operator, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if op.process.poll() is not None:
+            raise RuntimeError(f"aimctl run exited with {op.process.returncode}:\n{op.log_text()[-4000:]}")
+        try:
+            with urllib.request.urlopen(op.probe_url, timeout=2) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"aimctl run not ready after {timeout:.0f} s:\n{op.log_text()[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+async def operator_namespace(api: Any) -> str:
+    try:
+        await kube.create(
+            api,
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
+        )
+    except Exception as e:  # already there from an earlier session
+        if getattr(e, "status", None) != 409:
+            raise
+    return OPERATOR_NAMESPACE
+
+
+@pytest.fixture(scope="session")
+def operator(cluster: Any, operator_namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+    """A running operator (``aimctl run``) for the session; stopped with SIGTERM at the end."""
+    log_path = tmp_path_factory.mktemp("operator") / "operator.log"
+    metrics_port, probe_port = free_port(), free_port()
+    env = dict(os.environ)
+    env.update(
+        {
+            "KUBECONFIG": str(cluster.kubeconfig),
+            "AIM_OPERATOR_NAMESPACE": operator_namespace,
+            "AIMCTL_LOG_LEVEL": os.environ.get("AIMCTL_TEST_LOG_LEVEL", "debug"),
+            "AIMCTL_LOG_FORMAT": "json",
+        }
+    )
+    argv = [
+        sys.executable, "-m", "aimctl.cli.main", "run", "--no-leader-elect",
+        "--metrics-bind-address", f"127.0.0.1:{metrics_port}",
+        "--health-probe-bind-address", f"127.0.0.1:{probe_port}",
+        "--workers", "2",
+    ]  # fmt: skip
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+    op = Operator(proc, log_path, f"http://127.0.0.1:{metrics_port}/metrics", f"http://127.0.0.1:{probe_port}/readyz")
+    try:
+        _wait_ready(op)
+        yield op
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=35)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

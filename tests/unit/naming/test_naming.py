@@ -1,0 +1,70 @@
+"""Naming must be bit-exact with the original operator (reference §1.3, §4.4, §5.2)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aimctl import naming
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Llama_3.1 8B", "llama-3.1-8b"),
+        ("--a..b--", "a-b"),
+        ("a.-b", "a-b"),
+        ("x" * 70, "x" * 63),
+        ("a" * 62 + "-b", "a" * 62),
+        ("ÄÖ!", ""),
+    ],
+)
+def test_rfc1123(raw: str, expected: str) -> None:
+    assert naming.rfc1123(raw) == expected
+
+
+@given(st.text())
+def test_rfc1123_output_is_always_a_valid_prefix_of_a_dns_label(raw: str) -> None:
+    out = naming.rfc1123(raw)
+    assert len(out) <= 63
+    assert all(c in "abcdefghijklmnopqrstuvwxyz0123456789-." for c in out)
+    assert not out.startswith(("-", "."))
+    assert not out.endswith("-")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("meta-llama/Llama-3.1-8B", "meta-llama_Llama-3.1-8B"), ("__", "unknown"), ("ok", "ok"), ("a" * 70, "a" * 63)],
+)
+def test_label_value(raw: str, expected: str) -> None:
+    assert naming.label_value(raw) == expected
+
+
+def test_discovery_job_name_matches_the_reference_example() -> None:
+    name = naming.discovery_job_name("default-testing-llama-3-8b", "default-testing-llama-3-8b", "aimdummy:dev-latest")
+    assert name == "discover-default-testing-llama-3-8b-8eecaf75"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "digest"),
+    [
+        ({"metric": "throughput", "precision": "fp8"}, "5ab7d1be"),
+        ({"metric": "throughput", "precision": "fp16", "gpuSelector": {"count": 1, "model": "MI300X"}}, "2ece18e2"),
+        ({}, "44136fa3"),
+    ],
+)
+def test_derived_template_name_matches_the_reference_hashes(overrides: dict[str, object], digest: str) -> None:
+    assert naming.derived_template_name("base", overrides) == f"base-ovr-{digest}"
+
+
+def test_derived_template_name_cuts_the_base_to_fit_63_characters() -> None:
+    name = naming.derived_template_name("b" * 49 + "-xyz", {})
+    assert name == "b" * 49 + "-ovr-44136fa3"
+    assert len(name) <= 63
+
+
+def test_auto_template_name_matches_the_reference_example() -> None:
+    got = naming.auto_template_name("llama-3-8b-cluster-with-image", "MI300X", 1, "latency", "fp8")
+    assert got == "llama-3-8b-cluster-with-image-mi300x-x1-latency-fp8"
+    assert naming.auto_template_name("img", "MI300X", 0, "", "fp8") == "img-mi300x-fp8"
