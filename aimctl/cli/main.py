@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from aimctl.cli import dev
+from aimctl.cli import crds, dev
 
 app = typer.Typer(
     name="aimctl",
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dev.app, name="dev")
+app.command("crds")(crds.crds)
 
 
 def main() -> None:  # pragma: no cover - console entry

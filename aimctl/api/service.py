@@ -1,0 +1,129 @@
+"""AIMService: a KServe inference service for one AIM image and template.
+
+``overrides`` replace the template's metric, precision and GPU selector; the service then runs on a
+derived template built from those values. They are immutable: each field is ``self == oldSelf``, a field
+cannot be added or removed, and ``overrides`` as a whole cannot be added or removed after creation
+(changing them would swap the runtime under a running service; create a new service instead).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
+
+from aimctl.api.base import APIModel, Int32, Int64, KubeEnum
+from aimctl.api.core import EnvList, PullSecretList, ResourceRequirements
+from aimctl.api.markers import CEL, presence_immutable
+from aimctl.api.meta import Conditions
+from aimctl.api.references import AIMResolvedReference, AIMResolvedRuntimeConfig, AIMServiceResolvedTemplate
+from aimctl.api.resource import AIMResource, AIMResourceList
+from aimctl.api.routing import AIMServiceRouting, AIMServiceRoutingStatus
+from aimctl.api.runtime import AIMRuntimeParameters
+
+__all__ = [
+    "AIMService",
+    "AIMServiceList",
+    "AIMServiceOverrides",
+    "AIMServiceSpec",
+    "AIMServiceStatus",
+    "AIMServiceStatusEnum",
+]
+
+
+class AIMServiceOverrides(AIMRuntimeParameters):
+    """AIMServiceOverrides allows overriding template parameters at the service level. All fields are
+    optional. When specified, they override the corresponding values from the referenced
+    AIMServiceTemplate."""
+
+
+class AIMServiceSpec(APIModel):
+    """AIMServiceSpec defines the desired state of AIMService. Binds a canonical model to an
+    AIMServiceTemplate and configures replicas, caching behavior, and optional overrides. The template
+    governs the base runtime selection knobs, while the overrides field allows service-specific
+    customization."""
+
+    crd_validations: ClassVar[tuple[CEL, ...]] = (presence_immutable("overrides"),)
+
+    aim_image_name: Annotated[str, Field(min_length=1)]
+    """AIMImageName is the canonical model name (including version/revision) to deploy. Expected to
+    match the spec.metadata.name of an AIMImage. Example: meta-llama-3-8b-1-1-20240915."""
+    template_ref: str | None = None
+    """TemplateRef is the name of the AIMServiceTemplate or AIMClusterServiceTemplate to use. The
+    template selects the runtime profile and GPU parameters."""
+    cache_model: bool = False
+    """CacheModel requests that model sources be cached when starting the service if the template
+    itself does not warm the cache. When warmCache: false on the template, this setting ensures caching
+    is performed before the service becomes ready."""
+    replicas: Int32 = 1
+    """Replicas overrides the number of replicas for this service. Other runtime settings remain
+    governed by the template unless overridden."""
+    runtime_config_name: str = "default"
+    """RuntimeConfigName references the AIM runtime configuration (by name) to use for this service."""
+    resources: ResourceRequirements | None = None
+    """Resources overrides the container resource requirements for this service. When specified, these
+    values take precedence over the template and image defaults."""
+    overrides: AIMServiceOverrides | None = None
+    """Overrides allows overriding specific template parameters for this service. When specified, these
+    values take precedence over the template values."""
+    env: EnvList | None = None
+    """Env specifies environment variables to use for authentication when downloading models. These
+    variables are used for authentication with model registries (e.g., HuggingFace tokens)."""
+    image_pull_secrets: PullSecretList | None = None
+    """ImagePullSecrets references secrets for pulling AIM container images."""
+    routing: AIMServiceRouting | None = None
+    """Routing enables HTTP routing through Gateway API for this service."""
+
+
+class AIMServiceStatusEnum(KubeEnum):
+    """AIMServiceStatusEnum defines coarse-grained states for a service."""
+
+    PENDING = "Pending"
+    """AIMServiceStatusPending denotes that the template has been created and discovery has not yet
+    started."""
+    STARTING = "Starting"
+    """AIMServiceStatusStarting denotes that discovery and/or cache warm is in progress."""
+    RUNNING = "Running"
+    """AIMServiceStatusRunning denotes that discovery succeeded and, if requested, caches are warmed."""
+    FAILED = "Failed"
+    """AIMServiceStatusFailed denotes a terminal failure for discovery or warm operations."""
+    DEGRADED = "Degraded"
+    """AIMServiceStatusDegraded denotes a recoverable failure state."""
+
+
+class AIMServiceStatus(APIModel):
+    """AIMServiceStatus defines the observed state of AIMService."""
+
+    observed_generation: Int64 | None = None
+    """ObservedGeneration is the most recent generation observed by the controller."""
+    conditions: Conditions | None = None
+    """Conditions represent the latest observations of template state."""
+    resolved_runtime_config: AIMResolvedRuntimeConfig | None = None
+    """ResolvedRuntimeConfig captures metadata about the runtime config that was resolved."""
+    resolved_image: AIMResolvedReference | None = None
+    """ResolvedImage captures metadata about the image that was resolved."""
+    status: AIMServiceStatusEnum = AIMServiceStatusEnum.PENDING
+    """Status represents the current high-level status of the service lifecycle. Values: Pending,
+    Starting, Running, Failed, Degraded."""
+    routing: AIMServiceRoutingStatus | None = None
+    """Routing surfaces information about the configured HTTP routing, when enabled."""
+    resolved_template: AIMServiceResolvedTemplate | None = None
+    """ResolvedTemplate captures metadata about the template that satisfied the reference."""
+
+
+class AIMService(AIMResource):
+    """AIMService manages a KServe-based AIM inference service for the selected model and template."""
+
+    kind: Literal["AIMService"] = "AIMService"
+    """Kind is a string value representing the REST resource this object represents."""
+    spec: AIMServiceSpec
+    """AIMServiceSpec defines the desired state of AIMService."""
+    status: AIMServiceStatus | None = None
+    """AIMServiceStatus defines the observed state of AIMService."""
+
+
+class AIMServiceList(AIMResourceList):
+    """AIMServiceList contains a list of AIMService."""
+
+    kind: Literal["AIMServiceList"] = "AIMServiceList"
+    items: list[AIMService]
