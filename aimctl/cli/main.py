@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from aimctl.cli import crds, dev
+from aimctl.cli import crds, dev, run
 
 app = typer.Typer(
     name="aimctl",
@@ -17,6 +17,7 @@ app = typer.Typer(
 )
 app.add_typer(dev.app, name="dev")
 app.command("crds")(crds.crds)
+app.command("run")(run.run)
 
 
 def main() -> None:  # pragma: no cover - console entry

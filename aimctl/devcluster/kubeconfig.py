@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,10 @@ def render_kubeconfig(
 
 
 def write_kubeconfig(path: Path, config: dict[str, Any]) -> None:
-    """Write a kubeconfig with mode 0600 (it names private keys)."""
+    """Write a kubeconfig with mode 0600 (it names private keys), atomically: a concurrent reader
+    (another test session sharing the cluster) sees the old file or the new one, never half of one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(config, sort_keys=False))
-    path.chmod(0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(config, sort_keys=False))
+    tmp.chmod(0o600)
+    tmp.replace(path)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,6 +10,7 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from aimctl.api.kinds import KindInfo, by_kind
+from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch
 from tests.support import kube
 
 FIELD_MANAGER = "aimctl-tests"
@@ -32,21 +32,6 @@ def object_path(obj: dict[str, Any]) -> str:
 
 
 # Characters YAML refuses to read raw (DEL, C1 controls, U+FFFE/U+FFFF): sent as \uXXXX escapes.
-_YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\ufffe\uffff]")
-
-
-def encode_apply_patch(body: dict[str, Any]) -> bytes:
-    """An apply patch as bytes the apiserver's YAML reader accepts for every string value.
-
-    The apiserver reads ``application/apply-patch+yaml`` with a YAML parser, which refuses both
-    surrogate escapes (``\\ud83d\\ude00``, what ``json.dumps`` writes for characters outside the BMP)
-    and raw DEL/C1 control characters. So: JSON with raw UTF-8, and only the characters YAML cannot
-    read raw escaped (YAML's ``\\u`` escape is the same as JSON's).
-    """
-    text = json.dumps(body, ensure_ascii=False)
-    return _YAML_UNPRINTABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
-
-
 async def server_side_apply(api: client.ApiClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
     """Server-side apply, with the body encoded by :func:`encode_apply_patch`.
 
@@ -59,7 +44,7 @@ async def server_side_apply(api: client.ApiClient, path: str, body: dict[str, An
         path,
         "PATCH",
         query_params=[("fieldManager", FIELD_MANAGER), ("force", "true")],
-        header_params={"Content-Type": "application/apply-patch+yaml; charset=utf-8", "Accept": "application/json"},
+        header_params={"Content-Type": APPLY_PATCH_UTF8, "Accept": "application/json"},
         body=encode_apply_patch(body),
         _preload_content=False,
         _request_timeout=30,

@@ -8,6 +8,8 @@ from typing import Any
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
+from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch
+
 
 async def request(
     api: client.ApiClient,
@@ -52,8 +54,8 @@ async def apply(api: client.ApiClient, path: str, body: dict[str, Any], manager:
         api,
         "PATCH",
         path,
-        body,
-        content_type="application/apply-patch+yaml",
+        encode_apply_patch(body),
+        content_type=APPLY_PATCH_UTF8,
         query=[("fieldManager", manager), ("force", "true")],
     )
 

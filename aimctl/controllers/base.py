@@ -1,0 +1,149 @@
+"""The reconcile pipeline every AIM kind runs (DESIGN.md §3 steps 4-7).
+
+1. Read the object from the cache; a vanished object needs nothing (children go by garbage
+   collection).
+2. :meth:`KindController.observe` builds an immutable observation from the caches only (plus, for
+   the two kinds that need them, a pod log or the OCI registry).
+3. The kind's :class:`~statemachines.engine.KindMachine` decides the next state, conditions, status
+   fields and effects.
+4. Effects are executed in declaration order: ``ApplyChild(role)`` applies what
+   :meth:`KindController.desired` builds for that role (skipped when the cache already matches),
+   ``DeleteChild(role)`` deletes what :meth:`KindController.deletions` names.
+5. The status (state, conditions with carried-over timestamps, ``observedGeneration``, the declared
+   fields) is applied through the status subresource only when it differs from the cached one.
+6. On a state change: one event (declared by the rule, or a default one) and one
+   ``aim_state_transitions_total`` increment. Never one per reconcile.
+7. The smallest declared ``RequeueAfter`` becomes the result.
+
+Failures in step 4 propagate to the manager, which retries with per-key backoff; the status of that
+reconcile is not written, so nothing half-done is reported as done.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aimctl.kube.apply import Applier
+from aimctl.kube.events import EventRecorder
+from aimctl.kube.status import StatusWriter
+from aimctl.reconcile import Result, Watch
+from aimctl.status.conditions import merge_conditions, now_rfc3339
+from informers.resource import Resource
+from informers.store import Obj, Store
+from metrics.registry import OperatorMetrics
+from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAfter
+from statemachines.engine import Decision, KindMachine
+
+Obs = TypeVar("Obs")
+
+#: States whose entry is reported as a Warning event by default.
+WARNING_STATES = frozenset({"Failed", "Degraded", "NotAvailable"})
+
+
+@dataclass(frozen=True)
+class Desired:
+    """One child a role wants: its resource, its full desired manifest and the cached copy (if any)."""
+
+    resource: Resource
+    manifest: Obj
+    cached: Obj | None
+
+
+@dataclass(frozen=True)
+class Deletion:
+    resource: Resource
+    namespace: str | None
+    name: str
+
+
+class KindController(abc.ABC, Generic[Obs]):
+    """Base of the AIM controllers; subclasses supply the kind-specific parts (see module docstring)."""
+
+    name: str
+    resource: Resource
+    machine: KindMachine[Obs]
+
+    def __init__(
+        self, store: Store, applier: Applier, status: StatusWriter, events: EventRecorder, metrics: OperatorMetrics
+    ) -> None:
+        self.store = store
+        self.applier = applier
+        self.status_writer = status
+        self.events = events
+        self.metrics = metrics
+
+    # -- kind-specific -----------------------------------------------------------------------------
+    @abc.abstractmethod
+    def watches(self) -> Sequence[Watch]: ...
+
+    @abc.abstractmethod
+    async def observe(self, obj: Obj) -> Obs:
+        """The observation for one reconcile (cache reads only, except pod logs and the registry)."""
+
+    def desired(self, role: str, obj: Obj, obs: Obs) -> list[Desired]:
+        """The children of ``role`` (called for each ``ApplyChild``); no children by default."""
+        raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
+
+    def deletions(self, role: str, obj: Obj, obs: Obs, name: str = "") -> list[Deletion]:
+        """The children of ``role`` to delete (called for each ``DeleteChild``)."""
+        raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
+
+    def current_state(self, obj: Obj) -> str | None:
+        """The machine state the object is in now: ``status.status`` by default (kinds whose status
+        has no ``status`` field derive it from their conditions)."""
+        state = (obj.get("status") or {}).get("status")
+        return str(state) if state is not None else None
+
+    def status_fields(self, obj: Obj, obs: Obs, decision: Decision) -> dict[str, Any]:
+        """Status fields besides ``status``, ``conditions`` and ``observedGeneration`` (resolved
+        references and the like). The decision's own ``status`` mapping is merged over these."""
+        return {}
+
+    # -- the pipeline ------------------------------------------------------------------------------
+    async def reconcile(self, key: str) -> Result:
+        obj = self.store.get(key)
+        if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+            return Result()
+        obs = await self.observe(obj)
+        current = self.current_state(obj)
+        decision = self.machine.decide(obs, current)
+        requeue: float | None = None
+        for effect in decision.effects:
+            if isinstance(effect, ApplyChild):
+                for child in self.desired(effect.role, obj, obs):
+                    await self.applier.apply(child.resource, child.manifest, child.cached)
+            elif isinstance(effect, DeleteChild):
+                for gone in self.deletions(effect.role, obj, obs, effect.name):
+                    await self.applier.delete(gone.resource, gone.namespace, gone.name)
+            elif isinstance(effect, RequeueAfter):
+                requeue = effect.seconds if requeue is None else min(requeue, effect.seconds)
+        await self.status_writer.apply_status(self.resource, obj, self.compose_status(obj, obs, decision))
+        if decision.transition is not None:
+            await self._report_transition(obj, decision)
+        return Result(requeue_after=requeue)
+
+    def compose_status(self, obj: Obj, obs: Obs, decision: Decision) -> dict[str, Any]:
+        """The complete status this decision writes (pure given the clock)."""
+        meta = obj.get("metadata") or {}
+        generation = int(meta.get("generation") or 0)
+        old = obj.get("status") or {}
+        status: dict[str, Any] = dict(self.status_fields(obj, obs, decision))
+        status.update(decision.status)
+        status["status"] = decision.state
+        status["observedGeneration"] = generation
+        status["conditions"] = merge_conditions(old.get("conditions"), decision.conditions, generation, now_rfc3339())
+        return status
+
+    async def _report_transition(self, obj: Obj, decision: Decision) -> None:
+        src, dst = decision.transition or ("", "")
+        self.metrics.record_transition(self.resource.kind, src, dst)
+        declared = [e for e in decision.effects if isinstance(e, EmitEvent)]
+        if not declared:
+            reason = decision.reason or dst
+            message = decision.message or f"{self.resource.kind} is {dst} (was {src})"
+            declared = [EmitEvent("Warning" if dst in WARNING_STATES else "Normal", reason, message)]
+        for e in declared:
+            await self.events.emit(obj, e.type, e.reason, decision.rule, e.message)  # type: ignore[arg-type]

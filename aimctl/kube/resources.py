@@ -1,0 +1,103 @@
+"""The resource types the operator reads or writes: group, version, plural, kind and scope.
+
+Why a table: informers, the client layer and RBAC address resources by plural and group; keeping the
+table in one place means a typo cannot make one controller watch ``inferenceservice`` while another
+applies ``inferenceservices``. The AIM kinds are listed in :data:`AIM_RESOURCES`.
+"""
+
+from __future__ import annotations
+
+from informers.resource import Resource
+
+AIM_GROUP = "aim.silogen.ai"
+AIM_VERSION = "v1alpha1"
+
+
+def _aim(plural: str, kind: str, namespaced: bool) -> Resource:
+    return Resource(AIM_GROUP, AIM_VERSION, plural, kind, namespaced)
+
+
+# AIM kinds (aim.silogen.ai/v1alpha1).
+AIM_IMAGES = _aim("aimimages", "AIMImage", True)
+AIM_CLUSTER_IMAGES = _aim("aimclusterimages", "AIMClusterImage", False)
+AIM_SERVICE_TEMPLATES = _aim("aimservicetemplates", "AIMServiceTemplate", True)
+AIM_CLUSTER_SERVICE_TEMPLATES = _aim("aimclusterservicetemplates", "AIMClusterServiceTemplate", False)
+AIM_RUNTIME_CONFIGS = _aim("aimruntimeconfigs", "AIMRuntimeConfig", True)
+AIM_CLUSTER_RUNTIME_CONFIGS = _aim("aimclusterruntimeconfigs", "AIMClusterRuntimeConfig", False)
+AIM_MODEL_CACHES = _aim("aimmodelcaches", "AIMModelCache", True)
+AIM_TEMPLATE_CACHES = _aim("aimtemplatecaches", "AIMTemplateCache", True)
+AIM_SERVICES = _aim("aimservices", "AIMService", True)
+
+AIM_RESOURCES: tuple[Resource, ...] = (
+    AIM_IMAGES,
+    AIM_CLUSTER_IMAGES,
+    AIM_SERVICE_TEMPLATES,
+    AIM_CLUSTER_SERVICE_TEMPLATES,
+    AIM_RUNTIME_CONFIGS,
+    AIM_CLUSTER_RUNTIME_CONFIGS,
+    AIM_MODEL_CACHES,
+    AIM_TEMPLATE_CACHES,
+    AIM_SERVICES,
+)
+
+# Built-in kinds.
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+NODES = Resource("", "v1", "nodes", "Node", namespaced=False)
+PODS = Resource("", "v1", "pods", "Pod")
+SECRETS = Resource("", "v1", "secrets", "Secret")
+CONFIG_MAPS = Resource("", "v1", "configmaps", "ConfigMap")
+SERVICE_ACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount")
+PERSISTENT_VOLUME_CLAIMS = Resource("", "v1", "persistentvolumeclaims", "PersistentVolumeClaim")
+POD_TEMPLATES = Resource("", "v1", "podtemplates", "PodTemplate")
+JOBS = Resource("batch", "v1", "jobs", "Job")
+STORAGE_CLASSES = Resource("storage.k8s.io", "v1", "storageclasses", "StorageClass", namespaced=False)
+EVENTS = Resource("events.k8s.io", "v1", "events", "Event")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
+CUSTOM_RESOURCE_DEFINITIONS = Resource(
+    "apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", namespaced=False
+)
+
+# KServe and Gateway API.
+SERVING_RUNTIMES = Resource("serving.kserve.io", "v1alpha1", "servingruntimes", "ServingRuntime")
+CLUSTER_SERVING_RUNTIMES = Resource(
+    "serving.kserve.io", "v1alpha1", "clusterservingruntimes", "ClusterServingRuntime", namespaced=False
+)
+INFERENCE_SERVICES = Resource("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService")
+HTTP_ROUTES = Resource("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
+
+ALL_RESOURCES: tuple[Resource, ...] = (
+    *AIM_RESOURCES,
+    NAMESPACES,
+    NODES,
+    PODS,
+    SECRETS,
+    CONFIG_MAPS,
+    SERVICE_ACCOUNTS,
+    PERSISTENT_VOLUME_CLAIMS,
+    POD_TEMPLATES,
+    JOBS,
+    STORAGE_CLASSES,
+    EVENTS,
+    LEASES,
+    CUSTOM_RESOURCE_DEFINITIONS,
+    SERVING_RUNTIMES,
+    CLUSTER_SERVING_RUNTIMES,
+    INFERENCE_SERVICES,
+    HTTP_ROUTES,
+)
+
+
+def by_kind(kind: str, group: str | None = None) -> Resource:
+    """Look a resource up by kind (and group, when a kind name exists in several groups)."""
+    for r in ALL_RESOURCES:
+        if r.kind == kind and (group is None or r.group == group):
+            return r
+    raise KeyError(kind)
+
+
+def by_api_version_kind(api_version: str, kind: str) -> Resource:
+    group, _, version = api_version.rpartition("/")
+    for r in ALL_RESOURCES:
+        if r.kind == kind and r.group == group and r.version == version:
+            return r
+    raise KeyError(f"{api_version} {kind}")

@@ -1,0 +1,342 @@
+"""The manager: wires informers, work queues, workers, leader election and the metrics server.
+
+Why: controllers should only describe what they watch and how they reconcile
+(:mod:`aimctl.reconcile`); running them correctly — shared caches, one queue per controller, N workers,
+retries, metrics, log context, leadership, shutdown order — is the same for all and lives here.
+
+Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
+    1. start the ``/metrics`` and ``/healthz``+``/readyz`` servers;
+    2. start every informer — on *every* replica, leader or not, so a follower's cache is warm when it
+       takes over (controller-runtime's warm-up); ``/readyz`` turns 200 when all have synced, and if
+       they do not within ``cache_sync_timeout`` (2 min) the run fails with :class:`CacheSyncTimeout`;
+    3. with leader election, wait for the lease; then start the workers (``workers`` per controller,
+       default 1);
+    4. on :meth:`request_stop` (SIGTERM): stop handing out keys, let in-flight reconciles finish for
+       at most ``drain_timeout`` (20 s), release the lease, stop informers and servers — all within
+       ``shutdown_timeout`` (30 s, the pod's default grace period);
+    5. if the lease is lost, the workers are cancelled at once and :meth:`run` raises
+       :class:`informers.leaderelection.LeaderElectionLost`: the process must exit; it never goes on
+       as a follower with a possibly stale view.
+
+Events from an informer's initial list (and resyncs) are enqueued at low priority, every other event
+at normal priority, so new and changed objects are served first after a start or a failover.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import anyio
+import structlog
+
+from aimctl.kube.resources import AIM_RESOURCES
+from aimctl.reconcile import Controller, Result, TerminalError, Watch
+from informers.cache import Cache
+from informers.handlers import Handler, InformerEvent
+from informers.informer import Informer
+from informers.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
+from informers.rest import RestClient
+from informers.store import split_key
+from informers.workqueue import Priority, WorkQueue
+from metrics.registry import InformerGauges, OperatorMetrics, QueueGauges, StateCount
+from metrics.server import ALL_ROUTES, ProbeServer, parse_address
+
+log = structlog.get_logger("aimctl.manager")
+
+
+class CacheSyncTimeout(Exception):
+    """The informers did not complete their first list within ``cache_sync_timeout``."""
+
+
+@dataclass
+class ManagerConfig:
+    """Everything :class:`Manager` needs to know; defaults are the documented ones."""
+
+    namespaces: list[str] | None = None
+    """Namespaces to watch; ``None`` or empty means the whole cluster."""
+    default_workers: int = 1
+    """Workers per controller unless ``workers`` names the controller (controller-runtime: 1)."""
+    workers: dict[str, int] = field(default_factory=dict)
+    leader_election: bool = True
+    leader_election_namespace: str = "default"
+    leader_election_id: str = "aimctl.aim.silogen.ai"
+    leader_election_identity: str | None = None
+    metrics_address: str | None = ":8080"
+    """``host:port`` of ``/metrics``; ``None`` disables it."""
+    probe_address: str | None = ":8081"
+    """``host:port`` of ``/healthz`` and ``/readyz``; ``None`` disables it. May equal the metrics one."""
+    cache_sync_timeout: float = 120.0
+    reconcile_timeout: float = 120.0
+    drain_timeout: float = 20.0
+    shutdown_timeout: float = 30.0
+    watch_inactivity_timeout: float = 90.0
+
+    def workers_for(self, controller: str) -> int:
+        return max(1, self.workers.get(controller, self.default_workers))
+
+
+class Manager:
+    """Runs controllers; see the module docstring."""
+
+    def __init__(self, client: RestClient, config: ManagerConfig, metrics: OperatorMetrics | None = None) -> None:
+        self.client = client
+        self.config = config
+        self.metrics = metrics or OperatorMetrics()
+        self.cache = Cache(client, config.namespaces or None, inactivity_timeout=config.watch_inactivity_timeout)
+        self.controllers: list[Controller] = []
+        self.queues: dict[str, WorkQueue[str]] = {}
+        self.synced = False
+        self.leading = False
+        self.elector: LeaderElector | None = None
+        self.servers: list[ProbeServer] = []
+        self._stop: anyio.Event | None = None
+        self._stop_requested = False
+        self._election_scope: anyio.CancelScope | None = None
+
+    # -- registration ------------------------------------------------------------------------------
+
+    def add(self, controller: Controller) -> None:
+        """Register a controller: create its queue and hook its watches into the shared informers."""
+        if controller.name in self.queues:
+            raise ValueError(f"controller name {controller.name!r} is already registered")
+        queue: WorkQueue[str] = WorkQueue(controller.name, metrics=self.metrics.queue_sink(controller.name))
+        self.metrics.add_queue(controller.name, functools.partial(_queue_gauges, queue))
+        self.queues[controller.name] = queue
+        self.controllers.append(controller)
+        self.metrics.register_controller(controller.name, self.config.workers_for(controller.name))
+        for watch in controller.watches():
+            informer = self.cache.informer(watch.resource, watch.transform)
+            for index_name, fn in watch.indexers.items():
+                informer.add_indexer(index_name, fn)
+            informer.add_handler(self._enqueuer(controller.name, queue, watch))
+
+    def _enqueuer(self, controller: str, queue: WorkQueue[str], watch: Watch) -> Handler:
+        def handle(event: InformerEvent) -> None:
+            priority = Priority.LOW if event.initial else Priority.NORMAL
+            for key in watch.map(event):
+                queue.add(key, priority)
+
+        return handle
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def request_stop(self) -> None:
+        """Begin a graceful shutdown (idempotent; safe to call from a signal-handling task)."""
+        self._stop_requested = True
+        if self._stop is not None:
+            self._stop.set()
+        if not self.leading and self._election_scope is not None:
+            self._election_scope.cancel()
+
+    @property
+    def ready(self) -> bool:
+        return self.synced
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Run until :meth:`request_stop` (returns) or until the lease is lost (raises
+        :class:`LeaderElectionLost`) or the caches fail to sync (raises :class:`CacheSyncTimeout`)."""
+        if self._stop is None:
+            self._stop = anyio.Event()
+            if self._stop_requested:
+                self._stop.set()
+        self._register_scrape_sources()
+        lost = sync_timeout = False
+        try:
+            async with anyio.create_task_group() as tg:
+                await self._start_servers(tg)
+                tg.start_soon(self.cache.run, name="cache")
+                task_status.started()
+                # Cancelled by request_stop() while not leading: stopping before the caches synced
+                # or while waiting for the lease needs no drain.
+                with anyio.CancelScope() as self._election_scope:
+                    if self._stop_requested:
+                        self._election_scope.cancel()
+                    try:
+                        await self._wait_synced()
+                    except CacheSyncTimeout:
+                        sync_timeout = True
+                    else:
+                        if self.config.leader_election:
+                            self.elector = self._new_elector()
+                            await self.elector.run(self._lead)
+                        else:
+                            await self._lead()
+                tg.cancel_scope.cancel()
+        except* LeaderElectionLost:
+            lost = True
+        finally:
+            self.synced = False
+        if lost:
+            raise LeaderElectionLost("leader election lost")
+        if sync_timeout:
+            raise CacheSyncTimeout(f"caches did not sync within {self.config.cache_sync_timeout}s")
+
+    async def _start_servers(self, tg: anyio.abc.TaskGroup) -> None:
+        cfg = self.config
+        addresses: dict[str, set[str]] = {}
+        if cfg.metrics_address:
+            addresses.setdefault(cfg.metrics_address, set()).add("/metrics")
+        if cfg.probe_address:
+            addresses.setdefault(cfg.probe_address, set()).update({"/healthz", "/readyz"})
+        for address, routes in addresses.items():
+            host, port = parse_address(address)
+            server = ProbeServer(
+                self.metrics.registry,
+                host,
+                port,
+                ready=lambda: self.ready,
+                routes=routes if routes != ALL_ROUTES else ALL_ROUTES,
+            )
+            self.servers.append(server)
+            await tg.start(server.serve, name=f"http:{address}")
+            log.info("serving", address=f"{host}:{server.port}", paths=sorted(routes))
+
+    async def _wait_synced(self) -> None:
+        start = time.monotonic()
+        with anyio.move_on_after(self.config.cache_sync_timeout) as scope:
+            await self.cache.wait_synced()
+        if scope.cancelled_caught:
+            pending = [i.resource.name for i in self.cache if not i.has_synced]
+            log.error("caches did not sync", pending=pending, timeout=self.config.cache_sync_timeout)
+            raise CacheSyncTimeout(str(pending))
+        self.synced = True
+        log.info(
+            "caches synced", informers=[i.resource.name for i in self.cache], seconds=round(time.monotonic() - start, 3)
+        )
+
+    def _new_elector(self) -> LeaderElector:
+        cfg = self.config
+        le_cfg = LeaderElectionConfig(namespace=cfg.leader_election_namespace, name=cfg.leader_election_id)
+        if cfg.leader_election_identity:
+            le_cfg.identity = cfg.leader_election_identity
+        return LeaderElector(
+            self.client, le_cfg, on_change=lambda leading: self.metrics.set_leader(cfg.leader_election_id, leading)
+        )
+
+    async def _lead(self) -> None:
+        """Run the workers until a stop is requested, then drain them (bounded)."""
+        assert self._stop is not None
+        self.leading = True
+        if not self.config.leader_election:
+            self.metrics.set_leader(self.config.leader_election_id, True)
+        try:
+            # The deadline is set once a stop is requested: workers then finish their current key
+            # and exit (the queues return None); whatever still runs at the deadline is cancelled.
+            with anyio.CancelScope() as drain:
+                async with anyio.create_task_group() as workers:
+                    for controller in self.controllers:
+                        queue = self.queues[controller.name]
+                        for i in range(self.config.workers_for(controller.name)):
+                            workers.start_soon(self._worker, controller, queue, name=f"worker:{controller.name}:{i}")
+                    log.info(
+                        "workers started",
+                        controllers={c.name: self.config.workers_for(c.name) for c in self.controllers},
+                    )
+                    await self._stop.wait()
+                    log.info("stopping: draining workers", timeout=self.config.drain_timeout)
+                    for queue in self.queues.values():
+                        queue.shutdown()
+                    drain.deadline = anyio.current_time() + self.config.drain_timeout
+            if drain.cancelled_caught:
+                log.warning("drain timed out; in-flight reconciles were cancelled")
+        finally:
+            self.leading = False
+            if not self.config.leader_election:
+                self.metrics.set_leader(self.config.leader_election_id, False)
+
+    async def _worker(self, controller: Controller, queue: WorkQueue[str]) -> None:
+        while (key := await queue.get()) is not None:
+            try:
+                await self._process(controller, queue, key)
+            finally:
+                queue.done(key)
+
+    async def _process(self, controller: Controller, queue: WorkQueue[str], key: str) -> None:
+        name = controller.name
+        namespace, obj_name = split_key(key)
+        m = self.metrics
+        with structlog.contextvars.bound_contextvars(
+            controller=name, namespace=namespace or "", name=obj_name, reconcile_id=str(uuid.uuid4())
+        ):
+            m.active_workers.labels(name).inc()
+            start = time.perf_counter()
+            try:
+                with anyio.fail_after(self.config.reconcile_timeout):
+                    result = await controller.reconcile(key)
+            except TerminalError as exc:
+                queue.forget(key)
+                m.reconcile_total.labels(name, "error").inc()
+                m.reconcile_errors.labels(name).inc()
+                m.terminal_reconcile_errors.labels(name).inc()
+                log.error("reconcile failed terminally; not retrying", error=str(exc))
+            except Exception as exc:
+                delay = queue.add_rate_limited(key)
+                m.reconcile_total.labels(name, "error").inc()
+                m.reconcile_errors.labels(name).inc()
+                log.error(
+                    "reconcile failed; retrying",
+                    error=f"{type(exc).__name__}: {exc}",
+                    retry_in=round(delay, 3),
+                    retries=queue.num_requeues(key),
+                    exc_info=True,
+                )
+            else:
+                self._handle_result(name, queue, key, result)
+            finally:
+                m.reconcile_time.labels(name).observe(time.perf_counter() - start)
+                m.active_workers.labels(name).dec()
+
+    def _handle_result(self, name: str, queue: WorkQueue[str], key: str, result: Result) -> None:
+        m = self.metrics
+        if result.requeue_after is not None and result.requeue_after > 0:
+            queue.forget(key)
+            queue.add_after(key, result.requeue_after)
+            m.reconcile_total.labels(name, "requeue_after").inc()
+        elif result.requeue:
+            queue.add_rate_limited(key)
+            m.reconcile_total.labels(name, "requeue").inc()
+        else:
+            queue.forget(key)
+            m.reconcile_total.labels(name, "success").inc()
+
+    # -- metrics sources ---------------------------------------------------------------------------
+
+    def _register_scrape_sources(self) -> None:
+        self.metrics.add_resource_state_source(self._resource_states)
+        for informer in self.cache:
+            self.metrics.add_informer(informer.resource.name, functools.partial(_informer_gauges, informer))
+        self.metrics.set_leader(self.config.leader_election_id, False)
+
+    def _resource_states(self) -> Iterable[StateCount]:
+        """``aim_resources``: AIM objects in the caches by kind, namespace and ``status.status``
+        (``Pending`` until the first status is written)."""
+        for resource in AIM_RESOURCES:
+            try:
+                store = self.cache.store(resource)
+            except KeyError:
+                continue
+            counts: Counter[tuple[str, str]] = Counter()
+            for obj in store:
+                ns = (obj.get("metadata") or {}).get("namespace") or ""
+                state = (obj.get("status") or {}).get("status") or "Pending"
+                counts[(ns, str(state))] += 1
+            for (ns, state), n in counts.items():
+                yield resource.kind, ns, state, n
+
+
+def _queue_gauges(queue: WorkQueue[str]) -> QueueGauges:
+    s = queue.stats()
+    return QueueGauges(s.depth, s.unfinished_work_seconds, s.longest_running_processor_seconds)
+
+
+def _informer_gauges(informer: Informer) -> InformerGauges:
+    return InformerGauges(
+        synced=informer.has_synced,
+        relists=sum(r.relists for r in informer.reflectors),
+        watch_restarts=sum(r.watch_restarts for r in informer.reflectors),
+    )

@@ -1,0 +1,1 @@
+"""Pure status helpers shared by every AIM controller (conditions, status composition)."""

@@ -1,0 +1,74 @@
+"""The shared cache: one :class:`~informers.informer.Informer` per resource type.
+
+Why: several controllers watch the same kinds (every AIM controller looks at templates, nodes, jobs…);
+they must share one list+watch and one store per kind, or memory and apiserver load grow with the
+number of controllers. Controllers ask the cache for an informer while they are being set up; the
+cache runs them all and reports when every one of them has synced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import anyio
+
+from informers.informer import Informer
+from informers.resource import Resource
+from informers.rest import RestClient
+from informers.store import Store
+from informers.transform import Transform, strip_managed_fields
+
+
+class Cache:
+    """A registry of shared informers, created on first request and run together."""
+
+    def __init__(self, client: RestClient, namespaces: Sequence[str] | None = None, **informer_options: Any) -> None:
+        self.client = client
+        self.namespaces = list(namespaces) if namespaces else None
+        self._options = informer_options
+        self._informers: dict[Resource, Informer] = {}
+        self._started = False
+
+    def informer(self, resource: Resource, transform: Transform | None = None) -> Informer:
+        """The informer for ``resource``, created if needed. All users of one resource must agree on
+        its transform (a slim projection for a child kind is decided once); asking for a different
+        one later raises ``ValueError``. Informers cannot be added once the cache runs."""
+        existing = self._informers.get(resource)
+        if existing is not None:
+            if transform is not None and existing.transform is not transform:
+                raise ValueError(f"{resource.name}: conflicting transforms requested")
+            return existing
+        if self._started:
+            raise RuntimeError("cannot add an informer to a running cache")
+        informer = Informer(
+            self.client,
+            resource,
+            namespaces=self.namespaces,
+            transform=transform or strip_managed_fields,
+            **self._options,
+        )
+        self._informers[resource] = informer
+        return informer
+
+    def store(self, resource: Resource) -> Store:
+        """The store of an informer that was already requested (``KeyError`` otherwise)."""
+        return self._informers[resource].store
+
+    def __iter__(self) -> Iterator[Informer]:
+        return iter(list(self._informers.values()))
+
+    @property
+    def has_synced(self) -> bool:
+        return all(i.has_synced for i in self._informers.values())
+
+    async def wait_synced(self) -> None:
+        for informer in list(self._informers.values()):
+            await informer.wait_synced()
+
+    async def run(self) -> None:
+        """Run every informer until cancelled."""
+        self._started = True
+        async with anyio.create_task_group() as tg:
+            for informer in self._informers.values():
+                tg.start_soon(informer.run, name=f"informer:{informer.resource.name}")

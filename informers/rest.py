@@ -1,0 +1,280 @@
+"""A thin raw-JSON REST layer over a kubernetes_asyncio ``ApiClient``.
+
+Why: the generated API methods decode into typed models (~30x the cost of ``json.loads``), need a
+different method per resource, default custom-object PATCHes to JSON-Patch, and apply *no* timeout
+unless told (kubernetes_asyncio #337/#360). This layer keeps the ``ApiClient`` for what it does well —
+configuration, TLS, authentication including in-cluster token refresh — and calls
+``ApiClient.call_api`` with ``_preload_content=False`` so every response is read and decoded here,
+once, as a dict.
+
+Guarantees:
+    * every request carries a timeout (``default_timeout`` = 30 s unless given), enforced by aiohttp
+      *and* by an anyio deadline;
+    * non-2xx answers raise :class:`ApiError` carrying the apiserver's ``Status`` (code, reason,
+      message, ``Retry-After``);
+    * every request passes the optional client-side token bucket, and writes (create, update, patch,
+      apply, delete) additionally hold one slot of a bounded pool, so a burst of work never floods
+      the apiserver nor exhausts the connection pool that watches share;
+    * every request is reported to the optional :class:`RequestObserver` with its verb, resource and
+      code (``"<error>"`` when no HTTP answer arrived).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+import aiohttp
+import anyio
+
+from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch
+from informers.ratelimit import AsyncTokenBucket
+
+READ_VERBS = frozenset({"get", "list", "watch"})
+WRITE_VERBS = frozenset({"create", "update", "patch", "apply", "delete"})
+_METHODS = {
+    "get": "GET",
+    "list": "GET",
+    "watch": "GET",
+    "create": "POST",
+    "update": "PUT",
+    "patch": "PATCH",
+    "apply": "PATCH",
+    "delete": "DELETE",
+}
+APPLY_PATCH = "application/apply-patch+yaml"
+MERGE_PATCH = "application/merge-patch+json"
+
+
+class ApiError(Exception):
+    """A non-2xx answer from the apiserver (or an ``ERROR`` watch event)."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str = "",
+        message: str = "",
+        body: dict[str, Any] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(f"{status} {reason}: {message}".strip())
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.body = body
+        self.retry_after = retry_after
+
+    @classmethod
+    def from_status(cls, status: dict[str, Any], http_status: int | None = None) -> ApiError:
+        """Build from a ``Status`` object (the body of an error answer or of an ``ERROR`` event)."""
+        code = status.get("code") or http_status or 500
+        retry = (status.get("details") or {}).get("retryAfterSeconds")
+        return cls(int(code), str(status.get("reason", "")), str(status.get("message", "")), status, retry)
+
+    @property
+    def not_found(self) -> bool:
+        return self.status == 404
+
+    @property
+    def conflict(self) -> bool:
+        return self.status == 409
+
+    @property
+    def gone(self) -> bool:
+        """410 Gone / Expired: the resourceVersion (or continue token) is too old; relist."""
+        return self.status == 410 or self.reason == "Expired"
+
+    @property
+    def too_large_resource_version(self) -> bool:
+        return self.status == 504 and "Too large resource version" in self.message
+
+
+class RequestObserver(Protocol):
+    """Receives one call per finished request (for the ``API requests by verb and code`` metric)."""
+
+    def observe(self, verb: str, resource: str, code: str, seconds: float) -> None: ...
+
+
+class RestClient:
+    """Raw-dict requests against the apiserver; see the module docstring for the guarantees.
+
+    The ``ApiClient`` is borrowed, not owned: :meth:`close` closes it only if ``own_client`` is set.
+    """
+
+    def __init__(
+        self,
+        api_client: Any,
+        *,
+        limiter: AsyncTokenBucket | None = None,
+        max_inflight_writes: int | None = None,
+        observer: RequestObserver | None = None,
+        default_timeout: float = 30.0,
+        own_client: bool = False,
+    ) -> None:
+        self.api_client = api_client
+        self.limiter = limiter
+        self.write_slots = anyio.CapacityLimiter(max_inflight_writes) if max_inflight_writes else None
+        self.observer = observer
+        self.default_timeout = default_timeout
+        self._own_client = own_client
+
+    async def close(self) -> None:
+        if self._own_client:
+            await self.api_client.close()
+
+    async def request(
+        self,
+        verb: str,
+        path: str,
+        *,
+        resource: str = "",
+        query: Sequence[tuple[str, str]] = (),
+        body: Any = None,
+        content_type: str | None = None,
+        request_timeout: float | None = None,
+    ) -> Any:
+        """Send one request and return the decoded JSON body (``None`` for an empty body).
+
+        ``verb`` is a Kubernetes verb (get, list, create, update, patch, apply, delete); ``apply``
+        defaults the content type to server-side apply, ``patch`` to merge-patch.
+        """
+        if verb not in _METHODS or verb == "watch":
+            raise ValueError(f"unsupported verb {verb!r} (use stream() to watch)")
+        if content_type is None:
+            content_type = {"apply": APPLY_PATCH, "patch": MERGE_PATCH}.get(verb, "application/json")
+        if content_type == APPLY_PATCH and body is not None and not isinstance(body, bytes):
+            # json.dumps in the client would escape non-BMP characters, which the YAML reader refuses.
+            body, content_type = encode_apply_patch(body), APPLY_PATCH_UTF8
+        seconds = request_timeout if request_timeout is not None else self.default_timeout
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        if self.write_slots is not None and verb in WRITE_VERBS:
+            async with self.write_slots:
+                return await self._send(verb, path, resource, query, body, content_type, seconds)
+        return await self._send(verb, path, resource, query, body, content_type, seconds)
+
+    async def _send(
+        self,
+        verb: str,
+        path: str,
+        resource: str,
+        query: Sequence[tuple[str, str]],
+        body: Any,
+        content_type: str,
+        seconds: float,
+    ) -> Any:
+        code = "<error>"
+        start = time.perf_counter()
+        try:
+            with anyio.fail_after(seconds + 1.0):
+                resp = await self._call(
+                    _METHODS[verb],
+                    path,
+                    query,
+                    body,
+                    content_type,
+                    aiohttp.ClientTimeout(total=seconds, sock_connect=10),
+                )
+                try:
+                    code = str(resp.status)
+                    raw = await resp.read()
+                finally:
+                    resp.release()
+            if resp.status >= 400:
+                raise _error_from(resp, _loads_or_none(raw))
+            return json.loads(raw) if raw else None
+        finally:
+            if self.observer is not None:
+                self.observer.observe(verb, resource, code, time.perf_counter() - start)
+
+    @asynccontextmanager
+    async def stream(
+        self,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        *,
+        resource: str = "",
+        read_timeout: float,
+        connect_timeout: float = 10.0,
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """Open a streaming GET (a watch) and yield the response with a 2xx status.
+
+        Raises :class:`ApiError` for an error status. The response is released on exit. The caller
+        reads lines itself, under its own inactivity deadline.
+        """
+        if self.limiter is not None:
+            await self.limiter.acquire()
+        code = "<error>"
+        start = time.perf_counter()
+        resp: aiohttp.ClientResponse | None = None
+        try:
+            with anyio.fail_after(connect_timeout + 20.0):
+                resp = await self._call(
+                    "GET",
+                    path,
+                    query,
+                    None,
+                    "application/json",
+                    aiohttp.ClientTimeout(total=None, sock_connect=connect_timeout, sock_read=read_timeout),
+                )
+                code = str(resp.status)
+                if resp.status >= 400:
+                    raise _error_from(resp, _loads_or_none(await resp.read()))
+        except BaseException:
+            if resp is not None:
+                resp.release()
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer.observe("watch", resource, code, time.perf_counter() - start)
+        try:
+            yield resp
+        finally:
+            resp.close()
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        query: Sequence[tuple[str, str]],
+        body: Any,
+        content_type: str,
+        client_timeout: aiohttp.ClientTimeout,
+    ) -> aiohttp.ClientResponse:
+        resp: aiohttp.ClientResponse = await self.api_client.call_api(
+            path,
+            method,
+            query_params=list(query),
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=client_timeout,
+        )
+        return resp
+
+
+def _loads_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
+def _error_from(resp: aiohttp.ClientResponse, data: Any) -> ApiError:
+    retry_after: float | None = None
+    header = resp.headers.get("Retry-After")
+    if header:
+        try:
+            retry_after = float(header)
+        except ValueError:
+            retry_after = None
+    if isinstance(data, dict) and data.get("kind") == "Status":
+        err = ApiError.from_status(data, resp.status)
+        if retry_after is not None:
+            err.retry_after = retry_after
+        return err
+    return ApiError(resp.status, resp.reason or "", "", None, retry_after)

@@ -1,0 +1,251 @@
+"""The manager with a real apiserver: zero writes for unchanged objects, /readyz gated on cache sync,
+every metric of DESIGN.md §7 on /metrics, and no secret in the logs of ``aimctl run``."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+from aimctl.kube.client import ClientSettings, new_client
+from aimctl.kube.resources import CONFIG_MAPS, CUSTOM_RESOURCE_DEFINITIONS
+from aimctl.manager import Manager, ManagerConfig
+from aimctl.reconcile import Result, Watch
+from informers.handlers import self_key
+from informers.resource import Resource
+from informers.rest import WRITE_VERBS, ApiError, RestClient
+from metrics.registry import METRIC_NAMES, OperatorMetrics
+from tests.support.echo_controller import ECHOES, EchoController, ensure_echo_crd
+from tests.support.operator_process import OperatorProcess
+from tests.support.polling import until, until_async
+
+pytestmark = pytest.mark.cluster
+
+
+@pytest.fixture
+async def rest(cluster: Any) -> AsyncIterator[RestClient]:
+    client = await new_client(ClientSettings(kubeconfig=cluster.kubeconfig))
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+def local_config(namespace: str) -> ManagerConfig:
+    return ManagerConfig(
+        namespaces=[namespace],
+        leader_election=False,
+        metrics_address="127.0.0.1:0",
+        probe_address="127.0.0.1:0",
+    )
+
+
+def writes(metrics: OperatorMetrics) -> float:
+    """Write requests the client sent, from its own request metric."""
+    total = 0.0
+    for family in metrics.registry.collect():
+        if family.name == "aim_api_requests":
+            total += sum(
+                s.value for s in family.samples if s.name.endswith("_total") and s.labels["verb"] in WRITE_VERBS
+            )
+    return total
+
+
+async def http_get(port: int, path: str) -> tuple[int, str]:
+    async with await anyio.connect_tcp("127.0.0.1", port) as s:
+        await s.send(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        data = b""
+        with anyio.fail_after(10):
+            try:
+                while True:
+                    data += await s.receive()
+            except anyio.EndOfStream:
+                pass
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body.decode()
+
+
+def echo(namespace: str, name: str, data: dict[str, str], env: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    spec: dict[str, Any] = {"data": data}
+    if env is not None:
+        spec["env"] = env
+    return {
+        "apiVersion": ECHOES.api_version,
+        "kind": "Echo",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": spec,
+    }
+
+
+async def test_reconciling_an_unchanged_object_makes_zero_writes(rest: RestClient, namespace: str) -> None:
+    await ensure_echo_crd(rest)
+    await rest.request("create", ECHOES.path(namespace), body=echo(namespace, "e1", {"k": "v"}))
+    metrics = OperatorMetrics()
+    client = RestClient(rest.api_client, observer=metrics.api_observer)  # shares the connection pool
+    manager = Manager(client, local_config(namespace), metrics)
+    controller = EchoController(manager)
+    manager.add(controller)
+    queue = manager.queues["echo"]
+    key = f"{namespace}/e1"
+
+    def settled() -> bool:
+        obj = controller.echoes.get(key)
+        return (
+            obj is not None
+            and (obj.get("status") or {}).get("phase") == "Echoed"
+            and controller.configmaps.get(f"{namespace}/e1-echo") is not None
+            and len(queue) == 0
+            and not queue.stats().processing
+            and controller.reconciled_rv.get(key) == obj["metadata"]["resourceVersion"]
+        )
+
+    async with anyio.create_task_group() as tg:
+        await tg.start(manager.run)
+        await until(settled, 30, "the first reconcile's writes to come back through the watch")
+        first_writes = writes(metrics)
+        assert first_writes >= 2, "the first reconcile must have applied the child and the status"
+        assert controller.events.emitted == 1
+
+        for _ in range(2):
+            before = len(controller.reconciles[key])
+            queue.add(key)
+            await until(
+                lambda b=before: len(controller.reconciles[key]) > b and not queue.stats().processing,
+                10,
+                "a forced reconcile",
+            )
+        assert writes(metrics) == first_writes, "an unchanged object was written again"
+        assert controller.applier.skipped >= 2 and controller.status.skipped >= 2
+        assert controller.events.emitted == 1, "events are per transition, not per reconcile"
+
+        # A real change is written, once.
+        await rest.request("patch", ECHOES.path(namespace, "e1"), body={"spec": {"data": {"k": "w"}}})
+        await until(
+            lambda: (controller.configmaps.get(f"{namespace}/e1-echo") or {}).get("data") == {"k": "w"},
+            10,
+            "the changed child",
+        )
+        manager.request_stop()
+
+
+async def test_readyz_waits_for_cache_sync_and_metrics_lists_every_name(rest: RestClient, namespace: str) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    group = "testing.aimctl.dev"
+    plural = f"gadgets{suffix}"
+    gadgets = Resource(group, "v1", plural, f"Gadget{suffix}")
+
+    class GadgetController:
+        name = "gadget"
+
+        def watches(self) -> list[Watch]:
+            return [Watch(gadgets, self_key)]
+
+        async def reconcile(self, key: str) -> Result:
+            return Result()
+
+    manager = Manager(rest, local_config(namespace))
+    manager.add(GadgetController())
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}"},
+        "spec": {
+            "group": group,
+            "scope": "Namespaced",
+            "names": {"plural": plural, "singular": f"gadget{suffix}", "kind": f"Gadget{suffix}"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
+                }
+            ],
+        },
+    }
+    try:
+        async with anyio.create_task_group() as tg:
+            await tg.start(manager.run)
+            metrics_port = next(s.port for s in manager.servers if "/metrics" in s.routes)
+            probe_port = next(s.port for s in manager.servers if "/readyz" in s.routes)
+            # The resource does not exist yet: the informer cannot list, so the operator is not ready.
+            for _ in range(5):
+                assert (await http_get(probe_port, "/readyz"))[0] == 503
+                assert (await http_get(probe_port, "/healthz"))[0] == 200
+                await anyio.sleep(0.2)
+            await rest.request("create", CUSTOM_RESOURCE_DEFINITIONS.path(), body=crd)
+
+            async def ready() -> bool:
+                return (await http_get(probe_port, "/readyz"))[0] == 200
+
+            await until_async(ready, 60, "/readyz to turn 200 once the resource exists")
+            code, body = await http_get(metrics_port, "/metrics")
+            assert code == 200
+            for name in METRIC_NAMES:
+                assert f"# HELP {name} " in body, f"{name} missing from /metrics"
+            assert 'workqueue_depth{name="gadget"}' in body
+            assert 'aim_informer_synced{resource="' + gadgets.name + '"} 1.0' in body
+            manager.request_stop()
+    finally:
+        with contextlib.suppress(ApiError):
+            await rest.request("delete", CUSTOM_RESOURCE_DEFINITIONS.path(None, f"{plural}.{group}"))
+
+
+async def test_secret_in_env_never_appears_in_logs(
+    cluster: Any, rest: RestClient, namespace: str, tmp_path: Path
+) -> None:
+    await ensure_echo_crd(rest)
+    canary = f"hf_canary_{uuid.uuid4().hex}"
+    await rest.request(
+        "create",
+        ECHOES.path(namespace),
+        body=echo(namespace, "leaky", {"model": "llama"}, env=[{"name": "HF_TOKEN", "value": canary}]),
+    )
+    proc = OperatorProcess(
+        cluster.kubeconfig,
+        [
+            "--namespaces",
+            namespace,
+            "--no-leader-elect",
+            "--log-level",
+            "debug",
+            "--metrics-bind-address",
+            "0",
+            "--health-probe-bind-address",
+            "0",
+            "--controller",
+            "tests.support.echo_controller:factory",
+        ],
+        tmp_path / "operator.log",
+    )
+    try:
+
+        async def echoed() -> bool:
+            assert proc.proc.poll() is None, proc.text()
+            obj = await rest.request("get", ECHOES.path(namespace, "leaky"))
+            return bool((obj.get("status") or {}).get("phase") == "Echoed")
+
+        await until_async(echoed, 60, "the operator to reconcile the Echo")
+        cm = await rest.request("get", CONFIG_MAPS.path(namespace, "leaky-echo"))
+        assert cm["data"] == {"model": "llama"}
+        proc.signal(signal.SIGTERM)
+        assert await proc.wait_exit(30) == 0, "graceful shutdown must exit 0"
+    finally:
+        proc.kill()
+    text = proc.text()
+    assert canary not in text
+    observed = [line for line in proc.lines() if line.get("event") == "observed" and line.get("name") == "leaky"]
+    assert observed, "the test controller must have logged the object (else this test proves nothing)"
+    line = observed[0]
+    assert line["echo"]["spec"]["env"] == [{"name": "HF_TOKEN", "value": "[REDACTED]"}]
+    assert {"controller", "namespace", "name", "reconcile_id"} <= set(line)
+    assert line["controller"] == "echo" and line["namespace"] == namespace
+    assert all(not entry.get("unparsed") for entry in proc.lines()), "every log line is JSON"
+    json.dumps(line)
