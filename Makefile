@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
+
+.PHONY: test-deps
 .PHONY: help venv lint test test-unit dev cluster-up cluster-down cluster-status k8s-binaries crds bench clean
 
 help: ## list the targets
@@ -27,7 +29,7 @@ lint: $(STAMP) ## ruff, mypy (strict) and the import-layering contract
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint k8s-binaries ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
+test: lint k8s-binaries test-deps ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## pure unit tests only (no cluster)
@@ -49,3 +51,10 @@ bench: $(STAMP) ## benchmarks (on demand; prints figures)
 
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+test-deps: ## Debian's docker-registry (a real OCI registry for image tests) and htpasswd (its Basic auth)
+	@command -v docker-registry >/dev/null && command -v htpasswd >/dev/null || { \
+	  echo "installing Debian's docker-registry and apache2-utils (htpasswd) ..."; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }

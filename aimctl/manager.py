@@ -41,10 +41,11 @@ from informers.handlers import Handler, InformerEvent
 from informers.informer import Informer
 from informers.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
 from informers.rest import RestClient
-from informers.store import split_key
+from informers.store import Obj, split_key
 from informers.workqueue import Priority, WorkQueue
 from metrics.registry import InformerGauges, OperatorMetrics, QueueGauges, StateCount
 from metrics.server import ALL_ROUTES, ProbeServer, parse_address
+from statemachines.runtimeconfig import state_from_conditions
 
 log = structlog.get_logger("aimctl.manager")
 
@@ -323,10 +324,18 @@ class Manager:
             counts: Counter[tuple[str, str]] = Counter()
             for obj in store:
                 ns = (obj.get("metadata") or {}).get("namespace") or ""
-                state = (obj.get("status") or {}).get("status") or "Pending"
+                state = _state_of(obj)
                 counts[(ns, str(state))] += 1
             for (ns, state), n in counts.items():
                 yield resource.kind, ns, state, n
+
+
+def _state_of(obj: Obj) -> str:
+    """An AIM object's state for ``aim_resources``: ``status.status``; for the runtime-config kinds,
+    whose status has no such field, the state their machine records through the Ready condition
+    (Valid/Invalid); ``Pending`` before the first status write."""
+    status = obj.get("status") or {}
+    return str(status.get("status") or state_from_conditions(status.get("conditions")) or "Pending")
 
 
 def _queue_gauges(queue: WorkQueue[str]) -> QueueGauges:

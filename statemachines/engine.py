@@ -202,16 +202,19 @@ class KindMachine(Generic[Obs]):
         return rule.source == ANY or state in _as_list(rule.source)
 
     def mermaid(self) -> str:
-        """A mermaid ``stateDiagram-v2`` of the rules (generated into the docs; see ``aimctl docs``)."""
+        """A mermaid ``stateDiagram-v2`` of the rules (generated into the docs; see ``aimctl docs``).
+
+        Rules from any state are drawn from every state; the rules between the same two states share
+        one edge, labelled with their names in firing order."""
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
+        edges: dict[tuple[str, str], list[str]] = {}
         for rule in self.rules:
             sources = list(self.states) if rule.source == ANY else _as_list(rule.source)
-            if rule.source == ANY and rule.dest != SAME:
-                lines.append(f"    note right of {rule.dest}: any state → {rule.dest} on {rule.name}")
-                continue
             for src in sources:
                 dst = src if rule.dest == SAME else rule.dest
-                lines.append(f"    {src} --> {dst}: {rule.name}")
+                edges.setdefault((src, dst), []).append(rule.name)
+        for (src, dst), names in edges.items():
+            lines.append(f"    {src} --> {dst}: {', '.join(names)}")
         return "\n".join(lines) + "\n"
 
 

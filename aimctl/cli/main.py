@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from aimctl.cli import crds, dev, run
+from aimctl.cli import crds, dev, docs, run
 
 app = typer.Typer(
     name="aimctl",
@@ -16,6 +16,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(dev.app, name="dev")
+app.add_typer(docs.app, name="docs")
 app.command("crds")(crds.crds)
 app.command("run")(run.run)
 

@@ -55,8 +55,10 @@ SA_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespac
 
 
 def builtin_controllers(manager: Manager) -> list[Controller]:
-    """The AIM controllers; each later issue adds its controller here."""
-    return []
+    """The AIM controllers (see :mod:`aimctl.controllers.registry`)."""
+    from aimctl.controllers.registry import controllers
+
+    return controllers(manager)
 
 
 def load_controllers(manager: Manager, specs: Iterable[str]) -> list[Controller]:

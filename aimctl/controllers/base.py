@@ -74,6 +74,8 @@ class KindController(abc.ABC, Generic[Obs]):
         self.status_writer = status
         self.events = events
         self.metrics = metrics
+        #: The object as this controller last wrote its status, by key (see :meth:`_read`).
+        self._written: dict[str, Obj] = {}
 
     # -- kind-specific -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -103,8 +105,24 @@ class KindController(abc.ABC, Generic[Obs]):
         return {}
 
     # -- the pipeline ------------------------------------------------------------------------------
-    async def reconcile(self, key: str) -> Result:
+    def _read(self, key: str) -> Obj | None:
+        """The cached object, unless the cache is still older than this controller's last status
+        write of it: the watch event of an *earlier* write can arrive after the read-your-writes
+        upsert below and put the older status back; deciding from it would repeat a transition and
+        its event. Resource versions are compared as integers, as client-go's
+        ``IntegerResourceVersionMutationCache`` does (etcd revisions); a non-integer version, another
+        UID or a newer cached object drops the memo."""
         obj = self.store.get(key)
+        mine = self._written.get(key)
+        if mine is None:
+            return obj
+        if obj is not None and _uid(obj) == _uid(mine) and _rv(obj) < _rv(mine):
+            return mine
+        del self._written[key]
+        return obj
+
+    async def reconcile(self, key: str) -> Result:
+        obj = self._read(key)
         if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
             return Result()
         obs = await self.observe(obj)
@@ -120,7 +138,15 @@ class KindController(abc.ABC, Generic[Obs]):
                     await self.applier.delete(gone.resource, gone.namespace, gone.name)
             elif isinstance(effect, RequeueAfter):
                 requeue = effect.seconds if requeue is None else min(requeue, effect.seconds)
-        await self.status_writer.apply_status(self.resource, obj, self.compose_status(obj, obs, decision))
+        status = self.compose_status(obj, obs, decision)
+        stored = await self.status_writer.apply_status(self.resource, obj, status)
+        if stored is not None:
+            # Read-your-writes: the watch event of this write may arrive after the next reconcile of
+            # the key starts; deciding again from the old status would repeat the transition (and its
+            # event). The informer overwrites this copy with the same (or a newer) version.
+            written = _with_written_status(obj, stored, status)
+            self.store.upsert(written)
+            self._written[key] = written
         if decision.transition is not None:
             await self._report_transition(obj, decision)
         return Result(requeue_after=requeue)
@@ -147,3 +173,24 @@ class KindController(abc.ABC, Generic[Obs]):
             declared = [EmitEvent("Warning" if dst in WARNING_STATES else "Normal", reason, message)]
         for e in declared:
             await self.events.emit(obj, e.type, e.reason, decision.rule, e.message)  # type: ignore[arg-type]
+
+
+def _with_written_status(cached: Obj, stored: Obj, status: dict[str, Any]) -> Obj:
+    """The cached object with the status just written and the resourceVersion the write returned."""
+    meta = dict(cached.get("metadata") or {})
+    version = (stored.get("metadata") or {}).get("resourceVersion")
+    if version:
+        meta["resourceVersion"] = version
+    return {**cached, "metadata": meta, "status": stored.get("status") or status}
+
+
+def _uid(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("uid") or "")
+
+
+def _rv(obj: Obj) -> int:
+    """The resourceVersion as an integer (-1 when it is not one: then nothing is held back)."""
+    try:
+        return int(str((obj.get("metadata") or {}).get("resourceVersion") or ""))
+    except ValueError:
+        return -1

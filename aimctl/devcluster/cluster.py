@@ -259,7 +259,7 @@ class DevCluster:
             name = crd["metadata"]["name"]
             while True:
                 obj = rest.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                conds = {c["type"]: c["status"] for c in obj.get("status", {}).get("conditions", [])}
+                conds = {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
                 if conds.get("Established") == "True":
                     break
                 if time.monotonic() > deadline:

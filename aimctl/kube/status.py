@@ -21,7 +21,7 @@ from typing import Any
 
 from aimctl.kube.apply import field_manager, semantically_equal
 from informers.resource import Resource
-from informers.rest import RestClient
+from informers.rest import ApiError, RestClient
 from informers.store import Obj
 
 
@@ -53,12 +53,20 @@ class StatusWriter:
             "metadata": {"name": name, **({"namespace": namespace} if namespace else {})},
             "status": status,
         }
-        result: Obj = await self.client.request(
-            "apply",
-            resource.path(namespace, name, "status"),
-            resource=resource.name,
-            query=[("fieldManager", self.field_manager), ("force", "true")],
-            body=body,
-        )
+        try:
+            result: Obj = await self.client.request(
+                "apply",
+                resource.path(namespace, name, "status"),
+                resource=resource.name,
+                query=[("fieldManager", self.field_manager), ("force", "true")],
+                body=body,
+            )
+        except ApiError as exc:
+            if exc.not_found:
+                # Deleted since the cache was read: there is no status left to write (not an error;
+                # the deletion's watch event ends the story).
+                self.skipped += 1
+                return None
+            raise
         self.written += 1
         return result

@@ -41,6 +41,9 @@ class Operator:
     metrics_url: str
     probe_url: str
     namespace: str = OPERATOR_NAMESPACE
+    #: ``POD_NAME`` of the process: the ``reportingInstance`` of its events. Several test sessions may
+    #: share the cluster, each with its own operator; tests count only their operator's events.
+    instance: str = ""
 
     def log_text(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -85,8 +88,10 @@ def operator(cluster: Any, operator_namespace: str, tmp_path_factory: pytest.Tem
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
     metrics_port, probe_port = free_port(), free_port()
     env = dict(os.environ)
+    instance = f"aimctl-e2e-{os.getpid()}-{metrics_port}"
     env.update(
         {
+            "POD_NAME": instance,
             "KUBECONFIG": str(cluster.kubeconfig),
             "AIM_OPERATOR_NAMESPACE": operator_namespace,
             "AIMCTL_LOG_LEVEL": os.environ.get("AIMCTL_TEST_LOG_LEVEL", "debug"),
@@ -101,7 +106,10 @@ def operator(cluster: Any, operator_namespace: str, tmp_path_factory: pytest.Tem
     ]  # fmt: skip
     with log_path.open("wb") as log:
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    op = Operator(proc, log_path, f"http://127.0.0.1:{metrics_port}/metrics", f"http://127.0.0.1:{probe_port}/readyz")
+    op = Operator(
+        proc, log_path, f"http://127.0.0.1:{metrics_port}/metrics", f"http://127.0.0.1:{probe_port}/readyz",
+        instance=instance,
+    )
     try:
         _wait_ready(op)
         yield op
@@ -112,3 +120,30 @@ def operator(cluster: Any, operator_namespace: str, tmp_path_factory: pytest.Tem
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+async def kserve(api: Any) -> Any:
+    """The simulated KServe controller (``tests/sim/kserve_controller.py``) for the session; tests
+    choose outcomes with ``kserve.set_outcome(namespace, name, ...)`` or the ISVC annotation."""
+    import asyncio
+
+    from tests.sim.kserve_controller import KServeSimulator
+
+    sim = KServeSimulator(api)
+    task = asyncio.get_running_loop().create_task(sim.run())
+    yield sim
+    task.cancel()
+
+
+@pytest.fixture(scope="session")
+async def gateway(api: Any) -> Any:
+    """The simulated Gateway API controller (``tests/sim/gateway_controller.py``) for the session."""
+    import asyncio
+
+    from tests.sim.gateway_controller import GatewaySimulator
+
+    sim = GatewaySimulator(api)
+    task = asyncio.get_running_loop().create_task(sim.run())
+    yield sim
+    task.cancel()

@@ -1,0 +1,157 @@
+"""What the AIM controllers share: the operator namespace, index functions with fixed names, and
+event-to-key mappers.
+
+Index functions are module-level objects registered under fixed names, so two controllers adding the
+same index to a shared store do not conflict (a store accepts the same function twice under one name,
+and refuses a different one).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from aimctl import labels
+from aimctl.api.base import GROUP_VERSION
+from aimctl.kube.apply import Applier
+from aimctl.kube.events import EventRecorder
+from aimctl.kube.status import StatusWriter
+from informers.handlers import InformerEvent, KeyMapper
+from informers.indexers import by_field, by_label
+from informers.store import Obj
+from informers.transform import slim
+
+# -- the operator namespace -------------------------------------------------------------------------
+
+
+def operator_namespace() -> str:
+    """``$AIM_OPERATOR_NAMESPACE``, else ``aim-system``: where cluster-scoped work runs."""
+    return os.environ.get(labels.OPERATOR_NAMESPACE_ENV) or labels.DEFAULT_OPERATOR_NAMESPACE
+
+
+# -- index names and functions ----------------------------------------------------------------------
+
+#: Templates by ``namespace/runtimeConfigName`` (namespaced templates) or ``runtimeConfigName``.
+BY_RUNTIME_CONFIG = "aim:runtime-config"
+#: Templates by ``runtimeConfigName`` regardless of namespace (a cluster config serves every namespace).
+BY_RUNTIME_CONFIG_ANY_NS = "aim:runtime-config-any-ns"
+#: Templates by ``namespace/aimImageName`` (namespaced templates) or ``aimImageName``.
+BY_IMAGE_NAME = "aim:image-name"
+#: Templates by ``aimImageName`` regardless of namespace (a cluster image serves every namespace).
+BY_IMAGE_NAME_ANY_NS = "aim:image-name-any-ns"
+#: Templates by the upper-cased ``gpuSelector.model`` (for node events).
+BY_GPU_MODEL = "aim:gpu-model"
+#: Pods by ``namespace/job-name`` label.
+BY_JOB_NAME = "aim:job-name"
+#: Discovery Jobs that are not finished, under the single value ``active``.
+ACTIVE_DISCOVERY = "aim:active-discovery"
+#: Runtime configs by ``namespace/secret`` for each image pull secret they name.
+BY_PULL_SECRET = "aim:pull-secret"
+#: Runtime configs by ``defaultStorageClassName``.
+BY_STORAGE_CLASS = "aim:storage-class"
+
+index_runtime_config = by_field("spec.runtimeConfigName")
+index_runtime_config_any_ns = by_field("spec.runtimeConfigName", namespaced=False)
+index_image_name = by_field("spec.aimImageName")
+index_image_name_any_ns = by_field("spec.aimImageName", namespaced=False)
+index_gpu_model = by_field("spec.gpuSelector.model", namespaced=False, transform=lambda v: str(v).upper())
+index_job_name = by_label(labels.JOB_NAME)
+index_pull_secret = by_field("spec.imagePullSecrets.*.name")
+index_storage_class = by_field("spec.defaultStorageClassName", namespaced=False)
+
+
+def is_discovery_job(obj: Obj) -> bool:
+    lab = (obj.get("metadata") or {}).get("labels") or {}
+    return lab.get(labels.COMPONENT) == labels.COMPONENT_DISCOVERY and lab.get(labels.MANAGED_BY) == labels.MANAGER_AIM
+
+
+def job_finished(obj: Obj) -> str | None:
+    """``"Complete"`` or ``"Failed"`` once a Job has that condition set to True, else ``None``."""
+    for c in (obj.get("status") or {}).get("conditions") or []:
+        if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
+            return str(c["type"])
+    return None
+
+
+def index_active_discovery(obj: Obj) -> list[str]:
+    return ["active"] if is_discovery_job(obj) and job_finished(obj) is None else []
+
+
+# -- mappers -----------------------------------------------------------------------------------------
+
+
+def owner_key(kind: str, cluster_scoped: bool) -> KeyMapper:
+    """Map a child's event to its controller owner of ``kind`` (group ``aim.silogen.ai``).
+
+    Unlike :func:`informers.handlers.controller_owner_key`, this handles a namespaced child of a
+    cluster-scoped owner (a cluster template's discovery Job in the operator namespace).
+    """
+
+    def mapper(event: InformerEvent) -> list[str]:
+        return [k for k in [owner_key_of(event.obj, kind, cluster_scoped)] if k]
+
+    return mapper
+
+
+def owner_key_of(obj: Obj, kind: str, cluster_scoped: bool) -> str | None:
+    meta = obj.get("metadata") or {}
+    for ref in meta.get("ownerReferences") or []:
+        if ref.get("controller") and ref.get("kind") == kind and ref.get("apiVersion") == GROUP_VERSION:
+            ns = meta.get("namespace")
+            return str(ref["name"]) if cluster_scoped or not ns else f"{ns}/{ref['name']}"
+    return None
+
+
+def changed(event: InformerEvent, *paths: str) -> bool:
+    """True unless the event is a MODIFIED whose old and new objects agree on every dotted path."""
+    if event.old is None:
+        return True
+    return any(_get(event.old, p) != _get(event.obj, p) for p in paths)
+
+
+def _get(obj: Obj, path: str) -> Any:
+    node: Any = obj
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def name_of(obj: Obj) -> str:
+    return str((obj.get("metadata") or {}).get("name") or "")
+
+
+def namespace_of(obj: Obj) -> str | None:
+    ns = (obj.get("metadata") or {}).get("namespace")
+    return str(ns) if ns else None
+
+
+def chain(*mappers: KeyMapper) -> KeyMapper:
+    def mapper(event: InformerEvent) -> list[str]:
+        keys: list[str] = []
+        for m in mappers:
+            keys.extend(m(event))
+        return list(dict.fromkeys(keys))
+
+    return mapper
+
+
+def when(predicate: Callable[[InformerEvent], bool], mapper: KeyMapper) -> KeyMapper:
+    def filtered(event: InformerEvent) -> Iterable[str]:
+        return mapper(event) if predicate(event) else []
+
+    return filtered
+
+
+# -- construction -------------------------------------------------------------------------------------
+
+
+def io_parts(client: Any, name: str) -> tuple[Applier, StatusWriter, EventRecorder]:
+    """The applier, status writer and event recorder of a controller (one field manager each)."""
+    return Applier(client, name), StatusWriter(client, name), EventRecorder(client, name)
+
+
+#: The Pod informer's transform: what discovery needs (phase, container states) and nothing else.
+POD_PROJECTION = slim(["status.phase", "status.containerStatuses", "status.initContainerStatuses"])

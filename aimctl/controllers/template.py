@@ -1,0 +1,443 @@
+"""The AIMServiceTemplate and AIMClusterServiceTemplate controllers (field managers
+``aim-namespace-template`` and ``aim-cluster-template``).
+
+Observation (caches only, plus the log of a succeeded discovery pod): the runtime config and the image
+the template resolves to, GPU availability from the Node cache, the discovery Job of the current image
+URI and its pods, other (stale) discovery Jobs the template owns, a discovery slot, and the durable
+memory in the template's own status. :mod:`statemachines.template` decides; this module builds and
+applies what the decision asks for: the discovery Job, the (Cluster)ServingRuntime, the
+AIMTemplateCache, and deletions of finished or stale Jobs.
+
+Watches and what they wake (DESIGN.md §3 step 2):
+
+======================================= =================================================================
+event                                   templates reconciled
+======================================= =================================================================
+the template itself                     itself
+its discovery Jobs and their pods       the owner (pods via their ``job-name`` label and the Job's owner)
+its runtime and template cache          the owner (re-applied if changed or deleted)
+AIMImage / AIMClusterImage spec or uid  templates whose ``aimImageName`` names it
+AIMRuntimeConfig / AIMClusterRuntime…   templates whose ``runtimeConfigName`` names it (spec changes)
+Node labels, allocatable, schedulable   templates whose GPU model the node offers (or offered)
+======================================= =================================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+import structlog
+
+from aimctl import labels as L
+from aimctl.builders.discovery_job import CONTAINER, build_discovery_job
+from aimctl.builders.serving_runtime import build_serving_runtime
+from aimctl.builders.template_cache import build_template_cache
+from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.common import (
+    BY_GPU_MODEL,
+    BY_IMAGE_NAME,
+    BY_IMAGE_NAME_ANY_NS,
+    BY_JOB_NAME,
+    BY_RUNTIME_CONFIG,
+    BY_RUNTIME_CONFIG_ANY_NS,
+    POD_PROJECTION,
+    changed,
+    index_gpu_model,
+    index_image_name,
+    index_image_name_any_ns,
+    index_job_name,
+    index_runtime_config,
+    index_runtime_config_any_ns,
+    io_parts,
+    is_discovery_job,
+    job_finished,
+    name_of,
+    namespace_of,
+    operator_namespace,
+    owner_key,
+    owner_key_of,
+    when,
+)
+from aimctl.controllers.discovery_slots import DiscoverySlots
+from aimctl.discovery.parse import DiscoveryParseError, parse_discovery_output
+from aimctl.gpu import gpu_available, node_offers, unavailable_message
+from aimctl.kube.resources import (
+    AIM_CLUSTER_IMAGES,
+    AIM_CLUSTER_RUNTIME_CONFIGS,
+    AIM_CLUSTER_SERVICE_TEMPLATES,
+    AIM_IMAGES,
+    AIM_RUNTIME_CONFIGS,
+    AIM_SERVICE_TEMPLATES,
+    AIM_TEMPLATE_CACHES,
+    CLUSTER_SERVING_RUNTIMES,
+    JOBS,
+    NODES,
+    PODS,
+    SERVING_RUNTIMES,
+)
+from aimctl.manager import Manager
+from aimctl.naming import discovery_job_name
+from aimctl.reconcile import Result, Watch
+from aimctl.resolve.image import ResolvedImage, missing_image_message, resolve_image
+from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
+from informers.handlers import InformerEvent, self_key
+from informers.indexers import BY_CONTROLLER_UID, controller_uid
+from informers.store import Obj
+from statemachines.engine import Decision
+from statemachines.template import (
+    DISCOVERY_JOB,
+    MACHINE,
+    SERVING_RUNTIME,
+    STALE_DISCOVERY_JOBS,
+    TEMPLATE_CACHE,
+    DiscoveryRecord,
+    JobView,
+    TemplateObservation,
+    condition_of,
+    discovered_image,
+)
+
+log = structlog.get_logger("aimctl.controllers.template")
+
+#: At most this much of a discovery log is read.
+LOG_LIMIT_BYTES = 1 << 20
+LOG_TIMEOUT_SECONDS = 15.0
+PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull")
+
+
+@dataclass(frozen=True)
+class TemplateView(TemplateObservation):
+    """The machine's observation plus what the builders need (the machine ignores the extra fields)."""
+
+    template: Obj = field(default_factory=dict)
+    job_namespace: str = ""
+    runtime_config: ResolvedRuntimeConfig | None = None
+    image: ResolvedImage | None = None
+
+
+class TemplateController(KindController[TemplateObservation]):
+    """One instance per kind; both share one :class:`DiscoverySlots`."""
+
+    machine = MACHINE
+
+    def __init__(self, manager: Manager, cluster_scoped: bool, slots: DiscoverySlots) -> None:
+        self.cluster_scoped = cluster_scoped
+        self.resource = AIM_CLUSTER_SERVICE_TEMPLATES if cluster_scoped else AIM_SERVICE_TEMPLATES
+        self.kind = self.resource.kind
+        self.name = "aim-cluster-template" if cluster_scoped else "aim-namespace-template"
+        self.client = manager.client
+        self.slots = slots
+        self.operator_namespace = operator_namespace()
+        cache = manager.cache
+        templates = cache.informer(self.resource)
+        for index, fn in {
+            BY_RUNTIME_CONFIG: index_runtime_config,
+            BY_RUNTIME_CONFIG_ANY_NS: index_runtime_config_any_ns,
+            BY_IMAGE_NAME: index_image_name,
+            BY_IMAGE_NAME_ANY_NS: index_image_name_any_ns,
+            BY_GPU_MODEL: index_gpu_model,
+        }.items():
+            templates.add_indexer(index, fn)
+        self.images = cache.informer(AIM_IMAGES).store
+        self.cluster_images = cache.informer(AIM_CLUSTER_IMAGES).store
+        self.runtime_configs = cache.informer(AIM_RUNTIME_CONFIGS).store
+        self.cluster_runtime_configs = cache.informer(AIM_CLUSTER_RUNTIME_CONFIGS).store
+        self.nodes = cache.informer(NODES).store
+        jobs = cache.informer(JOBS)
+        jobs.add_indexer(BY_CONTROLLER_UID, controller_uid)
+        self.jobs = jobs.store
+        pods = cache.informer(PODS, POD_PROJECTION)
+        pods.add_indexer(BY_JOB_NAME, index_job_name)
+        self.pods = pods.store
+        self.runtime_resource = CLUSTER_SERVING_RUNTIMES if cluster_scoped else SERVING_RUNTIMES
+        self.runtimes = cache.informer(self.runtime_resource).store
+        self.template_caches = None if cluster_scoped else cache.informer(AIM_TEMPLATE_CACHES).store
+        self._reservations: dict[str, str] = {}
+        self._created: set[str] = set()
+        super().__init__(templates.store, *io_parts(manager.client, self.name), manager.metrics)
+
+    # -- watches -----------------------------------------------------------------------------------------
+
+    def watches(self) -> Sequence[Watch]:
+        owner = owner_key(self.kind, self.cluster_scoped)
+        watches = [
+            Watch(self.resource, self_key),
+            Watch(JOBS, when(lambda e: is_discovery_job(e.obj), owner)),
+            Watch(PODS, self._pod_owner, transform=POD_PROJECTION),
+            Watch(self.runtime_resource, owner),
+            Watch(AIM_CLUSTER_IMAGES, when(_image_changed, self._by_values(BY_IMAGE_NAME_ANY_NS, _plain_name))),
+            Watch(
+                AIM_CLUSTER_RUNTIME_CONFIGS,
+                when(_spec_changed, self._by_values(BY_RUNTIME_CONFIG_ANY_NS, _plain_name)),
+            ),
+            Watch(NODES, when(_node_changed, self._node_templates)),
+        ]
+        if self.cluster_scoped:
+            watches.append(
+                Watch(
+                    AIM_RUNTIME_CONFIGS,
+                    when(
+                        lambda e: _spec_changed(e) and namespace_of(e.obj) == self.operator_namespace,
+                        self._by_values(BY_RUNTIME_CONFIG, _plain_name),
+                    ),
+                )
+            )
+        else:
+            watches += [
+                Watch(AIM_IMAGES, when(_image_changed, self._by_values(BY_IMAGE_NAME, _ns_name))),
+                Watch(AIM_RUNTIME_CONFIGS, when(_spec_changed, self._by_values(BY_RUNTIME_CONFIG, _ns_name))),
+                Watch(AIM_TEMPLATE_CACHES, owner),
+            ]
+        return watches
+
+    def _by_values(self, index: str, value: Any) -> Any:
+        store = self.store
+
+        def mapper(event: InformerEvent) -> list[str]:
+            return store.keys_by_index(index, value(event.obj))
+
+        return mapper
+
+    def _pod_owner(self, event: InformerEvent) -> list[str]:
+        meta = event.obj.get("metadata") or {}
+        lab = meta.get("labels") or {}
+        if lab.get(L.COMPONENT) != L.COMPONENT_DISCOVERY or not lab.get(L.JOB_NAME):
+            return []
+        job = self.jobs.get(f"{meta.get('namespace')}/{lab[L.JOB_NAME]}")
+        key = owner_key_of(job, self.kind, self.cluster_scoped) if job else None
+        return [key] if key else []
+
+    def _node_templates(self, event: InformerEvent) -> list[str]:
+        keys: list[str] = []
+        nodes = [event.obj] + ([event.old] if event.old is not None else [])
+        for model in self.store.index_values(BY_GPU_MODEL):
+            if any(node_offers(n, model, 1) for n in nodes):
+                keys.extend(self.store.keys_by_index(BY_GPU_MODEL, model))
+        return keys
+
+    # -- observation -----------------------------------------------------------------------------------
+
+    async def observe(self, obj: Obj) -> TemplateObservation:
+        meta = obj.get("metadata") or {}
+        spec = obj.get("spec") or {}
+        status = obj.get("status") or {}
+        conditions = status.get("conditions") or []
+        name = str(meta["name"])
+        ns = None if self.cluster_scoped else str(meta["namespace"])
+        key = f"{ns}/{name}" if ns else name
+        generation = int(meta.get("generation") or 0)
+        job_ns = ns or self.operator_namespace
+        now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+        image_name = str(spec.get("aimImageName") or "")
+
+        rc = resolve_runtime_config(
+            ns or self.operator_namespace,
+            spec.get("runtimeConfigName"),
+            self.runtime_configs,
+            self.cluster_runtime_configs,
+        )
+        image = resolve_image(ns, image_name, self.images, self.cluster_images) if image_name else None
+        gpu = spec.get("gpuSelector") or {}
+        model, count = str(gpu.get("model") or ""), int(gpu.get("count") or 0)
+        available = not model or gpu_available(self.nodes, model, count)
+
+        base: dict[str, Any] = {
+            "name": name,
+            "generation": generation,
+            "now": now,
+            "cluster_scoped": self.cluster_scoped,
+            "image_name": image_name,
+            "image_missing_message": missing_image_message(image_name, self.cluster_scoped),
+            "runtime_config_missing": rc.message if isinstance(rc, MissingRuntimeConfig) else None,
+            "gpu_model": model or None,
+            "gpu_count": count,
+            "gpu_available": available,
+            "gpu_message": unavailable_message(model, count) if model else "",
+            "has_results": bool(status.get("profile")),
+            "discovered_image": discovered_image(conditions),
+            "previous_failure": condition_of(conditions, "Failure"),
+            "caching_enabled": bool((spec.get("caching") or {}).get("enabled")) and not self.cluster_scoped,
+            "template_cache_owned": self._owns_template_cache(obj),
+            "template": obj,
+            "job_namespace": job_ns,
+            "runtime_config": rc if isinstance(rc, ResolvedRuntimeConfig) else None,
+            "image": image,
+        }
+        if image is None or not image.uri:
+            return TemplateView(**base)
+        uri = image.uri
+        job_name = discovery_job_name(name, image_name, uri)
+        record = DiscoveryRecord.from_conditions(conditions, uri, generation)
+        uid = str(meta.get("uid") or "")
+        owned = self.jobs.by_index(BY_CONTROLLER_UID, uid) if uid else []
+        stale = tuple(sorted(name_of(j) for j in owned if name_of(j) != job_name))
+        job_obj = next((j for j in owned if name_of(j) == job_name), None)
+        view = _job_view(job_obj) if job_obj is not None else None
+        base.update(image_uri=uri, job_name=job_name, record=record, stale_jobs=stale, job=view)
+
+        if view is not None and view.outcome == "running":
+            base["pull_stuck"] = self._pull_stuck(job_ns, job_name)
+        if view is not None and view.outcome == "succeeded":
+            recorded = record.failures > 0 and view.finished_at == record.last_failure
+            done = base["has_results"] and base["discovered_image"] == uri
+            if not recorded and not done:
+                try:
+                    result = parse_discovery_output(await self._discovery_log(job_ns, job_name))
+                except DiscoveryParseError as err:
+                    base["result_error"] = str(err)
+                else:
+                    base["result_profile"] = result.profile
+                    base["result_model_sources"] = tuple(result.model_sources)
+        if view is None and self._wants_job(base, record, now):
+            job_key = f"{job_ns}/{job_name}"
+            base["slot_free"] = self.slots.try_reserve(job_key)
+            if base["slot_free"]:
+                self._reservations[key] = job_key
+        return TemplateView(**base)
+
+    def _wants_job(self, base: dict[str, Any], record: DiscoveryRecord, now: dt.datetime) -> bool:
+        if base["runtime_config_missing"] or not base["gpu_available"]:
+            return False
+        if base["has_results"] and base["discovered_image"] == base.get("image_uri"):
+            return False
+        retry = record.retry_at
+        return not (record.failures > 0 and retry is not None and now < retry)
+
+    def _owns_template_cache(self, obj: Obj) -> bool:
+        if self.template_caches is None:
+            return False
+        meta = obj.get("metadata") or {}
+        cached = self.template_caches.get(f"{meta.get('namespace')}/{meta.get('name')}")
+        return cached is not None and controller_uid(cached) == [str(meta.get("uid"))]
+
+    def _pull_stuck(self, namespace: str, job_name: str) -> str | None:
+        for pod in self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}"):
+            st = pod.get("status") or {}
+            for statuses, what in (("initContainerStatuses", "Init container"), ("containerStatuses", "Container")):
+                for cs in st.get(statuses) or []:
+                    waiting = (cs.get("state") or {}).get("waiting") or {}
+                    reason = waiting.get("reason")
+                    if reason in PULL_FAILURES:
+                        return f'{what} "{cs.get("name")}" is stuck in {reason}: {waiting.get("message", "")}'
+        return None
+
+    async def _discovery_log(self, namespace: str, job_name: str) -> str:
+        """The ``discovery`` container's log of a Succeeded pod of the Job (the one non-cache read)."""
+        pods = self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}")
+        if not pods:
+            raise DiscoveryParseError(f"no pods found for discovery job {job_name}", "")
+        succeeded = [p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"]
+        if not succeeded:
+            raise DiscoveryParseError(f"no succeeded pod found for discovery job {job_name}", "")
+        pod = name_of(succeeded[0])
+        path = PODS.path(namespace, pod, "log")
+        query = [("container", CONTAINER), ("limitBytes", str(LOG_LIMIT_BYTES))]
+        with anyio.fail_after(LOG_TIMEOUT_SECONDS):
+            async with self.client.stream(
+                path, query, resource="pods/log", read_timeout=LOG_TIMEOUT_SECONDS
+            ) as resp:
+                raw = await resp.read()
+        return bytes(raw).decode("utf-8", errors="replace")
+
+    # -- effects ----------------------------------------------------------------------------------------
+
+    def desired(self, role: str, obj: Obj, obs: TemplateObservation) -> list[Desired]:
+        assert isinstance(obs, TemplateView)
+        rc = obs.runtime_config
+        rc_secrets = rc.image_pull_secrets if rc else []
+        if role == DISCOVERY_JOB:
+            assert obs.image_uri is not None
+            manifest = build_discovery_job(
+                obj, self.kind, obs.image_uri, obs.job_namespace, rc_secrets, rc.service_account_name if rc else None
+            )
+            self._created.add(_key(obj))
+            return [Desired(JOBS, manifest, None)]
+        if role == SERVING_RUNTIME:
+            assert obs.image_uri is not None
+            status = obj.get("status") or {}
+            profile = obs.result_profile if obs.result_profile is not None else status.get("profile") or {}
+            sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
+            gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
+            manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, rc_secrets)
+            cached = self.runtimes.get(_key(obj))
+            return [Desired(self.runtime_resource, manifest, cached)]
+        if role == TEMPLATE_CACHE and self.template_caches is not None:
+            manifest = build_template_cache(obj, rc.default_storage_class_name if rc else None)
+            return [Desired(AIM_TEMPLATE_CACHES, manifest, self.template_caches.get(_key(obj)))]
+        return super().desired(role, obj, obs)
+
+    def deletions(self, role: str, obj: Obj, obs: TemplateObservation, name: str = "") -> list[Deletion]:
+        assert isinstance(obs, TemplateView)
+        if role == DISCOVERY_JOB:
+            return [Deletion(JOBS, obs.job_namespace, obs.job_name)]
+        if role == STALE_DISCOVERY_JOBS:
+            return [Deletion(JOBS, obs.job_namespace, n) for n in obs.stale_jobs]
+        if role == TEMPLATE_CACHE:
+            meta = obj.get("metadata") or {}
+            return [Deletion(AIM_TEMPLATE_CACHES, meta.get("namespace"), str(meta["name"]))]
+        return super().deletions(role, obj, obs, name)
+
+    def status_fields(self, obj: Obj, obs: TemplateObservation, decision: Decision) -> dict[str, Any]:
+        assert isinstance(obs, TemplateView)
+        old = obj.get("status") or {}
+        rc = obs.runtime_config
+        fields = {
+            "resolvedRuntimeConfig": dict(rc.reference) if rc and rc.reference else None,
+            "resolvedImage": dict(obs.image.reference) if obs.image else None,
+            "profile": old.get("profile"),
+            "modelSources": old.get("modelSources"),
+        }
+        return {k: v for k, v in fields.items() if v is not None}
+
+    async def reconcile(self, key: str) -> Result:
+        try:
+            return await super().reconcile(key)
+        finally:
+            job_key = self._reservations.pop(key, None)
+            if job_key is not None and key not in self._created:
+                self.slots.release(job_key)
+            self._created.discard(key)
+
+
+def _key(obj: Obj) -> str:
+    meta = obj.get("metadata") or {}
+    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta["name"])
+
+
+def _job_view(job: Obj) -> JobView:
+    outcome = job_finished(job)
+    name = name_of(job)
+    if outcome is None:
+        return JobView(name, "running")
+    cond = next(c for c in (job.get("status") or {}).get("conditions") or [] if c.get("type") == outcome)
+    finished = str(cond.get("lastTransitionTime") or "")
+    if outcome == "Complete":
+        return JobView(name, "succeeded", finished)
+    return JobView(name, "failed", finished, str(cond.get("message") or cond.get("reason") or ""))
+
+
+def _spec_changed(event: InformerEvent) -> bool:
+    return changed(event, "spec", "metadata.uid")
+
+
+def _image_changed(event: InformerEvent) -> bool:
+    return changed(event, "spec.image", "metadata.uid")
+
+
+def _node_changed(event: InformerEvent) -> bool:
+    return changed(event, "metadata.labels", "status.allocatable", "spec.unschedulable")
+
+
+def _plain_name(obj: Obj) -> str:
+    return name_of(obj)
+
+
+def _ns_name(obj: Obj) -> str:
+    return f"{namespace_of(obj)}/{name_of(obj)}"
+
+
+__all__ = ["TemplateController", "TemplateView"]

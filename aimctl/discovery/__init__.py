@@ -1,0 +1,1 @@
+"""The discovery protocol: what a discovery Job prints and how it becomes template status."""

@@ -1,0 +1,414 @@
+"""AIMServiceTemplate / AIMClusterServiceTemplate: discovery, GPU availability, the serving runtime.
+
+States are the API's ``AIMTemplateStatusEnum``: Pending, Progressing, Available, Degraded, Failed.
+Each reconcile the controller observes (from the caches, plus the log of a succeeded discovery pod)
+and this machine picks the first matching rule. Reasons, messages and events are the original
+operator's (``reference/original-operator-behaviour.md`` §4.7) with DESIGN.md §5's fixes:
+
+* conditions are recomputed every time (no stale ``Failure=True`` after recovery);
+* a missing GPU model is Degraded/``GPUNotAvailable`` and recovers when a node offers it (#4);
+* failed discovery is retried with exponential backoff, 1 min doubling to 1 h, reset when the spec
+  (generation) or the image URI changes (#5); deferred discovery (the 10-Job cap) is requeued;
+* discovery re-runs when the image URI changes (the discovery Job name hashes it);
+* a missing runtime config is Degraded/``RuntimeConfigMissing`` for both kinds (Q23);
+* one event per transition (#14).
+
+Durable memory, all in ``.status`` (DESIGN.md §3): the image a successful discovery ran against is in
+the ``Discovered=True`` message; failed attempts are a :class:`DiscoveryRecord` appended to the
+``Discovered=False`` message (``[failures: 2, image: "…", generation: 3, last: …, next attempt after:
+…]``). The API status has no field for an attempt counter, and a condition's ``lastTransitionTime``
+changes only on a flip, so the message is the one place that is durable, visible to users, and
+rewritten only when a new failure happens.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from aimctl.api.template import AIMTemplateStatusEnum
+from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAfter
+from statemachines.engine import ANY, KindMachine, Outcome, Rule, always
+
+PENDING = AIMTemplateStatusEnum.PENDING.value
+PROGRESSING = AIMTemplateStatusEnum.PROGRESSING.value
+AVAILABLE = AIMTemplateStatusEnum.AVAILABLE.value
+DEGRADED = AIMTemplateStatusEnum.DEGRADED.value
+FAILED = AIMTemplateStatusEnum.FAILED.value
+STATES = (PENDING, PROGRESSING, AVAILABLE, DEGRADED, FAILED)
+
+#: Child roles the controller knows how to build or delete.
+DISCOVERY_JOB = "discovery-job"
+STALE_DISCOVERY_JOBS = "stale-discovery-jobs"
+SERVING_RUNTIME = "serving-runtime"
+TEMPLATE_CACHE = "template-cache"
+
+#: At most this many discovery Jobs run at once, cluster-wide.
+MAX_CONCURRENT_DISCOVERY_JOBS = 10
+#: A template waiting for a discovery slot looks again after this many seconds.
+DEFER_SECONDS = 5.0
+#: Discovery retry backoff: first retry after this, doubling per failure, capped at the maximum.
+BACKOFF_BASE_SECONDS = 60.0
+BACKOFF_MAX_SECONDS = 3600.0
+
+_RECORD = re.compile(
+    r'\[failures: (?P<n>\d+), image: "(?P<image>[^"]*)", generation: (?P<gen>\d+), last: (?P<last>[^,\]]+)'
+)
+_DISCOVERED_FROM = re.compile(r'from image "(?P<image>[^"]*)"')
+
+
+def parse_time(text: str) -> dt.datetime | None:
+    try:
+        return dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return None
+
+
+def format_time(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def backoff_seconds(failures: int) -> float:
+    """Seconds to wait after the ``failures``-th consecutive failure: 60, 120, 240 … 3600."""
+    if failures <= 0:
+        return 0.0
+    return float(min(BACKOFF_BASE_SECONDS * 2 ** min(failures - 1, 32), BACKOFF_MAX_SECONDS))
+
+
+@dataclass(frozen=True)
+class DiscoveryRecord:
+    """Consecutive failed discovery attempts for one image URI and spec generation."""
+
+    failures: int = 0
+    image: str = ""
+    generation: int = 0
+    last_failure: str = ""
+
+    @property
+    def retry_at(self) -> dt.datetime | None:
+        last = parse_time(self.last_failure)
+        return last + dt.timedelta(seconds=backoff_seconds(self.failures)) if last else None
+
+    def note(self) -> str:
+        """The suffix carried in the ``Discovered`` message (empty without failures)."""
+        if self.failures <= 0:
+            return ""
+        retry = self.retry_at
+        after = f", next attempt after: {format_time(retry)}" if retry else ""
+        return (
+            f' [failures: {self.failures}, image: "{self.image}", generation: {self.generation}, '
+            f"last: {self.last_failure}{after}]"
+        )
+
+    def failed_again(self, image: str, generation: int, when: str) -> DiscoveryRecord:
+        return DiscoveryRecord(self.failures + 1, image, generation, when)
+
+    @classmethod
+    def from_conditions(
+        cls, conditions: Sequence[Mapping[str, Any]] | None, image: str, generation: int
+    ) -> DiscoveryRecord:
+        """The record in a status's ``Discovered`` message, or an empty one when there is none or it
+        belongs to another image URI or spec generation (the backoff resets)."""
+        for c in conditions or []:
+            if c.get("type") != "Discovered" or c.get("status") != "False":
+                continue
+            m = _RECORD.search(str(c.get("message") or ""))
+            if m and m["image"] == image and int(m["gen"]) == generation:
+                return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip())
+        return cls()
+
+
+def discovered_image(conditions: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """The image URI the last successful discovery ran against (from ``Discovered=True``)."""
+    for c in conditions or []:
+        if c.get("type") == "Discovered" and c.get("status") == "True":
+            m = _DISCOVERED_FROM.search(str(c.get("message") or ""))
+            return m["image"] if m else None
+    return None
+
+
+def condition_of(conditions: Sequence[Mapping[str, Any]] | None, type_: str) -> tuple[str, str] | None:
+    """``(reason, message)`` of a True condition of ``type_``."""
+    for c in conditions or []:
+        if c.get("type") == type_ and c.get("status") == "True":
+            return str(c.get("reason") or ""), str(c.get("message") or "")
+    return None
+
+
+@dataclass(frozen=True)
+class JobView:
+    """The discovery Job for the current image, as the cache shows it."""
+
+    name: str
+    outcome: Literal["running", "succeeded", "failed"]
+    finished_at: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateObservation:
+    """Everything one template decision needs (plain data, built by the controller from caches)."""
+
+    name: str
+    generation: int
+    now: dt.datetime
+    cluster_scoped: bool = False
+    image_name: str = ""
+    image_uri: str | None = None
+    image_missing_message: str = ""
+    runtime_config_missing: str | None = None
+    gpu_model: str | None = None
+    gpu_count: int = 0
+    gpu_available: bool = True
+    gpu_message: str = ""
+    job_name: str = ""
+    job: JobView | None = None
+    pull_stuck: str | None = None
+    stale_jobs: tuple[str, ...] = ()
+    slot_free: bool = True
+    result_profile: Mapping[str, Any] | None = None
+    result_model_sources: tuple[Mapping[str, Any], ...] = ()
+    result_error: str | None = None
+    discovered_image: str | None = None
+    has_results: bool = False
+    record: DiscoveryRecord = field(default_factory=DiscoveryRecord)
+    previous_failure: tuple[str, str] | None = None
+    caching_enabled: bool = False
+    template_cache_owned: bool = False
+
+    @property
+    def job_failure_recorded(self) -> bool:
+        """The current (finished) Job's failure is already counted in the record."""
+        return (
+            self.job is not None
+            and self.record.failures > 0
+            and bool(self.job.finished_at)
+            and self.job.finished_at == self.record.last_failure
+        )
+
+    @property
+    def backing_off(self) -> bool:
+        retry = self.record.retry_at
+        return self.record.failures > 0 and retry is not None and self.now < retry
+
+    @property
+    def retry_in(self) -> float:
+        retry = self.record.retry_at
+        return max(1.0, (retry - self.now).total_seconds()) if retry else 1.0
+
+
+# -- condition helpers ----------------------------------------------------------------------------------
+
+
+def _housekeeping(obs: TemplateObservation, out: Outcome) -> None:
+    if obs.stale_jobs:
+        out.effect(DeleteChild(STALE_DISCOVERY_JOBS))
+
+
+def _keep_discovered(obs: TemplateObservation, out: Outcome) -> None:
+    """While blocked (Degraded), a still-valid discovery keeps its ``Discovered=True`` condition."""
+    if obs.discovered_image is not None and obs.discovered_image == obs.image_uri and obs.has_results:
+        out.condition("Discovered", True, "Discovered", _discovered_message(obs.discovered_image))
+
+
+def _discovered_message(image: str) -> str:
+    return f'Model sources discovered from image "{image}"'
+
+
+def _not_discovered(out: Outcome, obs: TemplateObservation, reason: str, message: str, record: DiscoveryRecord) -> None:
+    out.condition("Discovered", False, reason, message + record.note())
+
+
+def _blocked(obs: TemplateObservation, out: Outcome, reason: str, message: str, ready_message: str) -> None:
+    out.condition("Failure", True, reason, message)
+    out.condition("Ready", False, reason, ready_message)
+    _keep_discovered(obs, out)
+    out.reason, out.message = reason, message
+    out.effect(EmitEvent("Warning", reason, message))
+
+
+# -- actions --------------------------------------------------------------------------------------------
+
+
+def _runtime_config_missing(obs: TemplateObservation, out: Outcome) -> None:
+    message = obs.runtime_config_missing or ""
+    _blocked(obs, out, "RuntimeConfigMissing", message, "Cannot proceed without runtime config")
+
+
+def _image_missing(obs: TemplateObservation, out: Outcome) -> None:
+    _blocked(obs, out, "ImageNotFound", obs.image_missing_message, "Cannot proceed without image")
+
+
+def _gpu_unavailable(obs: TemplateObservation, out: Outcome) -> None:
+    _blocked(obs, out, "GPUNotAvailable", obs.gpu_message, "No node offers the GPU model this template needs")
+    _housekeeping(obs, out)
+
+
+def _available(obs: TemplateObservation, out: Outcome, image: str) -> None:
+    out.condition("Discovered", True, "Discovered", _discovered_message(image))
+    out.condition("Progressing", False, "Available", "Discovery complete")
+    out.condition("Ready", True, "Available", "Template is ready")
+    out.effect(ApplyChild(SERVING_RUNTIME))
+    if obs.caching_enabled:
+        out.effect(ApplyChild(TEMPLATE_CACHE))
+    elif obs.template_cache_owned:
+        out.effect(DeleteChild(TEMPLATE_CACHE))
+    _housekeeping(obs, out)
+    out.reason, out.message = "Available", "Template is ready"
+
+
+def _still_available(obs: TemplateObservation, out: Outcome) -> None:
+    _available(obs, out, obs.image_uri or "")
+
+
+def _discovery_succeeded(obs: TemplateObservation, out: Outcome) -> None:
+    _available(obs, out, obs.image_uri or "")
+    out.status["profile"] = dict(obs.result_profile or {})
+    if obs.result_model_sources:
+        out.status["modelSources"] = [dict(m) for m in obs.result_model_sources]
+    out.effect(EmitEvent("Normal", "DiscoverySucceeded", f"Discovery job {obs.job_name} succeeded"))
+
+
+def _failed(obs: TemplateObservation, out: Outcome, reason: str, message: str, ready_reason: str, event: str) -> None:
+    assert obs.job is not None
+    record = obs.record.failed_again(obs.image_uri or "", obs.generation, obs.job.finished_at)
+    out.condition("Failure", True, reason, message)
+    _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", record)
+    out.condition("Ready", False, ready_reason, "Template is not ready due to errors")
+    out.effect(EmitEvent("Warning", event, message))
+    retry = record.retry_at
+    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else BACKOFF_BASE_SECONDS))
+    _housekeeping(obs, out)
+    out.reason, out.message = reason, message
+
+
+def _output_invalid(obs: TemplateObservation, out: Outcome) -> None:
+    message = f"Discovery output could not be parsed: {obs.result_error}"
+    _failed(obs, out, "DiscoveryParseFailed", message, "DiscoveryParseFailed", "DiscoveryParseFailed")
+
+
+def _job_failed(obs: TemplateObservation, out: Outcome) -> None:
+    assert obs.job is not None
+    detail = f": {obs.job.message}" if obs.job.message else ""
+    _failed(obs, out, "JobFailed", f"Discovery job failed{detail}", "Failed", "DiscoveryFailed")
+
+
+def _pull_stuck(obs: TemplateObservation, out: Outcome) -> None:
+    message = f"Discovery job pod stuck pulling image: {obs.pull_stuck}"
+    out.condition("Failure", True, "ImagePullBackOff", message)
+    out.condition("Progressing", False, "ImagePullBackOff", message)
+    _not_discovered(out, obs, "ImagePullBackOff", "Discovery cannot start", obs.record)
+    out.condition("Ready", False, "ImagePullBackOff", "Template is not ready")
+    out.effect(EmitEvent("Warning", "ImagePullFailed", message))
+    _housekeeping(obs, out)
+    out.reason, out.message = "ImagePullBackOff", message
+
+
+def _job_running(obs: TemplateObservation, out: Outcome) -> None:
+    message = f"Discovery job {obs.job_name} is running"
+    out.condition("Progressing", True, "DiscoveryRunning", message)
+    _not_discovered(out, obs, "JobPending", "Discovery in progress", obs.record)
+    out.condition("Ready", False, "Reconciling", "Template is not ready")
+    out.effect(EmitEvent("Normal", "DiscoveryStarted", message))
+    _housekeeping(obs, out)
+    out.reason, out.message = "DiscoveryStarted", message
+
+
+def _backing_off(obs: TemplateObservation, out: Outcome) -> None:
+    reason, message = obs.previous_failure or ("DiscoveryFailed", "Discovery failed")
+    out.condition("Failure", True, reason, message)
+    _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", obs.record)
+    out.condition("Ready", False, "Failed" if reason == "JobFailed" else reason, "Template is not ready due to errors")
+    out.effect(RequeueAfter(obs.retry_in))
+    _housekeeping(obs, out)
+    out.reason, out.message = reason, message
+
+
+def _clear_finished_job(obs: TemplateObservation, out: Outcome) -> None:
+    message = f"Removing discovery job {obs.job_name} before retrying"
+    out.condition("Progressing", True, "Retrying", message)
+    _not_discovered(out, obs, "DiscoveryFailed", "Discovery will be retried", obs.record)
+    out.condition("Ready", False, "Reconciling", "Template is not ready")
+    out.effect(DeleteChild(DISCOVERY_JOB), EmitEvent("Normal", "DiscoveryRetrying", message))
+    _housekeeping(obs, out)
+    out.reason, out.message = "DiscoveryRetrying", message
+
+
+def _deferred(obs: TemplateObservation, out: Outcome) -> None:
+    message = f"Waiting for a discovery slot: at most {MAX_CONCURRENT_DISCOVERY_JOBS} discovery jobs run at once"
+    out.condition("Progressing", True, "DiscoveryDeferred", message)
+    _not_discovered(out, obs, "DiscoveryDeferred", "Discovery has not started yet", obs.record)
+    out.condition("Ready", False, "Reconciling", "Template is not ready")
+    out.effect(RequeueAfter(DEFER_SECONDS))
+    _housekeeping(obs, out)
+    out.reason, out.message = "DiscoveryDeferred", message
+
+
+def _start(obs: TemplateObservation, out: Outcome) -> None:
+    out.condition("Progressing", True, "Reconciling", "Initiating discovery")
+    _not_discovered(out, obs, "JobPending", "Discovery job created", obs.record)
+    out.condition("Ready", False, "Reconciling", "Template is not ready")
+    out.effect(ApplyChild(DISCOVERY_JOB))
+    _housekeeping(obs, out)
+    out.reason, out.message = "DiscoveryJobCreated", f"Created discovery job {obs.job_name}"
+
+
+def _rediscover(obs: TemplateObservation, out: Outcome) -> None:
+    _start(obs, out)
+    message = f'Image URI changed to "{obs.image_uri}": re-running discovery'
+    out.effect(EmitEvent("Normal", "ImageChanged", message))
+    out.reason, out.message = "ImageChanged", message
+
+
+# -- guards ---------------------------------------------------------------------------------------------
+
+
+def _job(obs: TemplateObservation, outcome: str) -> bool:
+    return obs.job is not None and obs.job.outcome == outcome
+
+
+MACHINE: KindMachine[TemplateObservation] = KindMachine(
+    "AIMServiceTemplate",
+    STATES,
+    PENDING,
+    [
+        Rule("runtime_config_missing", ANY, DEGRADED, lambda o: o.runtime_config_missing is not None,
+             _runtime_config_missing, doc="A non-default runtime config exists at neither scope."),
+        Rule("image_missing", ANY, DEGRADED, lambda o: o.image_uri is None, _image_missing,
+             doc="No AIMImage/AIMClusterImage with the template's aimImageName."),
+        Rule("gpu_unavailable", ANY, DEGRADED, lambda o: not o.gpu_available, _gpu_unavailable,
+             doc="No schedulable node offers the GPU model and count."),
+        Rule("still_available", ANY, AVAILABLE,
+             lambda o: o.has_results and o.discovered_image == o.image_uri, _still_available,
+             doc="Discovery already succeeded for this image URI; keep the runtime applied."),
+        Rule("pull_stuck", ANY, DEGRADED, lambda o: _job(o, "running") and o.pull_stuck is not None, _pull_stuck,
+             doc="The discovery pod cannot pull its image."),
+        Rule("discovery_succeeded", ANY, AVAILABLE,
+             lambda o: _job(o, "succeeded") and o.result_profile is not None, _discovery_succeeded,
+             doc="The Job succeeded and its log holds a result."),
+        Rule("discovery_output_invalid", ANY, FAILED,
+             lambda o: _job(o, "succeeded") and o.result_error is not None and not o.job_failure_recorded,
+             _output_invalid, doc="The Job succeeded but its log holds no usable result."),
+        Rule("discovery_job_failed", ANY, FAILED, lambda o: _job(o, "failed") and not o.job_failure_recorded,
+             _job_failed, doc="The Job failed."),
+        Rule("job_running", ANY, PROGRESSING, lambda o: _job(o, "running"), _job_running,
+             doc="The discovery Job runs."),
+        Rule("backing_off", ANY, FAILED, lambda o: o.backing_off, _backing_off,
+             doc="Wait before retrying failed discovery (60 s doubling to 1 h)."),
+        Rule("clear_finished_job", ANY, PENDING, lambda o: o.job is not None, _clear_finished_job,
+             doc="Backoff elapsed: delete the finished Job so a fresh one can run."),
+        Rule("discovery_deferred", ANY, PENDING, lambda o: not o.slot_free, _deferred,
+             doc="All discovery slots are taken; look again shortly."),
+        Rule("rediscover", AVAILABLE, PENDING, always, _rediscover,
+             doc="The image URI changed since discovery: discover again."),
+        Rule("start_discovery", ANY, PENDING, always, _start, doc="Create the discovery Job."),
+    ],
+)  # fmt: skip
+
+
+def with_now(obs: TemplateObservation, now: dt.datetime) -> TemplateObservation:
+    """A copy of ``obs`` at another time (tests)."""
+    return replace(obs, now=now)

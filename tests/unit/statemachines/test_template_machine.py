@@ -1,0 +1,227 @@
+"""The template machine: rules, conditions, effects and the durable discovery record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAfter
+from statemachines.template import (
+    DISCOVERY_JOB,
+    MACHINE,
+    SERVING_RUNTIME,
+    STALE_DISCOVERY_JOBS,
+    TEMPLATE_CACHE,
+    DiscoveryRecord,
+    JobView,
+    TemplateObservation,
+    backoff_seconds,
+    condition_of,
+    discovered_image,
+)
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
+URI = "registry.example/aim/llama:1"
+PROFILE = {"metadata": {"engine": "vllm", "gpu_count": 1}}
+SOURCES = ({"name": "m", "sourceUri": "hf://a/m", "size": "512Mi"},)
+
+
+def obs(**kw: Any) -> TemplateObservation:
+    base: dict[str, Any] = {
+        "name": "tpl",
+        "generation": 1,
+        "now": NOW,
+        "image_name": "img",
+        "image_uri": URI,
+        "job_name": "discover-tpl-12345678",
+    }
+    base.update(kw)
+    return TemplateObservation(**base)
+
+
+def conds(decision: Any) -> dict[str, tuple[str, str, str]]:
+    return {c.type: (c.status, c.reason, c.message) for c in decision.conditions}
+
+
+def as_status(decision: Any) -> list[dict[str, str]]:
+    return [{"type": c.type, "status": c.status, "reason": c.reason, "message": c.message} for c in decision.conditions]
+
+
+def test_first_reconcile_creates_the_discovery_job() -> None:
+    d = MACHINE.decide(obs(), None)
+    assert (d.rule, d.state) == ("start_discovery", "Pending")
+    assert ApplyChild(DISCOVERY_JOB) in d.effects
+    c = conds(d)
+    assert c["Progressing"] == ("True", "Reconciling", "Initiating discovery")
+    assert c["Ready"] == ("False", "Reconciling", "Template is not ready")
+
+
+def test_running_job_is_progressing_with_one_started_event() -> None:
+    d = MACHINE.decide(obs(job=JobView("discover-tpl-12345678", "running")), "Pending")
+    assert (d.rule, d.state, d.transition) == ("job_running", "Progressing", ("Pending", "Progressing"))
+    assert conds(d)["Progressing"][:2] == ("True", "DiscoveryRunning")
+    assert conds(d)["Discovered"][:2] == ("False", "JobPending")
+    assert conds(d)["Ready"][:2] == ("False", "Reconciling")
+    assert any(isinstance(e, EmitEvent) and e.reason == "DiscoveryStarted" for e in d.effects)
+    again = MACHINE.decide(obs(job=JobView("discover-tpl-12345678", "running")), "Progressing")
+    assert again.transition is None
+
+
+def test_success_stores_results_and_applies_the_runtime() -> None:
+    o = obs(job=JobView("j", "succeeded", "2026-01-01T11:59:00Z"), result_profile=PROFILE, result_model_sources=SOURCES)
+    d = MACHINE.decide(o, "Progressing")
+    assert (d.rule, d.state) == ("discovery_succeeded", "Available")
+    assert d.status == {"profile": PROFILE, "modelSources": [dict(SOURCES[0])]}
+    assert ApplyChild(SERVING_RUNTIME) in d.effects
+    c = conds(d)
+    assert c["Discovered"] == ("True", "Discovered", f'Model sources discovered from image "{URI}"')
+    assert c["Progressing"] == ("False", "Available", "Discovery complete")
+    assert c["Ready"] == ("True", "Available", "Template is ready")
+    assert "Failure" not in c
+    assert discovered_image(as_status(d)) == URI
+
+
+def test_available_stays_available_and_keeps_the_runtime_without_rediscovery() -> None:
+    o = obs(has_results=True, discovered_image=URI)
+    d = MACHINE.decide(o, "Available")
+    assert (d.rule, d.state, d.transition) == ("still_available", "Available", None)
+    assert ApplyChild(SERVING_RUNTIME) in d.effects
+    assert ApplyChild(DISCOVERY_JOB) not in d.effects
+
+
+def test_image_uri_change_rediscovers_and_deletes_stale_jobs() -> None:
+    o = obs(has_results=True, discovered_image="old/uri:1", stale_jobs=("discover-tpl-old",))
+    d = MACHINE.decide(o, "Available")
+    assert (d.rule, d.state) == ("rediscover", "Pending")
+    assert ApplyChild(DISCOVERY_JOB) in d.effects
+    assert DeleteChild(STALE_DISCOVERY_JOBS) in d.effects
+    assert any(isinstance(e, EmitEvent) and e.reason == "ImageChanged" for e in d.effects)
+
+
+def test_caching_creates_the_template_cache_and_disabling_deletes_it() -> None:
+    on = MACHINE.decide(obs(has_results=True, discovered_image=URI, caching_enabled=True), "Available")
+    assert ApplyChild(TEMPLATE_CACHE) in on.effects
+    off = MACHINE.decide(obs(has_results=True, discovered_image=URI, template_cache_owned=True), "Available")
+    assert DeleteChild(TEMPLATE_CACHE) in off.effects
+
+
+@pytest.mark.parametrize(
+    ("kw", "reason", "message"),
+    [
+        ({"image_uri": None, "image_missing_message": 'No AIMClusterImage found for image name "missing"'},
+         "ImageNotFound", 'No AIMClusterImage found for image name "missing"'),
+        ({"runtime_config_missing": 'AIMRuntimeConfig "nope" not found in namespace "ns"'},
+         "RuntimeConfigMissing", 'AIMRuntimeConfig "nope" not found in namespace "ns"'),
+        ({"gpu_available": False, "gpu_model": "MI999X", "gpu_message": "no MI999X"}, "GPUNotAvailable", "no MI999X"),
+    ],
+)  # fmt: skip
+def test_blocked_templates_are_degraded_with_a_reason(kw: dict[str, Any], reason: str, message: str) -> None:
+    d = MACHINE.decide(obs(**kw), "Pending")
+    assert d.state == "Degraded"
+    c = conds(d)
+    assert c["Failure"] == ("True", reason, message)
+    assert c["Ready"][:2] == ("False", reason)
+    assert not any(isinstance(e, ApplyChild) for e in d.effects)
+    assert EmitEvent("Warning", reason, message) in d.effects
+
+
+def test_gpu_recovery_returns_to_available_without_rediscovery() -> None:
+    degraded = MACHINE.decide(
+        obs(gpu_available=False, gpu_model="MI300X", has_results=True, discovered_image=URI), "Available"
+    )
+    assert degraded.state == "Degraded"
+    assert discovered_image(as_status(degraded)) == URI  # the discovery stays recorded
+    back = MACHINE.decide(obs(has_results=True, discovered_image=URI), "Degraded")
+    assert (back.rule, back.state) == ("still_available", "Available")
+
+
+def test_stuck_image_pull_is_degraded() -> None:
+    o = obs(job=JobView("j", "running"), pull_stuck='Container "discovery" is stuck in ImagePullBackOff: x')
+    d = MACHINE.decide(o, "Progressing")
+    assert d.state == "Degraded"
+    c = conds(d)
+    assert c["Failure"][:2] == ("True", "ImagePullBackOff")
+    assert c["Failure"][2].startswith("Discovery job pod stuck pulling image: Container")
+    assert c["Progressing"][:2] == ("False", "ImagePullBackOff")
+    assert any(isinstance(e, EmitEvent) and e.reason == "ImagePullFailed" for e in d.effects)
+
+
+def _fail(previous: list[dict[str, str]] | None, finished: str, generation: int = 1) -> Any:
+    record = DiscoveryRecord.from_conditions(previous, URI, generation)
+    job = JobView("j", "failed", finished, "BackoffLimitExceeded")
+    return MACHINE.decide(obs(job=job, record=record, generation=generation), "Progressing")
+
+
+def test_failed_job_records_a_failure_and_backs_off() -> None:
+    d = _fail(None, "2026-01-01T11:59:00Z")
+    assert (d.rule, d.state) == ("discovery_job_failed", "Failed")
+    c = conds(d)
+    assert c["Failure"] == ("True", "JobFailed", "Discovery job failed: BackoffLimitExceeded")
+    assert c["Discovered"][:2] == ("False", "DiscoveryFailed")
+    assert c["Ready"][:2] == ("False", "Failed")
+    record = DiscoveryRecord.from_conditions(as_status(d), URI, 1)
+    assert record == DiscoveryRecord(1, URI, 1, "2026-01-01T11:59:00Z")
+    assert "next attempt after: 2026-01-01T12:00:00Z" in c["Discovered"][2]
+    assert RequeueAfter(1.0) in d.effects  # the retry is due at 12:00:00 = now
+    assert any(isinstance(e, EmitEvent) and e.reason == "DiscoveryFailed" for e in d.effects)
+
+
+def test_backoff_doubles_to_one_hour_and_resets_on_spec_or_image_change() -> None:
+    assert [backoff_seconds(n) for n in range(1, 9)] == [60, 120, 240, 480, 960, 1920, 3600, 3600]
+    first = as_status(_fail(None, "2026-01-01T11:00:00Z"))
+    second = as_status(_fail(first, "2026-01-01T11:30:00Z"))
+    record = DiscoveryRecord.from_conditions(second, URI, 1)
+    assert record.failures == 2
+    assert record.retry_at == dt.datetime(2026, 1, 1, 11, 32, 0, tzinfo=dt.UTC)
+    assert DiscoveryRecord.from_conditions(second, URI, 2) == DiscoveryRecord()
+    assert DiscoveryRecord.from_conditions(second, "other:uri", 1) == DiscoveryRecord()
+
+
+def test_recorded_failure_waits_then_clears_the_job_then_retries() -> None:
+    failed = as_status(_fail(None, "2026-01-01T11:59:30Z"))
+    record = DiscoveryRecord.from_conditions(failed, URI, 1)
+    job = JobView("j", "failed", "2026-01-01T11:59:30Z", "x")
+    previous = condition_of(failed, "Failure")
+    waiting = MACHINE.decide(obs(job=job, record=record, previous_failure=previous), "Failed")
+    assert (waiting.rule, waiting.state, waiting.transition) == ("backing_off", "Failed", None)
+    assert conds(waiting)["Failure"] == conds(_fail(None, "2026-01-01T11:59:30Z"))["Failure"]
+    assert RequeueAfter(30.0) in waiting.effects
+    later = NOW + dt.timedelta(seconds=31)
+    clear = MACHINE.decide(obs(job=job, record=record, previous_failure=previous, now=later), "Failed")
+    assert (clear.rule, clear.state) == ("clear_finished_job", "Pending")
+    assert DeleteChild(DISCOVERY_JOB) in clear.effects
+    assert DiscoveryRecord.from_conditions(as_status(clear), URI, 1) == record  # still remembered
+    retry = MACHINE.decide(obs(record=record, now=later), "Pending")
+    assert (retry.rule, retry.state) == ("start_discovery", "Pending")
+    assert DiscoveryRecord.from_conditions(as_status(retry), URI, 1) == record
+
+
+def test_malformed_output_fails_with_the_excerpt_once() -> None:
+    job = JobView("j", "succeeded", "2026-01-01T11:59:50Z")
+    err = 'no JSON array of discovery results found in the output; output ends with: "oops"'
+    d = MACHINE.decide(obs(job=job, result_error=err), "Progressing")
+    assert (d.rule, d.state) == ("discovery_output_invalid", "Failed")
+    assert conds(d)["Failure"] == ("True", "DiscoveryParseFailed", f"Discovery output could not be parsed: {err}")
+    assert conds(d)["Ready"][:2] == ("False", "DiscoveryParseFailed")
+    record = DiscoveryRecord.from_conditions(as_status(d), URI, 1)
+    again = MACHINE.decide(
+        obs(job=job, record=record, previous_failure=condition_of(as_status(d), "Failure")), "Failed"
+    )
+    assert again.rule == "backing_off"
+    assert conds(again)["Failure"] == conds(d)["Failure"]
+
+
+def test_no_free_slot_defers_and_requeues() -> None:
+    d = MACHINE.decide(obs(slot_free=False), "Pending")
+    assert (d.rule, d.state) == ("discovery_deferred", "Pending")
+    assert conds(d)["Progressing"][:2] == ("True", "DiscoveryDeferred")
+    assert RequeueAfter(5.0) in d.effects
+    assert not any(isinstance(e, ApplyChild) for e in d.effects)
+
+
+def test_every_decision_is_deterministic() -> None:
+    o = obs(job=JobView("j", "running"))
+    assert MACHINE.decide(o, "Pending") == MACHINE.decide(replace(o), "Pending")
