@@ -24,6 +24,7 @@ from kubernetes_asyncio import client, config
 
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support import kube
+from tests.support.aim_crds import aim_crds  # noqa: F401 - a session fixture for every test package
 
 
 @dataclass

@@ -83,7 +83,9 @@ async def operator_namespace(api: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def operator(cluster: Any, operator_namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+def operator(
+    cluster: Any, operator_namespace: str, aim_crds: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Operator]:
     """A running operator (``aimctl run``) for the session; stopped with SIGTERM at the end."""
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
     metrics_port, probe_port = free_port(), free_port()
@@ -107,7 +109,10 @@ def operator(cluster: Any, operator_namespace: str, tmp_path_factory: pytest.Tem
     with log_path.open("wb") as log:
         proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     op = Operator(
-        proc, log_path, f"http://127.0.0.1:{metrics_port}/metrics", f"http://127.0.0.1:{probe_port}/readyz",
+        proc,
+        log_path,
+        f"http://127.0.0.1:{metrics_port}/metrics",
+        f"http://127.0.0.1:{probe_port}/readyz",
         instance=instance,
     )
     try:

@@ -1,4 +1,4 @@
-"""Integration fixtures: the AIM CRDs of ``deploy/crds`` installed in the session's cluster.
+"""The AIM CRDs of ``deploy/crds`` installed in the session's cluster (fixture ``aim_crds``).
 
 ``aim_crds`` applies every generated CRD with server-side apply (the same files a user installs with
 ``kubectl apply -k deploy/crds``) and waits until each is Established, so a test that depends on it can
