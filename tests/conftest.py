@@ -4,7 +4,9 @@ By default the session starts the local development cluster named ``test`` (see 
 cluster``) and stops it at the end unless ``AIMCTL_KEEP_CLUSTER=1``; a cluster that was already
 running is reused and left running. With
 ``AIMCTL_TEST_CLUSTER=external`` the tests use the cluster of ``$KUBECONFIG`` instead (for example
-kind); tests that need to restart components or compact etcd are then skipped. Cluster tests are
+kind); tests that need to restart components or compact etcd are then skipped.
+``AIMCTL_TEST_CLUSTER_NAME`` and ``AIMCTL_TEST_PORT_BASE`` select another local cluster than ``test``
+(e.g. to run two suites side by side). Cluster tests are
 marked ``cluster``; ``pytest -m "not cluster"`` runs the pure unit tests alone.
 """
 
@@ -82,7 +84,9 @@ def cluster() -> Iterator[TestCluster]:
         return
     from aimctl.devcluster.cluster import DevCluster
 
-    local = DevCluster("test", log=lambda m: print(f"[cluster] {m}"))
+    name = os.environ.get("AIMCTL_TEST_CLUSTER_NAME", "test")
+    port_base = int(os.environ["AIMCTL_TEST_PORT_BASE"]) if os.environ.get("AIMCTL_TEST_PORT_BASE") else None
+    local = DevCluster(name, port_base=port_base, log=lambda m: print(f"[cluster] {m}"))
     already_running = local.running()
     local.up()
     try:
