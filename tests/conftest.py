@@ -6,7 +6,7 @@ running is reused and left running. With
 ``AIMCTL_TEST_CLUSTER=external`` the tests use the cluster of ``$KUBECONFIG`` instead (for example
 kind); tests that need to restart components or compact etcd are then skipped.
 ``AIMCTL_TEST_CLUSTER_NAME`` and ``AIMCTL_TEST_PORT_BASE`` select another local cluster than ``test``
-(e.g. to run two suites side by side). Cluster tests are
+(e.g. to run two suites side by side; port bases must stay below 32761). Cluster tests are
 marked ``cluster``; ``pytest -m "not cluster"`` runs the pure unit tests alone.
 """
 

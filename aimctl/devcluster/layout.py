@@ -14,7 +14,10 @@ from pathlib import Path
 
 #: Default port base of the developer's cluster ("dev") and of the test suite's ("test").
 DEFAULT_PORT_BASES = {"dev": 16443, "test": 26443}
-_FALLBACK_PORT_BASE = 36443
+_FALLBACK_PORT_BASE = 30443
+#: Linux hands out outgoing (ephemeral) ports from 32768 up: a listener there can find its port taken.
+EPHEMERAL_PORT_START = 32768
+PORTS_PER_CLUSTER = 7
 
 
 def state_root() -> Path:
@@ -68,6 +71,12 @@ class Layout:
     @classmethod
     def for_name(cls, name: str, port_base: int | None = None) -> Layout:
         base = port_base or DEFAULT_PORT_BASES.get(name, _FALLBACK_PORT_BASE)
+        if not 1024 <= base <= EPHEMERAL_PORT_START - PORTS_PER_CLUSTER:
+            raise ValueError(
+                f"port base {base} for cluster {name!r}: choose 1024..{EPHEMERAL_PORT_START - PORTS_PER_CLUSTER} "
+                f"(the cluster listens on {PORTS_PER_CLUSTER} consecutive ports, and ports from "
+                f"{EPHEMERAL_PORT_START} up are handed to outgoing connections)"
+            )
         return cls(name=name, root=state_root() / "clusters" / name, ports=Ports(base))
 
     @property
