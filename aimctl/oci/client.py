@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +35,7 @@ from aimctl.oci.errors import (
     RegistryError,
     TransientRegistryError,
 )
-from aimctl.oci.reference import ImageReference
+from aimctl.oci.reference import MIRRORS_ENV, ImageReference, mirrored, parse_mirrors
 
 OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -54,11 +55,17 @@ def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
 class RegistryClient:
     """Fetches image config labels; one instance can be shared (it holds no connection)."""
 
-    def __init__(self, timeout: float = 30.0, connect_timeout: float = 10.0) -> None:
+    def __init__(
+        self, timeout: float = 30.0, connect_timeout: float = 10.0, mirrors: dict[str, str] | None = None
+    ) -> None:
         self.timeout = aiohttp.ClientTimeout(total=timeout, sock_connect=connect_timeout)
+        #: registry host → mirror host; default: ``$AIMCTL_REGISTRY_MIRRORS`` (see :func:`parse_mirrors`).
+        self.mirrors = mirrors if mirrors is not None else parse_mirrors(os.environ.get(MIRRORS_ENV, ""))
 
     async def labels(self, ref: ImageReference, credentials: Credentials | None = None) -> dict[str, str]:
-        """The config labels of ``ref`` (an empty dict when the image has none)."""
+        """The config labels of ``ref`` (an empty dict when the image has none), read through the
+        registry's mirror when one is configured."""
+        ref = mirrored(ref, self.mirrors)
         try:
             async with aiohttp.ClientSession(timeout=self.timeout) as session:
                 return await _Session(session, ref, credentials).labels()

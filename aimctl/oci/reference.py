@@ -73,3 +73,31 @@ def parse_reference(text: str) -> ImageReference:
     if not _TAG.match(tag):
         raise InvalidImageError(f"invalid tag in image reference {text!r}")
     return ImageReference(registry, path, tag, digest)
+
+
+#: Environment variable naming registry mirrors, e.g. ``docker.io=mirror.example:5000,ghcr.io=127.0.0.1:5001``.
+MIRRORS_ENV = "AIMCTL_REGISTRY_MIRRORS"
+
+
+def parse_mirrors(text: str) -> dict[str, str]:
+    """``registry=mirror`` pairs (comma-separated) → a mapping; Docker Hub's aliases all map to its host.
+
+    Why: air-gapped clusters (and the local demo) reach public registries only through a mirror.
+    Raises ``ValueError`` naming the bad entry and the expected form.
+    """
+    mirrors: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        registry, sep, mirror = part.partition("=")
+        registry, mirror = registry.strip(), mirror.strip()
+        if not sep or not registry or not mirror or "/" in mirror:
+            raise ValueError(
+                f"{MIRRORS_ENV}: {part!r} is not registry=mirror-host[:port] (e.g. docker.io=127.0.0.1:5000)"
+            )
+        mirrors[DOCKER_HUB if registry in DOCKER_HUB_ALIASES else registry] = mirror
+    return mirrors
+
+
+def mirrored(ref: ImageReference, mirrors: dict[str, str]) -> ImageReference:
+    """``ref`` with its registry replaced by its mirror, if one is configured."""
+    mirror = mirrors.get(ref.registry)
+    return ref if mirror is None else ImageReference(mirror, ref.repository, ref.tag, ref.digest)
