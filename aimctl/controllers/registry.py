@@ -6,6 +6,7 @@ from aimctl.controllers.discovery_slots import DiscoverySlots
 from aimctl.controllers.image import ImageController
 from aimctl.controllers.modelcache import ModelCacheController
 from aimctl.controllers.runtimeconfig import RuntimeConfigController
+from aimctl.controllers.service import ServiceController
 from aimctl.controllers.template import TemplateController
 from aimctl.controllers.templatecache import TemplateCacheController
 from aimctl.kube.resources import JOBS
@@ -15,7 +16,7 @@ from aimctl.reconcile import Controller
 
 def controllers(manager: Manager) -> list[Controller]:
     """Runtime configs, templates (sharing the discovery-Job cap) and images (both scopes of each),
-    model caches and template caches."""
+    model caches, template caches and services."""
     slots = DiscoverySlots(manager.cache.informer(JOBS).store)
     return [
         RuntimeConfigController(manager, namespaced=True),
@@ -26,4 +27,5 @@ def controllers(manager: Manager) -> list[Controller]:
         ImageController(manager, cluster_scoped=True),
         ModelCacheController(manager),
         TemplateCacheController(manager),
+        ServiceController(manager),
     ]

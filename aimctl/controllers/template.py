@@ -337,9 +337,7 @@ class TemplateController(KindController[TemplateObservation]):
         path = PODS.path(namespace, pod, "log")
         query = [("container", CONTAINER), ("limitBytes", str(LOG_LIMIT_BYTES))]
         with anyio.fail_after(LOG_TIMEOUT_SECONDS):
-            async with self.client.stream(
-                path, query, resource="pods/log", read_timeout=LOG_TIMEOUT_SECONDS
-            ) as resp:
+            async with self.client.stream(path, query, resource="pods/log", read_timeout=LOG_TIMEOUT_SECONDS) as resp:
                 raw = await resp.read()
         return bytes(raw).decode("utf-8", errors="replace")
 

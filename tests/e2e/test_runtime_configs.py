@@ -51,9 +51,7 @@ async def wait_ready(api: client.ApiClient, obj: dict[str, Any], status: str, re
     return await wait_for(lambda: aim.get(api, obj), ok, what=f"Ready={status}/{reason}")
 
 
-async def test_routing_without_gateway_is_reported_and_clears_when_fixed(
-    api: client.ApiClient, namespace: str
-) -> None:
+async def test_routing_without_gateway_is_reported_and_clears_when_fixed(api: client.ApiClient, namespace: str) -> None:
     rc = runtime_config(namespace, "routing", routing={"enabled": True})
     await aim.apply(api, rc)
     bad = await wait_ready(api, rc, "False", "GatewayRefMissing")

@@ -114,9 +114,7 @@ async def operator_namespace_logs(api: client.ApiClient, text: str, directory: P
             await kube.delete(api, f"/apis/kwok.x-k8s.io/v1alpha1/clusterlogs/{name}")
 
 
-async def test_cluster_template_discovery_happy_path(
-    api: client.ApiClient, operator: Operator, tmp_path: Path
-) -> None:
+async def test_cluster_template_discovery_happy_path(api: client.ApiClient, operator: Operator, tmp_path: Path) -> None:
     """Scenario 1: Job in the operator namespace, Available with profile and model sources, then a
     ClusterServingRuntime."""
     img, tpl = unique("img-a"), unique("tpl-a")
@@ -356,6 +354,7 @@ async def _watch_discovery_jobs(api: client.ApiClient, peak: list[int], stop: an
         header_params={"Accept": "application/json"}, _preload_content=False, _request_timeout=300,
     )  # fmt: skip
     with anyio.CancelScope() as scope:
+
         async def cancel_on_stop() -> None:
             await stop.wait()
             scope.cancel()

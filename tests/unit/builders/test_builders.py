@@ -20,9 +20,7 @@ def template(kind: str = "AIMServiceTemplate", **spec: Any) -> dict[str, Any]:
 
 
 def test_discovery_job_follows_the_reference() -> None:
-    tpl = template(
-        env=[{"name": "HF_TOKEN", "value": "x"}], precision="fp8", imagePullSecrets=[{"name": "tpl-secret"}]
-    )
+    tpl = template(env=[{"name": "HF_TOKEN", "value": "x"}], precision="fp8", imagePullSecrets=[{"name": "tpl-secret"}])
     secrets = ["rc-secret", "tpl-secret"]
     job = build_discovery_job(tpl, "AIMServiceTemplate", "aimdummy:dev-latest", "ns1", secrets, "sa1")
     assert job["metadata"]["name"] == discovery_job_name("tpl-a", "img-a", "aimdummy:dev-latest")

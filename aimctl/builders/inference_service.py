@@ -1,0 +1,212 @@
+"""The KServe InferenceService of an AIMService (pure).
+
+``serving.kserve.io/v1beta1`` InferenceService named and namespaced like the service, controlled by it
+(``reference/original-operator-behaviour.md`` §5.6, with DESIGN.md §5 #3, #13, #16):
+
+* **labels**: every service label, then ``app.kubernetes.io/name=aim-service``,
+  ``app.kubernetes.io/component=inference-service``, ``app.kubernetes.io/managed-by=aim-controller``,
+  ``aim.silogen.ai/template``, ``aim.silogen.ai/model-id``, ``aim.silogen.ai/aim-image`` and, when the
+  template's discovered profile has them, ``aim.silogen.ai/template.metric`` and ``.precision``. Every
+  value aimctl writes is sanitised (the original left the template name raw);
+* **annotations**: the service's, verbatim;
+* **predictor**: ``minReplicas = maxReplicas = spec.replicas``; pull secrets of the service, then of the
+  template, then of the runtime config (first occurrence wins); the runtime config's service account;
+  required node affinity for the template's GPU model (when the template asks for GPUs); the model
+  caches' PVCs as volumes;
+* **model**: format ``aim``/``1``, ``runtime`` = the template name (KServe resolves the ServingRuntime
+  or ClusterServingRuntime of that name), the service env, the cache volume mounts, and resources by
+  whole-object precedence (service, template, image) with ``amd.com/gpu`` = the profile's GPU count
+  added to requests and limits where absent.
+
+Empty lists and maps are left out, so the manifest compares equal to what the apiserver stores and a
+steady state makes no writes.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimctl import labels
+from aimctl.builders.ownership import controller_reference
+from aimctl.gpu import DEVICE_IDS, node_has_model
+from aimctl.naming import label_value
+
+API_VERSION = "serving.kserve.io/v1beta1"
+KIND = "InferenceService"
+GPU_RESOURCE = "amd.com/gpu"
+MODEL_FORMAT = {"name": "aim", "version": "1"}
+#: Where model caches are mounted in the predictor (one directory per model source).
+CACHE_MOUNT_ROOT = "/workspace/model-cache"
+
+
+@dataclass(frozen=True)
+class CacheMount:
+    """One model cache PVC mounted into the predictor."""
+
+    volume: str
+    claim: str
+    path: str
+
+
+@dataclass(frozen=True)
+class InferenceServiceInputs:
+    """What the service's observation resolved, as the builder needs it."""
+
+    template_name: str
+    template_spec: Mapping[str, Any]
+    template_status: Mapping[str, Any]
+    image_resources: Mapping[str, Any] | None = None
+    #: Pull secret names of the runtime config (namespaced configs only).
+    runtime_config_pull_secrets: Sequence[str] = ()
+    service_account: str | None = None
+    #: ``nodeSelectorTerms`` for the template's GPU model (empty: no affinity).
+    node_selector_terms: Sequence[Mapping[str, Any]] = ()
+    caches: Sequence[CacheMount] = field(default_factory=tuple)
+
+
+def model_id(template_spec: Mapping[str, Any], template_status: Mapping[str, Any]) -> str:
+    """The first model source's name (with a non-empty URI), else the template's ``aimImageName``."""
+    for source in template_status.get("modelSources") or []:
+        if source.get("sourceUri") and source.get("name"):
+            return str(source["name"])
+    return str(template_spec.get("aimImageName") or "")
+
+
+def gpu_count(template_status: Mapping[str, Any]) -> int:
+    metadata = ((template_status.get("profile") or {}).get("metadata")) or {}
+    try:
+        return int(metadata.get("gpu_count") or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def service_labels(
+    service: Mapping[str, Any], template_name: str, template_spec: Mapping[str, Any], template_status: Mapping[str, Any]
+) -> dict[str, str]:
+    """The labels of the InferenceService (see the module docstring)."""
+    out = {str(k): label_value(str(v)) for k, v in ((service.get("metadata") or {}).get("labels") or {}).items()}
+    out.update(
+        {
+            labels.NAME: labels.NAME_SERVICE,
+            labels.COMPONENT: labels.COMPONENT_SERVICE,
+            labels.MANAGED_BY: labels.MANAGER_AIM,
+            labels.TEMPLATE: label_value(template_name),
+            labels.MODEL_ID: label_value(model_id(template_spec, template_status)),
+            labels.AIM_IMAGE: label_value(str(template_spec.get("aimImageName") or "")),
+        }
+    )
+    metadata = ((template_status.get("profile") or {}).get("metadata")) or {}
+    if metadata.get("metric"):
+        out[labels.TEMPLATE_METRIC] = label_value(str(metadata["metric"]))
+    if metadata.get("precision"):
+        out[labels.TEMPLATE_PRECISION] = label_value(str(metadata["precision"]))
+    return out
+
+
+def pull_secrets(*groups: Sequence[Any]) -> list[dict[str, str]]:
+    """``[{name}]`` from several lists (of names or ``{name}`` dicts), first occurrence wins."""
+    names: list[str] = []
+    for group in groups:
+        for entry in group or ():
+            name = entry.get("name") if isinstance(entry, Mapping) else entry
+            if name:
+                names.append(str(name))
+    return [{"name": n} for n in dict.fromkeys(names)]
+
+
+def resources(
+    service_spec: Mapping[str, Any],
+    template_spec: Mapping[str, Any],
+    image_resources: Mapping[str, Any] | None,
+    gpus: int,
+) -> dict[str, Any]:
+    """Whole-object precedence (service, template, image), then ``amd.com/gpu`` where absent."""
+    chosen = service_spec.get("resources") or template_spec.get("resources") or image_resources or {}
+    out: dict[str, Any] = copy.deepcopy(dict(chosen))
+    if gpus > 0:
+        for part in ("requests", "limits"):
+            section = dict(out.get(part) or {})
+            section.setdefault(GPU_RESOURCE, str(gpus))
+            out[part] = section
+    return {k: v for k, v in out.items() if v}
+
+
+def build_inference_service(service: Mapping[str, Any], inputs: InferenceServiceInputs) -> dict[str, Any]:
+    """The desired InferenceService of ``service`` (raw AIMService, with ``metadata.uid``)."""
+    meta = service["metadata"]
+    spec = service.get("spec") or {}
+    replicas = int(spec.get("replicas", 1))
+    model: dict[str, Any] = {
+        "modelFormat": dict(MODEL_FORMAT),
+        "runtime": inputs.template_name,
+    }
+    if spec.get("env"):
+        model["env"] = copy.deepcopy(list(spec["env"]))
+    res = resources(spec, inputs.template_spec, inputs.image_resources, gpu_count(inputs.template_status))
+    if res:
+        model["resources"] = res
+    if inputs.caches:
+        model["volumeMounts"] = [{"name": c.volume, "mountPath": c.path} for c in inputs.caches]
+
+    predictor: dict[str, Any] = {"minReplicas": replicas, "maxReplicas": replicas}
+    secrets = pull_secrets(
+        spec.get("imagePullSecrets") or (),
+        inputs.template_spec.get("imagePullSecrets") or (),
+        inputs.runtime_config_pull_secrets,
+    )
+    if secrets:
+        predictor["imagePullSecrets"] = secrets
+    if inputs.service_account:
+        predictor["serviceAccountName"] = inputs.service_account
+    if inputs.node_selector_terms:
+        predictor["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [copy.deepcopy(dict(t)) for t in inputs.node_selector_terms]
+                }
+            }
+        }
+    if inputs.caches:
+        predictor["volumes"] = [
+            {"name": c.volume, "persistentVolumeClaim": {"claimName": c.claim}} for c in inputs.caches
+        ]
+    predictor["model"] = model
+
+    metadata: dict[str, Any] = {
+        "name": meta["name"],
+        "namespace": meta["namespace"],
+        "labels": service_labels(service, inputs.template_name, inputs.template_spec, inputs.template_status),
+        "ownerReferences": [controller_reference(service)],
+    }
+    annotations = dict(meta.get("annotations") or {})
+    if annotations:
+        metadata["annotations"] = annotations
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
+
+
+def gpu_node_selector_terms(model: str) -> list[dict[str, Any]]:
+    """Required node affinity for GPU ``model`` (ORed terms): ``amd.com/gpu.model`` equal to the model,
+    or a ``(beta.)amd.com/gpu.device-id`` that is a PCI id of the model (:data:`aimctl.gpu.DEVICE_IDS`,
+    virtual-function variants included). ``[]`` for an empty model."""
+    want = model.strip().upper()
+    if not want:
+        return []
+    ids = sorted(i for i in DEVICE_IDS if node_has_model({"metadata": {"labels": {"amd.com/gpu.device-id": i}}}, want))
+    terms: list[dict[str, Any]] = [_term("amd.com/gpu.model", [want])]
+    if ids:
+        terms += [_term("amd.com/gpu.device-id", ids), _term("beta.amd.com/gpu.device-id", ids)]
+    return terms
+
+
+def _term(key: str, values: list[str]) -> dict[str, Any]:
+    return {"matchExpressions": [{"key": key, "operator": "In", "values": values}]}
+
+
+def cache_mounts(caches: Sequence[tuple[str, str]]) -> list[CacheMount]:
+    """Mounts for ``(directory name, PVC name)`` pairs: volumes ``model-cache-<i>`` at
+    ``/workspace/model-cache/<directory>`` (directory names are RFC 1123 already)."""
+    return [CacheMount(f"model-cache-{i}", claim, f"{CACHE_MOUNT_ROOT}/{directory}") for i, (directory, claim) in
+            enumerate(caches)]  # fmt: skip

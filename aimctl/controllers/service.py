@@ -1,0 +1,681 @@
+"""The AIMService controller (field manager ``aim-service``): template resolution, derived templates,
+the InferenceService, caching and routing. Rules in :mod:`statemachines.service`.
+
+Observation (caches only): the template the service resolves to (:mod:`aimctl.resolve.template`), the
+runtime config named by the service (:mod:`aimctl.resolve.runtime_config`), the template's image
+(:mod:`aimctl.resolve.image`), the effective routing settings and the rendered path
+(:mod:`aimctl.routing`), the template cache and its model caches, and the service's InferenceService
+and HTTPRoute.
+
+Children and what this module builds for each effect:
+
+============================ ======================================================================
+role                         what
+============================ ======================================================================
+``derived-template``         the derived AIMServiceTemplate: created from the base and this
+                             service's spec; afterwards only its owner list is kept current (the
+                             spec is left as created, so consumers never fight over it)
+``released-template``        a derived template this service no longer uses: re-applied without it
+                             as owner, or deleted when no other service uses it
+``template-cache``           :mod:`aimctl.builders.service_template_cache`, for ``cacheModel``
+                             with a template that does not cache itself; created once
+``inference-service``        :mod:`aimctl.builders.inference_service`
+``http-route``               :mod:`aimctl.builders.http_route` (deleted when routing is disabled)
+``model-cache-usage``        ``status.lastUsed`` of each mounted AIMModelCache, through the status
+                             subresource with this controller's field manager
+============================ ======================================================================
+
+Derived-template garbage collection (DESIGN.md §5 #17): every consumer is a non-controller owner of
+the derived template (see :mod:`aimctl.builders.derived_template`); Kubernetes' garbage collector
+deletes the template with its last owner. A service that moves to another template releases the old
+one itself (``released-template``).
+
+Watches and what they wake:
+
+=========================================== ===========================================================
+event                                       services reconciled
+=========================================== ===========================================================
+the service                                 itself
+its InferenceService, its HTTPRoute         the controller owner
+AIMServiceTemplate ``ns/name``              services of ``ns`` naming it (``templateRef``, derived name,
+                                            ``status.resolvedTemplate``) and its AIMService owners
+AIMClusterServiceTemplate ``name``          services naming it, in every namespace
+AIMImage / AIMClusterImage (spec, uid)      services whose ``aimImageName`` names it
+AIMRuntimeConfig / AIMClusterRuntimeConfig  services whose ``runtimeConfigName`` names it
+AIMTemplateCache                            services of its namespace naming its template
+AIMModelCache (state, PVC)                  services of its template cache's template
+=========================================== ===========================================================
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aimctl.api.base import API_GROUP, GROUP_VERSION
+from aimctl.builders.derived_template import (
+    build_derived_template,
+    derived_name,
+    is_derived,
+    owner_uids,
+)
+from aimctl.builders.http_route import build_http_route
+from aimctl.builders.inference_service import (
+    InferenceServiceInputs,
+    build_inference_service,
+    cache_mounts,
+    gpu_count,
+    gpu_node_selector_terms,
+    model_id,
+)
+from aimctl.builders.model_cache_usage import last_used_status
+from aimctl.builders.model_caches_for_template import model_sources
+from aimctl.builders.service_template_cache import build_service_template_cache
+from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.common import (
+    BY_IMAGE_NAME,
+    BY_IMAGE_NAME_ANY_NS,
+    BY_RUNTIME_CONFIG,
+    BY_RUNTIME_CONFIG_ANY_NS,
+    changed,
+    index_image_name,
+    index_image_name_any_ns,
+    index_runtime_config,
+    index_runtime_config_any_ns,
+    io_parts,
+    name_of,
+    namespace_of,
+    when,
+)
+from aimctl.kube.resources import (
+    AIM_CLUSTER_IMAGES,
+    AIM_CLUSTER_RUNTIME_CONFIGS,
+    AIM_CLUSTER_SERVICE_TEMPLATES,
+    AIM_IMAGES,
+    AIM_MODEL_CACHES,
+    AIM_RUNTIME_CONFIGS,
+    AIM_SERVICE_TEMPLATES,
+    AIM_SERVICES,
+    AIM_TEMPLATE_CACHES,
+    HTTP_ROUTES,
+    INFERENCE_SERVICES,
+)
+from aimctl.manager import Manager
+from aimctl.naming import rfc1123, sha256_hex
+from aimctl.reconcile import Watch
+from aimctl.resolve.image import ResolvedImage, resolve_image
+from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
+from aimctl.resolve.template import TemplateResolution, resolve_service_template
+from aimctl.routing.path import default_path
+from aimctl.routing.render import RouteTemplateError, render_route_path
+from aimctl.routing.settings import RoutingSettings, effective_routing
+from aimctl.status.conditions import now_rfc3339
+from informers.handlers import InformerEvent, controller_owner_key, self_key
+from informers.indexers import BY_CONTROLLER_UID, controller_uid
+from informers.resource import Resource
+from informers.store import Obj
+from statemachines.engine import Decision
+from statemachines.service import (
+    MACHINE,
+    ROLE_CACHE_USAGE,
+    ROLE_DERIVED_TEMPLATE,
+    ROLE_HTTP_ROUTE,
+    ROLE_INFERENCE_SERVICE,
+    ROLE_RELEASED_TEMPLATE,
+    ROLE_TEMPLATE_CACHE,
+    RouteCondition,
+    ServiceObservation,
+    TemplateView,
+)
+
+KIND = "AIMService"
+#: Services by ``namespace/<template name>`` for every template name they point at.
+BY_TEMPLATE_NAME = "aim:service-template"
+#: Services by ``<template name>`` regardless of namespace (cluster templates).
+BY_TEMPLATE_NAME_ANY_NS = "aim:service-template-any-ns"
+#: Annotation carrying a hash of the desired InferenceService / HTTPRoute. The apply layer skips a
+#: write when the cache already holds every desired field, so a field the controller *stops* setting
+#: (a removed service label or annotation, env, a cache volume) would never be removed; the hash
+#: changes with any change of the desired object and forces the apply that removes it.
+DESIRED_HASH = "aim.silogen.ai/desired-hash"
+#: A mounted model cache's ``lastUsed`` is refreshed when older than this, while the service runs.
+LAST_USED_REFRESH = dt.timedelta(hours=24)
+
+
+def template_names(obj: Obj) -> list[str]:
+    """Every template name a service points at: ``templateRef``, the derived name over it, and
+    ``status.resolvedTemplate.name`` (which covers image defaults and reused templates)."""
+    spec = obj.get("spec") or {}
+    names: list[str] = []
+    ref = str(spec.get("templateRef") or "").strip()
+    if ref:
+        names.append(ref)
+        if spec.get("overrides") is not None:
+            names.append(derived_name(ref, spec["overrides"]))
+    resolved = ((obj.get("status") or {}).get("resolvedTemplate") or {}).get("name")
+    if resolved:
+        names.append(str(resolved))
+    return list(dict.fromkeys(names))
+
+
+def index_template_name(obj: Obj) -> list[str]:
+    ns = namespace_of(obj)
+    return [f"{ns}/{n}" for n in template_names(obj)] if ns else []
+
+
+def index_template_name_any_ns(obj: Obj) -> list[str]:
+    return template_names(obj)
+
+
+class _StatusOf(Resource):
+    """A resource whose object paths address the ``status`` subresource: applying a ``{metadata,
+    status}`` fragment through it writes only that status field, with this controller's manager."""
+
+    def path(self, namespace: str | None = None, name: str | None = None, subresource: str | None = None) -> str:
+        return super().path(namespace, name, subresource or ("status" if name is not None else None))
+
+
+MODEL_CACHE_STATUS = _StatusOf(
+    AIM_MODEL_CACHES.group, AIM_MODEL_CACHES.version, AIM_MODEL_CACHES.plural, AIM_MODEL_CACHES.kind
+)
+
+
+@dataclass(frozen=True)
+class Observed(ServiceObservation):
+    """The machine's observation plus what the builders need (the rules ignore these fields)."""
+
+    service: Obj = field(default_factory=dict)
+    resolution: TemplateResolution | None = None
+    runtime_config: ResolvedRuntimeConfig | None = None
+    image: ResolvedImage | None = None
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
+    route_path: str = ""
+    consumers: tuple[Obj, ...] = ()
+    released: Obj | None = None
+    released_consumers: tuple[Obj, ...] = ()
+    mounts: tuple[tuple[str, str], ...] = ()
+    usage: tuple[tuple[Obj, dict[str, str]], ...] = ()
+    cached_isvc: Obj | None = None
+    cached_route: Obj | None = None
+
+
+class ServiceController(KindController[ServiceObservation]):
+    """Reconciles AIMServices (see the module docstring)."""
+
+    name = "aim-service"
+    resource = AIM_SERVICES
+    machine = MACHINE
+
+    def __init__(self, manager: Manager) -> None:
+        cache = manager.cache
+        services = cache.informer(AIM_SERVICES)
+        for index, fn in (
+            (BY_TEMPLATE_NAME, index_template_name),
+            (BY_TEMPLATE_NAME_ANY_NS, index_template_name_any_ns),
+            (BY_IMAGE_NAME, index_image_name),
+            (BY_IMAGE_NAME_ANY_NS, index_image_name_any_ns),
+            (BY_RUNTIME_CONFIG, index_runtime_config),
+            (BY_RUNTIME_CONFIG_ANY_NS, index_runtime_config_any_ns),
+        ):
+            services.add_indexer(index, fn)
+        templates = cache.informer(AIM_SERVICE_TEMPLATES)
+        templates.add_indexer(BY_IMAGE_NAME, index_image_name)
+        cluster_templates = cache.informer(AIM_CLUSTER_SERVICE_TEMPLATES)
+        cluster_templates.add_indexer(BY_IMAGE_NAME, index_image_name)
+        model_caches = cache.informer(AIM_MODEL_CACHES)
+        model_caches.add_indexer(BY_CONTROLLER_UID, controller_uid)
+        self.templates = templates.store
+        self.cluster_templates = cluster_templates.store
+        self.images = cache.informer(AIM_IMAGES).store
+        self.cluster_images = cache.informer(AIM_CLUSTER_IMAGES).store
+        self.runtime_configs = cache.informer(AIM_RUNTIME_CONFIGS).store
+        self.cluster_runtime_configs = cache.informer(AIM_CLUSTER_RUNTIME_CONFIGS).store
+        self.template_caches = cache.informer(AIM_TEMPLATE_CACHES).store
+        self.model_caches = model_caches.store
+        self.isvcs = cache.informer(INFERENCE_SERVICES).store
+        self.routes = cache.informer(HTTP_ROUTES).store
+        super().__init__(services.store, *io_parts(manager.client, self.name), manager.metrics)
+
+    # -- watches -----------------------------------------------------------------------------------
+
+    def watches(self) -> Sequence[Watch]:
+        owned = controller_owner_key(KIND, API_GROUP)
+        return [
+            Watch(AIM_SERVICES, self_key),
+            Watch(INFERENCE_SERVICES, owned),
+            Watch(HTTP_ROUTES, owned),
+            Watch(AIM_SERVICE_TEMPLATES, self._namespaced_template_services),
+            Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, lambda e: [name_of(e.obj)])),
+            Watch(AIM_IMAGES, when(_spec_changed, self._by(BY_IMAGE_NAME, _ns_name))),
+            Watch(AIM_CLUSTER_IMAGES, when(_spec_changed, self._by(BY_IMAGE_NAME_ANY_NS, lambda e: [name_of(e.obj)]))),
+            Watch(AIM_RUNTIME_CONFIGS, when(_spec_changed, self._by(BY_RUNTIME_CONFIG, _ns_name))),
+            Watch(
+                AIM_CLUSTER_RUNTIME_CONFIGS,
+                when(_spec_changed, self._by(BY_RUNTIME_CONFIG_ANY_NS, lambda e: [name_of(e.obj)])),
+            ),
+            Watch(AIM_TEMPLATE_CACHES, self._by(BY_TEMPLATE_NAME, _template_cache_refs)),
+            Watch(
+                AIM_MODEL_CACHES,
+                when(
+                    lambda e: changed(e, "status.status", "status.persistentVolumeClaim"),
+                    self._by(BY_TEMPLATE_NAME, self._model_cache_templates),
+                ),
+            ),
+        ]
+
+    def _model_cache_templates(self, event: InformerEvent) -> list[str]:
+        """``namespace/<template>`` of the template cache controlling a model cache."""
+        ns = namespace_of(event.obj)
+        for ref in (event.obj.get("metadata") or {}).get("ownerReferences") or []:
+            if ref.get("controller") and ref.get("kind") == "AIMTemplateCache":
+                tc = self.template_caches.get(f"{ns}/{ref['name']}")
+                if tc is not None:
+                    return [f"{ns}/{n}" for n in _template_cache_refs_of(tc)]
+        return []
+
+    def _by(self, index: str, values: Any) -> Any:
+        store = self.store
+
+        def mapper(event: InformerEvent) -> list[str]:
+            keys: list[str] = []
+            for value in values(event):
+                keys.extend(store.keys_by_index(index, value))
+            return keys
+
+        return mapper
+
+    def _namespaced_template_services(self, event: InformerEvent) -> list[str]:
+        ns = namespace_of(event.obj)
+        keys = self.store.keys_by_index(BY_TEMPLATE_NAME, f"{ns}/{name_of(event.obj)}")
+        for obj in (event.obj, event.old):
+            for ref in ((obj or {}).get("metadata") or {}).get("ownerReferences") or []:
+                if ref.get("kind") == KIND and ref.get("apiVersion") == GROUP_VERSION:
+                    keys.append(f"{ns}/{ref['name']}")
+        return list(dict.fromkeys(keys))
+
+    # -- observation -------------------------------------------------------------------------------
+
+    async def observe(self, obj: Obj) -> ServiceObservation:
+        meta, spec = obj["metadata"], obj.get("spec") or {}
+        ns, name = str(meta["namespace"]), str(meta["name"])
+        image_name = str(spec.get("aimImageName") or "")
+        res = resolve_service_template(
+            obj,
+            self.images,
+            self.cluster_images,
+            self.templates,
+            self.cluster_templates,
+            candidates=self.templates.by_index(BY_IMAGE_NAME, f"{ns}/{image_name}"),
+            cluster_candidates=self.cluster_templates.by_index(BY_IMAGE_NAME, image_name),
+        )
+        template = res.template
+        view = _template_view(res) if template is not None else None
+
+        rc = resolve_runtime_config(
+            ns, spec.get("runtimeConfigName"), self.runtime_configs, self.cluster_runtime_configs
+        )
+        rc_error = rc.message if isinstance(rc, MissingRuntimeConfig) else ""
+        resolved_rc = rc if isinstance(rc, ResolvedRuntimeConfig) else None
+
+        # The template's image (what the runtime runs); without a template, the service's.
+        image: ResolvedImage | None
+        image_error = mismatch = ""
+        if template is not None:
+            tpl_image = str((template.get("spec") or {}).get("aimImageName") or "")
+            cluster_only = res.scope == "Cluster"
+            image = resolve_image(None if cluster_only else ns, tpl_image, self.images, self.cluster_images)
+            if image is None:
+                image_error = (
+                    f'AIMClusterImage "{tpl_image}" not found'
+                    if cluster_only
+                    else f'AIMImage "{tpl_image}" not found in namespace "{ns}"'
+                )
+            if tpl_image != image_name:
+                mismatch = (
+                    f'Template "{res.final_name}" is for image "{tpl_image}", '
+                    f'but the service names image "{image_name}"'
+                )
+        else:
+            image = resolve_image(ns, image_name, self.images, self.cluster_images)
+
+        # Routing (effective settings: the service, else its runtime config).
+        settings = effective_routing(ns, spec.get("routing"), resolved_rc.routing if resolved_rc else None)
+        route_path = route_error = ""
+        if settings.enabled:
+            try:
+                route_path = render_route_path(settings.route_template, obj)
+            except RouteTemplateError as exc:
+                route_error = str(exc)
+                route_path = default_path(ns, str(meta.get("uid") or ""))
+        route = self.routes.get(f"{ns}/{name}")
+        route_route = route if route is not None and _controlled_by(route, meta) else None
+        parents = ((route_route or {}).get("status") or {}).get("parents") or []
+        route_conditions = tuple(
+            RouteCondition(
+                str(c.get("type")), str(c.get("status")), str(c.get("reason") or ""), str(c.get("message") or "")
+            )
+            for p in parents
+            for c in p.get("conditions") or []
+        )
+
+        # Caching.
+        caching = bool(spec.get("cacheModel")) or (view is not None and view.caching_enabled)
+        tc = self.template_caches.get(f"{ns}/{res.final_name}") if template is not None else None
+        create_tc = bool(spec.get("cacheModel")) and view is not None and not view.caching_enabled and tc is None
+        caches_ready, cache_failed, cache_message, mounts, mounted = self._caches(tc, template)
+
+        # The InferenceService.
+        isvc = self.isvcs.get(f"{ns}/{name}")
+        isvc = isvc if isvc is not None and _controlled_by(isvc, meta) else None
+        isvc_status = (isvc or {}).get("status") or {}
+        isvc_ready = any(
+            c.get("type") == "Ready" and c.get("status") == "True" for c in isvc_status.get("conditions") or []
+        )
+        failure = (isvc_status.get("modelStatus") or {}).get("lastFailureInfo") or {}
+        isvc_failure = str(failure.get("message") or failure.get("reason") or "")
+
+        # Derived templates: keep the owner list current, release the one left behind.
+        consumers: tuple[Obj, ...] = ()
+        apply_derived = False
+        if template is not None and res.scope == "Namespace" and is_derived(template):
+            consumers = self._consumers(ns, res.final_name, obj)
+            apply_derived = owner_uids(template) != {str(s["metadata"]["uid"]) for s in consumers}
+        elif res.create:
+            consumers = self._consumers(ns, res.final_name, obj)
+        released, released_consumers = self._released(obj, res)
+
+        usage = self._usage(mounted, isvc) if caching and caches_ready else ()
+        return Observed(
+            base_name=res.base_name,
+            final_name=res.final_name,
+            derived=res.derived,
+            create_template=res.create,
+            base_error=res.base_error,
+            template=view,
+            runtime_config_error=rc_error,
+            image_error=image_error,
+            image_mismatch=mismatch if not image_error else "",
+            routing_enabled=settings.enabled,
+            gateway_ref_present=settings.gateway_ref is not None,
+            route_error=route_error,
+            route_exists=route_route is not None,
+            route_has_parents=bool(parents),
+            route_parent_conditions=route_conditions,
+            cache_requested=caching,
+            create_template_cache=create_tc,
+            caches_ready=caches_ready,
+            cache_failed=cache_failed,
+            cache_message=cache_message,
+            isvc_exists=isvc is not None,
+            isvc_ready=isvc_ready,
+            isvc_failure=isvc_failure,
+            apply_derived_template=apply_derived,
+            released_template=name_of(released) if released is not None else "",
+            released_template_in_use=bool(released_consumers),
+            cache_usage_stale=bool(usage),
+            service=obj,
+            resolution=res,
+            runtime_config=resolved_rc,
+            image=image,
+            routing=settings,
+            route_path=route_path,
+            consumers=consumers,
+            released=released,
+            released_consumers=released_consumers,
+            mounts=mounts,
+            usage=usage,
+            cached_isvc=isvc,
+            cached_route=route,
+        )
+
+    def _consumers(self, namespace: str, template_name: str, service: Obj) -> tuple[Obj, ...]:
+        """The services of ``namespace`` resolved to ``template_name`` (by their status), plus
+        ``service`` itself; services being deleted are not counted."""
+        uid = service["metadata"]["uid"]
+        out = {uid: service}
+        for other in self.store.by_index(BY_TEMPLATE_NAME, f"{namespace}/{template_name}"):
+            ref = (other.get("status") or {}).get("resolvedTemplate") or {}
+            other_uid = other["metadata"].get("uid")
+            if ref.get("name") == template_name and other_uid and not other["metadata"].get("deletionTimestamp"):
+                out.setdefault(other_uid, other)
+        return tuple(sorted(out.values(), key=lambda s: str(s["metadata"]["name"])))
+
+    def _released(self, service: Obj, res: TemplateResolution) -> tuple[Obj | None, tuple[Obj, ...]]:
+        """A derived template this service was an owner of and no longer resolves to."""
+        meta = service["metadata"]
+        ns, uid = meta["namespace"], str(meta["uid"])
+        previous = ((service.get("status") or {}).get("resolvedTemplate") or {}).get("name")
+        if not previous or previous == res.final_name:
+            return None, ()
+        old = self.templates.get(f"{ns}/{previous}")
+        if old is None or not is_derived(old) or uid not in owner_uids(old):
+            return None, ()
+        others = tuple(s for s in self._consumers(ns, str(previous), service) if s["metadata"]["uid"] != uid)
+        return old, others
+
+    def _caches(
+        self, tc: Obj | None, template: Mapping[str, Any] | None
+    ) -> tuple[bool, bool, str, tuple[tuple[str, str], ...], tuple[Obj, ...]]:
+        """(ready, failed, message, mounts, mounted model caches) of the template cache ``tc``."""
+        if tc is None or template is None:
+            return False, False, "", (), ()
+        status = tc.get("status") or {}
+        state = str(status.get("status") or "")
+        if state == "Failed":
+            return False, True, _failure_message(status) or "Template cache failed", (), ()
+        if state != "Available":
+            return False, False, "", (), ()
+        children = {
+            str((c.get("spec") or {}).get("sourceUri")): c
+            for c in self.model_caches.by_index(BY_CONTROLLER_UID, str(tc["metadata"].get("uid")))
+        }
+        mounts: list[tuple[str, str]] = []
+        mounted: list[Obj] = []
+        for source in model_sources((template.get("status") or {}).get("modelSources")):
+            cache = children.get(source.uri)
+            cstatus = (cache or {}).get("status") or {}
+            pvc = cstatus.get("persistentVolumeClaim")
+            if cache is None or cstatus.get("status") != "Available" or not pvc:
+                return False, False, "", (), ()
+            directory = rfc1123(source.name or name_of(cache)) or name_of(cache)
+            mounts.append((directory, str(pvc)))
+            mounted.append(cache)
+        return True, False, "", tuple(mounts), tuple(mounted)
+
+    def _usage(self, mounted: Iterable[Obj], isvc: Obj | None) -> tuple[tuple[Obj, dict[str, str]], ...]:
+        """``lastUsed`` fragments for mounted caches: the InferenceService's creation time (now, when
+        it is about to be created), or now when the recorded time is more than a day old."""
+        now = now_rfc3339()
+        created = str(((isvc or {}).get("metadata") or {}).get("creationTimestamp") or now)
+        out: list[tuple[Obj, dict[str, str]]] = []
+        for cache in mounted:
+            used_at = created
+            last = str((cache.get("status") or {}).get("lastUsed") or "")
+            if last and _older_than(last, LAST_USED_REFRESH):
+                used_at = now
+            fragment = last_used_status(cache, used_at)
+            if fragment is not None:
+                out.append((cache, fragment))
+        return tuple(out)
+
+    # -- children ----------------------------------------------------------------------------------
+
+    def desired(self, role: str, obj: Obj, obs: ServiceObservation) -> list[Desired]:
+        assert isinstance(obs, Observed)
+        res = obs.resolution
+        assert res is not None
+        ns = obj["metadata"]["namespace"]
+        if role == ROLE_DERIVED_TEMPLATE:
+            if res.create:
+                assert res.expected_spec is not None
+                spec: Mapping[str, Any] = res.expected_spec
+            else:
+                assert res.template is not None
+                spec = res.template.get("spec") or {}
+            manifest = build_derived_template(res.final_name, ns, spec, obs.consumers)
+            return [Desired(AIM_SERVICE_TEMPLATES, manifest, None if res.create else dict(res.template or {}))]
+        if role == ROLE_RELEASED_TEMPLATE:
+            assert obs.released is not None
+            old = obs.released
+            manifest = build_derived_template(name_of(old), ns, old.get("spec") or {}, obs.released_consumers)
+            return [Desired(AIM_SERVICE_TEMPLATES, manifest, old)]
+        if role == ROLE_TEMPLATE_CACHE:
+            assert res.template is not None
+            return [Desired(AIM_TEMPLATE_CACHES, build_service_template_cache(obj, res.template, str(res.kind)), None)]
+        if role == ROLE_INFERENCE_SERVICE:
+            return [Desired(INFERENCE_SERVICES, with_hash(self._inference_service(obj, obs)), obs.cached_isvc)]
+        if role == ROLE_HTTP_ROUTE:
+            assert obs.routing.gateway_ref is not None and res.template is not None
+            route = build_http_route(
+                obj,
+                obs.route_path,
+                obs.routing.gateway_ref,
+                res.final_name,
+                model_id(res.template.get("spec") or {}, res.template.get("status") or {}),
+                obs.routing.annotations,
+            )
+            return [Desired(HTTP_ROUTES, with_hash(route), obs.cached_route)]
+        if role == ROLE_CACHE_USAGE:
+            return [
+                Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None)
+                for cache, fragment in obs.usage
+            ]
+        raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
+
+    def deletions(self, role: str, obj: Obj, obs: ServiceObservation, name: str = "") -> list[Deletion]:
+        ns = obj["metadata"]["namespace"]
+        if role == ROLE_RELEASED_TEMPLATE:
+            return [Deletion(AIM_SERVICE_TEMPLATES, ns, name)] if name else []
+        if role == ROLE_HTTP_ROUTE:
+            return [Deletion(HTTP_ROUTES, ns, obj["metadata"]["name"])]
+        raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
+
+    def _inference_service(self, service: Obj, obs: Observed) -> Obj:
+        res = obs.resolution
+        assert res is not None and res.template is not None
+        tspec = res.template.get("spec") or {}
+        tstatus = res.template.get("status") or {}
+        selector = tspec.get("gpuSelector") or {}
+        terms = gpu_node_selector_terms(str(selector.get("model") or "")) if gpu_count(tstatus) > 0 else []
+        rc = obs.runtime_config
+        inputs = InferenceServiceInputs(
+            template_name=res.final_name,
+            template_spec=tspec,
+            template_status=tstatus,
+            image_resources=obs.image.resources if obs.image is not None else None,
+            runtime_config_pull_secrets=tuple(rc.image_pull_secrets) if rc else (),
+            service_account=rc.service_account_name if rc else None,
+            node_selector_terms=terms,
+            caches=tuple(cache_mounts(obs.mounts)),
+        )
+        return build_inference_service(service, inputs)
+
+    # -- status ------------------------------------------------------------------------------------
+
+    def status_fields(self, obj: Obj, obs: ServiceObservation, decision: Decision) -> dict[str, Any]:
+        assert isinstance(obs, Observed)
+        res = obs.resolution
+        assert res is not None
+        spec = obj.get("spec") or {}
+        fields: dict[str, Any] = {}
+        if res.template is not None and res.scope is not None:
+            tmeta = res.template.get("metadata") or {}
+            ref: dict[str, Any] = {"name": res.final_name, "scope": res.scope, "kind": res.kind}
+            if res.scope == "Namespace":
+                ref["namespace"] = obj["metadata"]["namespace"]
+            if tmeta.get("uid"):
+                ref["uid"] = tmeta["uid"]
+            fields["resolvedTemplate"] = ref
+        else:
+            fallback = res.final_name or str(spec.get("templateRef") or "").strip() or obj["metadata"]["name"]
+            fields["resolvedTemplate"] = {"name": fallback, "scope": "Unknown"}
+        if obs.image is not None:
+            fields["resolvedImage"] = dict(obs.image.reference)
+        if obs.runtime_config is not None and obs.runtime_config.reference is not None:
+            fields["resolvedRuntimeConfig"] = dict(obs.runtime_config.reference)
+        if obs.routing_enabled and obs.route_path:
+            fields["routing"] = {"path": obs.route_path}
+        return fields
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+def with_hash(manifest: Obj) -> Obj:
+    """``manifest`` with :data:`DESIRED_HASH` set to a hash of everything else in it."""
+    digest = sha256_hex(json.dumps(manifest, sort_keys=True, separators=(",", ":")), 16)
+    meta = manifest["metadata"]
+    meta["annotations"] = {**(meta.get("annotations") or {}), DESIRED_HASH: digest}
+    return manifest
+
+
+def _template_view(res: TemplateResolution) -> TemplateView:
+    template = res.template or {}
+    spec, status = template.get("spec") or {}, template.get("status") or {}
+    reason = message = ""
+    for c in status.get("conditions") or []:
+        if c.get("type") == "Failure" and c.get("status") == "True":
+            reason, message = str(c.get("reason") or ""), str(c.get("message") or "")
+    return TemplateView(
+        name=res.final_name,
+        scope=str(res.scope),
+        status=str(status.get("status") or "Pending"),
+        aim_image_name=str(spec.get("aimImageName") or ""),
+        failure_reason=reason,
+        failure_message=message,
+        has_model_sources=any(s.get("sourceUri") for s in status.get("modelSources") or []),
+        caching_enabled=res.scope == "Namespace" and bool((spec.get("caching") or {}).get("enabled")),
+    )
+
+
+def _failure_message(status: Mapping[str, Any]) -> str:
+    """The message of a ``Failure=True`` condition, else of a ``Ready=False`` one."""
+    conditions = status.get("conditions") or []
+    for type_, value in (("Failure", "True"), ("Ready", "False")):
+        for c in conditions:
+            if c.get("type") == type_ and c.get("status") == value and c.get("message"):
+                return str(c["message"])
+    return ""
+
+
+def _controlled_by(child: Obj, owner_meta: Mapping[str, Any]) -> bool:
+    return controller_uid(child) == [str(owner_meta.get("uid"))]
+
+
+def _name_ns(obj: Obj) -> dict[str, str]:
+    meta = obj["metadata"]
+    return {"name": str(meta["name"]), "namespace": str(meta["namespace"])}
+
+
+def _older_than(stamp: str, age: dt.timedelta) -> bool:
+    try:
+        when = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
+    except ValueError:
+        return True
+    return dt.datetime.now(dt.UTC) - when > age
+
+
+def _spec_changed(event: InformerEvent) -> bool:
+    return changed(event, "spec", "metadata.uid")
+
+
+def _ns_name(event: InformerEvent) -> list[str]:
+    return [f"{namespace_of(event.obj)}/{name_of(event.obj)}"]
+
+
+def _template_cache_refs(event: InformerEvent) -> list[str]:
+    ns = namespace_of(event.obj)
+    return [f"{ns}/{n}" for n in _template_cache_refs_of(event.obj)]
+
+
+def _template_cache_refs_of(tc: Obj) -> list[str]:
+    ref = str((tc.get("spec") or {}).get("templateRef") or "")
+    return [n for n in dict.fromkeys([ref, name_of(tc)]) if n]
+
+
+def service_controller(manager: Manager) -> ServiceController:
+    """Factory for :func:`aimctl.cli.run.builtin_controllers`."""
+    return ServiceController(manager)

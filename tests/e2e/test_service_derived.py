@@ -1,0 +1,176 @@
+"""Service overrides end to end: derived templates, reuse of an equal template, garbage collection
+(reference §14 scenarios 7 and 8; DESIGN.md §5 #17; quirk Q4 fixed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from kubernetes_asyncio import client
+
+from aimctl.builders.derived_template import derived_name
+from tests.support import aim, kube
+from tests.support.discovery import condition, unique
+from tests.support.services import (
+    OPERATOR_NAMESPACE,
+    absent,
+    apply_all,
+    cluster_objects,
+    discovery_logs,
+    events_for,
+    get_isvc,
+    image,
+    isolate,
+    service,
+    template,
+    template_path,
+    wait_service,
+    wait_template,
+)
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.usefixtures("operator", "kserve")
+
+
+@pytest.fixture(autouse=True)
+async def _isolated(api: client.ApiClient, namespace: str) -> None:
+    await isolate(api, namespace)
+
+
+OVERRIDES = {"metric": "throughput", "precision": "fp8"}
+
+
+async def test_overrides_create_a_derived_template(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
+    """Scenario 7 (with ``templateRef``, which never woke the service in the original, Q4): the
+    derived template is created, labelled and owned by the service, discovers in the service's
+    namespace, and the InferenceService runs on it."""
+    img, tpl = unique("img-a"), unique("tpl-a")
+    async with (
+        cluster_objects(api) as objs,
+        discovery_logs(api, OPERATOR_NAMESPACE, tmp_path),
+        discovery_logs(api, namespace, tmp_path),
+    ):
+        objs += [image(img), template(tpl, img)]
+        await apply_all(api, *objs)
+        await wait_template(api, objs[1], "Available")
+        svc = service(namespace, "svc2", img, templateRef=tpl, overrides=OVERRIDES)
+        await aim.apply(api, svc)
+        name = derived_name(tpl, OVERRIDES)
+        assert name.endswith("-ovr-5ab7d1be")
+        running = await wait_service(api, svc, "Running")
+        derived = await kube.get(api, template_path(namespace, name))
+        assert derived["metadata"]["labels"] == {
+            "app.kubernetes.io/managed-by": "aim-controller",
+            "aim.silogen.ai/derived-template": "true",
+        }
+        (owner,) = derived["metadata"]["ownerReferences"]
+        assert (owner["kind"], owner["name"], owner["uid"]) == ("AIMService", "svc2", running["metadata"]["uid"])
+        assert not owner.get("controller")
+        assert derived["spec"] == {
+            "aimImageName": img,
+            "metric": "throughput",
+            "precision": "fp8",
+            "gpuSelector": {"count": 1, "model": "MI300X"},
+            "runtimeConfigName": "default",
+        }
+        assert derived["status"]["status"] == "Available"
+        ref = running["status"]["resolvedTemplate"]
+        assert (ref["name"], ref["scope"], ref["kind"], ref["namespace"]) == (
+            name, "Namespace", "AIMServiceTemplate", namespace
+        )  # fmt: skip
+        isvc = await get_isvc(api, namespace, "svc2")
+        assert isvc["spec"]["predictor"]["model"]["runtime"] == name
+        assert isvc["metadata"]["labels"]["aim.silogen.ai/template"] == name
+        # Pending (creating the template, then waiting for its discovery) → Starting → Running: one
+        # event per transition, none for the initial Pending.
+        reasons = [e["reason"] for e in await events_for(api, namespace, "svc2")]
+        assert reasons == ["CreatingRuntime", "RuntimeReady"]
+
+
+async def test_an_equal_cluster_template_is_reused(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
+    """Scenario 8: a cluster template equal to base plus overrides is used; nothing is derived."""
+    img, tpl, reuse = unique("img-a"), unique("tpl-a"), unique("reuse")
+    overrides = {"metric": "throughput", "precision": "fp16"}
+    async with cluster_objects(api) as objs, discovery_logs(api, OPERATOR_NAMESPACE, tmp_path):
+        objs += [image(img), template(tpl, img), template(reuse, img, metric="throughput", precision="fp16")]
+        await apply_all(api, *objs)
+        await wait_template(api, objs[1], "Available")
+        await wait_template(api, objs[2], "Available")
+        svc = service(namespace, "svc", img, templateRef=tpl, overrides=overrides)
+        await aim.apply(api, svc)
+        running = await wait_service(api, svc, "Running")
+        ref = running["status"]["resolvedTemplate"]
+        assert (ref["name"], ref["scope"], ref["kind"]) == (reuse, "Cluster", "AIMClusterServiceTemplate")
+        assert (await get_isvc(api, namespace, "svc"))["spec"]["predictor"]["model"]["runtime"] == reuse
+        assert await absent(api, template_path(namespace, derived_name(tpl, overrides)))
+
+
+async def test_derived_template_is_removed_with_its_last_service(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """DESIGN.md §5 #17: two services share a derived template (both own it); it survives the first
+    one's deletion and goes with the second."""
+    async with discovery_logs(api, namespace, tmp_path):
+        base = template("tpl", "img", namespace)
+        await apply_all(api, image("img", namespace, default="tpl"), base)
+        await wait_template(api, base, "Available")
+        a, b = (service(namespace, n, "img", overrides=OVERRIDES) for n in ("a", "b"))
+        await apply_all(api, a, b)
+        await wait_service(api, a, "Running")
+        await wait_service(api, b, "Running")
+        path = template_path(namespace, derived_name("tpl", OVERRIDES))
+        derived = await wait_for(
+            lambda: kube.get(api, path),
+            lambda t: sorted(r["name"] for r in t["metadata"].get("ownerReferences") or []) == ["a", "b"],
+            what="derived template owned by both services",
+        )
+        assert derived["metadata"]["labels"]["aim.silogen.ai/derived-template"] == "true"
+        await aim.delete(api, a)
+        await wait_for(
+            lambda: kube.get(api, path),
+            lambda t: [r["name"] for r in t["metadata"].get("ownerReferences") or []] == ["b"],
+            what="only b owns the derived template",
+        )
+        await wait_service(api, b, "Running")
+        await aim.delete(api, b)
+        await wait_for(lambda: absent(api, path), bool, what="derived template garbage-collected")
+        assert not await absent(api, template_path(namespace, "tpl"))
+
+
+async def test_missing_base_template_fails(api: client.ApiClient, namespace: str) -> None:
+    """A derived template needs its base: Failed with ValidationFailed, no template, no InferenceService."""
+    await apply_all(api, image("img", namespace))
+    svc = service(namespace, "svc", "img", templateRef="nope", overrides=OVERRIDES)
+    await aim.apply(api, svc)
+    got = await wait_service(api, svc, "Failed", Failure=("True", "ValidationFailed"))
+    assert condition(got, "Failure")["message"] == 'Observation failed: base template "nope" not found'
+    assert await absent(api, template_path(namespace, derived_name("nope", OVERRIDES)))
+
+
+async def test_a_service_moving_away_releases_its_derived_template(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """A service whose base changes (``templateRef``) gets a new derived template; the old one, used
+    by nobody else, is deleted by the service itself (garbage collection only covers deletions)."""
+    async with discovery_logs(api, namespace, tmp_path):
+        one, two = template("one", "img", namespace), template("two", "img", namespace, metric="throughput")
+        await apply_all(api, image("img", namespace), one, two)
+        await wait_template(api, one, "Available")
+        await wait_template(api, two, "Available")
+        svc = service(namespace, "svc", "img", templateRef="one", overrides={"precision": "fp8"})
+        await aim.apply(api, svc)
+        await wait_service(api, svc, "Running")
+        first = template_path(namespace, derived_name("one", {"precision": "fp8"}))
+        assert not await absent(api, first)
+        svc["spec"]["templateRef"] = "two"
+        await aim.apply(api, svc)
+        name = derived_name("two", {"precision": "fp8"})
+        running = await wait_for(
+            lambda: aim.get(api, svc),
+            lambda o: o["status"].get("status") == "Running" and o["status"]["resolvedTemplate"]["name"] == name,
+            what="service on the second derived template",
+        )
+        assert running["status"]["resolvedTemplate"]["namespace"] == namespace
+        await wait_for(lambda: absent(api, first), bool, what="first derived template deleted")
+        isvc = await get_isvc(api, namespace, "svc")
+        assert isvc["spec"]["predictor"]["model"]["runtime"] == name
