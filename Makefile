@@ -6,9 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-
-.PHONY: test-deps
 .PHONY: help venv lint test test-unit dev cluster-up cluster-down cluster-status k8s-binaries crds bench clean
+.PHONY: test-deps deploy-tools manifests lock image kind-up kind-down kind-crds kind-load deploy undeploy samples
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -29,13 +28,14 @@ lint: $(STAMP) ## ruff, mypy (strict) and the import-layering contract
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint k8s-binaries test-deps ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
+test: lint k8s-binaries deploy-tools test-deps ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## pure unit tests only (no cluster)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-dev: cluster-up ## bring up the local cluster (and, once the operator exists, run it with the samples)
+dev: k8s-binaries ## the local cluster, the simulators and the operator with deploy/samples; a status table until all are ready
+	$(BIN)/aimctl dev demo
 
 cluster-up: $(STAMP) ## start the local development cluster
 	$(BIN)/aimctl dev cluster up
@@ -52,9 +52,66 @@ bench: $(STAMP) ## benchmarks (on demand; prints figures)
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
+# ---- shipping: image, deploy/, kind (issue 8) ----------------------------------------------------------
+# `make image kind-up kind-load deploy samples` is the kind quick start of the README. image, kind-*,
+# deploy, undeploy and samples call docker, kind and kubectl, which the test machines do not have; the
+# manifests they apply are tested against the local cluster instead (tests/integration/test_deploy_*.py).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+KIND ?= kind
+KUBECTL ?= kubectl
+DOCKER ?= docker
+IMG ?= aimctl:dev
+KIND_CLUSTER ?= aimctl
+SAMPLES_NAMESPACE ?= aim-demo
 
 test-deps: ## Debian's docker-registry (a real OCI registry for image tests) and htpasswd (its Basic auth)
 	@command -v docker-registry >/dev/null && command -v htpasswd >/dev/null || { \
 	  echo "installing Debian's docker-registry and apache2-utils (htpasswd) ..."; \
-	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }
+	  $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }
+
+deploy-tools: $(STAMP) ## Debian's prometheus and promtool (monitoring tests) and kustomize (built once from Go)
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
+	  echo "installing Debian's prometheus (prometheus, promtool) ..."; \
+	  $(SUDO) apt-get install -y --no-install-recommends prometheus; }
+	@$(BIN)/python -c 'from aimctl.devcluster.tools import ensure_kustomize; ensure_kustomize()'
+
+manifests: $(STAMP) ## regenerate deploy/crds, deploy/rbac roles and the Grafana dashboard
+	$(BIN)/aimctl crds
+	$(BIN)/aimctl deploy manifests
+
+lock: $(STAMP) ## regenerate requirements.lock and requirements-build.lock (hashed pins for the image)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	  --no-emit-find-links --output-file requirements.lock pyproject.toml
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
+	  --only-build-deps --build-deps-for=wheel --output-file requirements-build.lock pyproject.toml
+
+image: ## build the operator image $(IMG) (needs docker)
+	$(DOCKER) build -t $(IMG) .
+
+kind-up: ## create the kind cluster of deploy/kind/cluster.yaml; advertise amd.com/gpu on its GPU workers
+	$(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml
+	for node in $$($(KUBECTL) get nodes -l amd.com/gpu.product-name -o name); do \
+	  $(KUBECTL) patch $$node --subresource=status --type=json \
+	    -p '[{"op":"add","path":"/status/capacity/amd.com~1gpu","value":"8"}]'; \
+	done
+
+kind-down: ## delete the kind cluster
+	$(KIND) delete cluster --name $(KIND_CLUSTER)
+
+kind-load: ## load $(IMG) into the kind cluster
+	$(KIND) load docker-image $(IMG) --name $(KIND_CLUSTER)
+
+kind-crds: $(STAMP) ## install the KServe and Gateway API CRDs (pinned, from their Go modules) the operator watches
+	$(BIN)/aimctl deploy upstream-crds | $(KUBECTL) apply --server-side -f -
+
+deploy: kind-crds ## install CRDs, RBAC and the operator on the current kubectl context (deploy/kind)
+	$(KUBECTL) apply --server-side -k deploy/kind
+	$(KUBECTL) -n aim-system rollout status deployment/aimctl-manager --timeout=180s
+
+undeploy: ## remove the operator, its RBAC and the AIM CRDs (and with them every AIM object)
+	$(KUBECTL) delete --ignore-not-found -k deploy/kind
+
+samples: ## apply deploy/samples into namespace $(SAMPLES_NAMESPACE) and list them
+	$(KUBECTL) create namespace $(SAMPLES_NAMESPACE) --dry-run=client -o yaml | $(KUBECTL) apply -f -
+	$(KUBECTL) apply --server-side -n $(SAMPLES_NAMESPACE) -k deploy/samples
+	$(KUBECTL) get -n $(SAMPLES_NAMESPACE) aim

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import typer
 
-from aimctl.cli import crds, dev, docs, run
+from aimctl.cli import crds, demo, deploy, dev, docs, run
 
 app = typer.Typer(
     name="aimctl",
@@ -17,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(dev.app, name="dev")
 app.add_typer(docs.app, name="docs")
+app.add_typer(deploy.app, name="deploy")
+dev.app.command("demo")(demo.demo)
 app.command("crds")(crds.crds)
 app.command("run")(run.run)
 

@@ -48,13 +48,38 @@ UPSTREAM_CRDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def upstream_crd_files() -> list[Path]:
-    """Paths of every upstream CRD file, downloading the modules when absent from the cache."""
+#: The prometheus-operator CRDs ``deploy/monitoring`` needs (ServiceMonitor, PrometheusRule). Not part of
+#: :data:`UPSTREAM_CRDS`: a cluster without Prometheus operator is the common case, so only the tests
+#: that apply ``deploy/monitoring`` install them (``install_crds(monitoring_crd_files())``).
+MONITORING_CRDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (
+        "github.com/prometheus-operator/prometheus-operator",
+        versions.PROMETHEUS_OPERATOR,
+        (
+            "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml",
+            "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml",
+        ),
+    ),
+)
+
+
+def crd_files(table: tuple[tuple[str, str, tuple[str, ...]], ...]) -> list[Path]:
+    """The CRD files of a table like :data:`UPSTREAM_CRDS` (downloading the modules when absent)."""
     files: list[Path] = []
-    for module, version, rel_paths in UPSTREAM_CRDS:
+    for module, version, rel_paths in table:
         root = module_dir(module, version)
         files.extend(root / p for p in rel_paths)
     return files
+
+
+def monitoring_crd_files() -> list[Path]:
+    """Paths of the ServiceMonitor and PrometheusRule CRDs (downloading the module when absent)."""
+    return crd_files(MONITORING_CRDS)
+
+
+def upstream_crd_files() -> list[Path]:
+    """Paths of every upstream CRD file, downloading the modules when absent from the cache."""
+    return crd_files(UPSTREAM_CRDS)
 
 
 def load_crds(files: list[Path]) -> list[dict[str, Any]]:

@@ -19,6 +19,14 @@ KWOK: Final = "v0.8.0"
 KSERVE: Final = "v0.16.0"
 #: Gateway API module ``sigs.k8s.io/gateway-api``: Gateway, HTTPRoute CRDs (standard channel).
 GATEWAY_API: Final = "v1.6.3"
+#: Prometheus operator module ``github.com/prometheus-operator/prometheus-operator``: ServiceMonitor and
+#: PrometheusRule CRDs (``example/prometheus-operator-crd/``), installed only by the tests that apply
+#: ``deploy/monitoring`` (never at cluster start). (The proxy does not serve every release; v0.87.1 is one it does.)
+PROMETHEUS_OPERATOR: Final = "v0.87.1"
+#: kustomize (``sigs.k8s.io/kustomize/kustomize/v5``): renders ``deploy/`` in tests and ``make deploy``.
+#: Built on first use into its own cache directory (see :mod:`aimctl.devcluster.tools`), so bumping it
+#: never rebuilds Kubernetes. v5.8.1 is the newest release buildable with Go 1.25/1.26 (v5.8.3 needs 1.27).
+KUSTOMIZE: Final = "v5.8.1"
 
 
 def staging_version(kubernetes: str = KUBERNETES) -> str:

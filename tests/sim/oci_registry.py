@@ -55,11 +55,14 @@ def _require(binary: str, package: str) -> None:
 
 
 @contextlib.contextmanager
-def start_registry(directory: Path, username: str | None = None, password: str | None = None) -> Iterator[Registry]:
-    """Run a registry until the context exits; with ``username`` it requires Basic auth."""
+def start_registry(
+    directory: Path, username: str | None = None, password: str | None = None, port: int | None = None
+) -> Iterator[Registry]:
+    """Run a registry until the context exits (on ``port``, default a free one); with ``username`` it
+    requires Basic auth."""
     _require(REGISTRY_BINARY, "docker-registry")
     directory.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
+    port = port or _free_port()
     config = {
         "version": 0.1,
         "log": {"level": "warn", "accesslog": {"disabled": True}},

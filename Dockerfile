@@ -1,0 +1,49 @@
+# aimctl operator image: `aimctl run` on a slim Python base, dependencies installed from the hashed
+# lock files only, running as a non-root user and needing no writable path besides /tmp (an emptyDir in
+# deploy/manager), so the Deployment can set readOnlyRootFilesystem.
+#
+#   docker build -t aimctl:dev .          (make image)
+#
+# tests/integration/test_deploy_image_layout.py performs these same steps without Docker and runs the
+# result as UID 65532 on a read-only root filesystem; hadolint checks this file (tests/unit/deploy).
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+# ---- build: a virtualenv with the locked dependencies and the aimctl wheel -------------------------
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_INPUT=1
+WORKDIR /src
+# Build requirements (setuptools) and runtime requirements, pinned with hashes: pip refuses anything
+# not in the lock files.
+COPY requirements-build.lock requirements.lock ./
+RUN python -m venv /opt/build \
+    && /opt/build/bin/pip install --require-hashes --no-deps -r requirements-build.lock \
+    && python -m venv /opt/aimctl \
+    && /opt/aimctl/bin/pip install --require-hashes --no-deps -r requirements.lock
+COPY pyproject.toml README.md ./
+COPY aimctl ./aimctl
+COPY informers ./informers
+COPY statemachines ./statemachines
+COPY metrics ./metrics
+RUN /opt/build/bin/pip wheel --no-deps --no-build-isolation --wheel-dir /wheels . \
+    && /opt/aimctl/bin/pip install --no-deps /wheels/aimctl-*.whl \
+    && /opt/aimctl/bin/pip uninstall --yes pip setuptools
+
+# ---- runtime -------------------------------------------------------------------------------------------
+FROM ${PYTHON_IMAGE}
+LABEL org.opencontainers.image.title="aimctl" \
+      org.opencontainers.image.description="Kubernetes operator for AMD Inference Microservices (aim.silogen.ai/v1alpha1)" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/silogen/aimctl"
+COPY --from=build /opt/aimctl /opt/aimctl
+ENV PATH=/opt/aimctl/bin:${PATH} \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HOME=/tmp \
+    AIMCTL_LOG_FORMAT=json
+# The numeric UID/GID of distroless "nonroot"; numeric so runAsNonRoot can verify it.
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["/opt/aimctl/bin/aimctl", "run"]

@@ -1,0 +1,77 @@
+"""``aimctl deploy``: the generated parts of ``deploy/`` (RBAC roles, Grafana dashboard).
+
+``aimctl deploy manifests`` writes them; ``--check`` only compares and exits 1 when a file is out of
+date (the unit tests run the same comparison). The RBAC roles come from :mod:`aimctl.rbac`, the
+dashboard from :mod:`aimctl.monitoring.dashboard` (which needs the ``grafana-foundation-sdk``
+development dependency, so it is imported only here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from aimctl import rbac
+
+app = typer.Typer(help="Deployment manifests: generate the RBAC roles and the Grafana dashboard.", no_args_is_help=True)
+
+DEFAULT_DEPLOY = Path("deploy")
+
+
+def generated_files(deploy: Path) -> dict[Path, str]:
+    """Every generated file of ``deploy/`` and its expected content."""
+    from aimctl.monitoring import dashboard
+
+    files = {deploy / "rbac" / name: content for name, content in rbac.render().items()}
+    files[deploy / "monitoring" / "dashboards" / "aimctl.json"] = dashboard.render()
+    return files
+
+
+@app.command("manifests")
+def manifests(
+    deploy: Annotated[Path, typer.Option("--deploy-dir", help="The deploy/ directory.")] = DEFAULT_DEPLOY,
+    check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if a file is out of date.")] = False,
+) -> None:
+    """Write deploy/rbac/role.yaml, deploy/rbac/leader_election_role.yaml and the dashboard JSON."""
+    files = generated_files(deploy)
+    stale = [p for p, content in files.items() if not p.exists() or p.read_text(encoding="utf-8") != content]
+    if check:
+        for path in stale:
+            typer.echo(f"out of date: {path}", err=True)
+        if stale:
+            typer.echo("run `aimctl deploy manifests`", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{len(files)} generated files up to date")
+        return
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(files[path], encoding="utf-8")
+        typer.echo(f"wrote {path}")
+
+
+@app.command("render")
+def render(directory: Annotated[Path, typer.Argument(help="A kustomization directory, e.g. deploy/default.")]) -> None:
+    """Print ``kustomize build DIRECTORY`` (kustomize is built once from its Go module)."""
+    from aimctl.devcluster.tools import kustomize_build
+
+    typer.echo(kustomize_build(directory, log=lambda m: typer.echo(m, err=True)), nl=False)
+
+
+@app.command("upstream-crds")
+def upstream_crds(
+    monitoring: Annotated[
+        bool, typer.Option("--monitoring", help="Also the Prometheus operator's ServiceMonitor and PrometheusRule.")
+    ] = False,
+) -> None:
+    """Print the KServe and Gateway API CRDs the operator watches, from their Go modules at the pinned
+    versions (``| kubectl apply --server-side -f -`` on kind or any cluster without them)."""
+    import yaml
+
+    from aimctl.devcluster.upstream_crds import UPSTREAM_CRDS, crd_files, load_crds, monitoring_crd_files
+
+    files = crd_files(tuple(t for t in UPSTREAM_CRDS if t[0] != "sigs.k8s.io/kwok"))
+    if monitoring:
+        files += monitoring_crd_files()
+    typer.echo(yaml.safe_dump_all(load_crds(files), sort_keys=False), nl=False)

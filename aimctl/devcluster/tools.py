@@ -1,0 +1,74 @@
+"""Developer tools built from Go modules on first use: kustomize.
+
+Why build it: ``deploy/`` is plain kustomize, and the tests render every kustomization exactly as
+``kubectl apply -k`` or ``kustomize build`` would. A kustomize binary is not something the machine
+can be assumed to have, and a Python re-implementation of kustomize would be a second source of truth.
+``sigs.k8s.io/kustomize/kustomize/v5`` is a Go module, so it is built like the cluster's binaries
+(:mod:`aimctl.devcluster.build`), through the module proxy, about 40 s once.
+
+The binary lives in ``$AIMCTL_CACHE_DIR/tools/kustomize-<version>/kustomize`` — deliberately not in
+the Kubernetes binary cache, whose key would otherwise change and force a rebuild of Kubernetes.
+``AIMCTL_KUSTOMIZE`` points at an existing kustomize instead (any v5).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from aimctl.devcluster import versions
+from aimctl.devcluster.build import cache_root
+from aimctl.devcluster.gobuild import GoError, run_go
+
+KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
+
+
+def kustomize_path() -> Path:
+    """Where the pinned kustomize is (or will be) cached."""
+    return cache_root() / "tools" / f"kustomize-{versions.KUSTOMIZE}" / "kustomize"
+
+
+def build_kustomize(out: Path, log: Callable[[str], None] = print) -> None:
+    """Build kustomize at :data:`versions.KUSTOMIZE` into ``out`` (atomically)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log(f"building kustomize {versions.KUSTOMIZE} ...")
+    with tempfile.TemporaryDirectory(prefix="kustomize-build.", dir=out.parent) as tmp:
+        work = Path(tmp)
+        (work / "go.mod").write_text(
+            f"module aimctl.local/kustomizebuild\n\ngo 1.24.0\n\nrequire {KUSTOMIZE_MODULE} {versions.KUSTOMIZE}\n"
+        )
+        (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{KUSTOMIZE_MODULE}"\n')
+        run_go(["mod", "tidy"], cwd=work)
+        partial = work / "kustomize"
+        run_go(["build", "-ldflags", "-s -w", "-o", str(partial), KUSTOMIZE_MODULE], cwd=work)
+        if not partial.exists():
+            raise GoError("go build finished without producing kustomize")
+        partial.replace(out)
+
+
+def ensure_kustomize(log: Callable[[str], None] = print) -> Path:
+    """A kustomize executable: ``$AIMCTL_KUSTOMIZE``, else the cached build (built when absent)."""
+    explicit = os.environ.get("AIMCTL_KUSTOMIZE")
+    if explicit:
+        found = shutil.which(explicit) or explicit
+        if not os.access(found, os.X_OK):
+            raise FileNotFoundError(f"AIMCTL_KUSTOMIZE={explicit} is not an executable")
+        return Path(found)
+    path = kustomize_path()
+    if not os.access(path, os.X_OK):
+        build_kustomize(path, log)
+    return path
+
+
+def kustomize_build(directory: Path, log: Callable[[str], None] = print) -> str:
+    """``kustomize build <directory>``: the rendered multi-document YAML."""
+    proc = subprocess.run(
+        [str(ensure_kustomize(log)), "build", str(directory)], capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"kustomize build {directory} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
+    return proc.stdout
