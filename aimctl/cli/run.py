@@ -22,6 +22,8 @@ option                              environment                          default
 ``--api-qps`` / ``--api-burst``     ``AIMCTL_API_QPS`` / ``_BURST``      200 / 400
 ``--max-inflight-writes``           ``AIMCTL_MAX_INFLIGHT_WRITES``       32
 ``--shutdown-timeout``              ``AIMCTL_SHUTDOWN_TIMEOUT``          30 s
+(environment only)                  ``AIMCTL_REGISTRY_MIRRORS``          none (``docker.io=host:port,...``)
+(environment only)                  ``AIM_OPERATOR_NAMESPACE``           aim-system (cluster-scoped work)
 ==================================  ===================================  ===========================
 
 Exit codes: 0 after a graceful shutdown (SIGTERM or SIGINT: workers drained, lease released, all

@@ -270,7 +270,7 @@ class DevCluster:
         """Register (or update) the simulated nodes; kwok then marks them Ready."""
         rest = self.rest()
         for spec in load_node_specs(self.nodes_file):
-            node = node_manifest(spec)
+            node = node_manifest(spec, kubelet_port=self.layout.ports.kwok)
             status = node.pop("status")
             rest.apply(f"/api/v1/nodes/{node['metadata']['name']}", node)
             rest.apply(

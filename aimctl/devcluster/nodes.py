@@ -30,8 +30,12 @@ def load_node_specs(path: Path | None = None) -> list[dict[str, Any]]:
     return nodes
 
 
-def node_manifest(spec: dict[str, Any]) -> dict[str, Any]:
-    """The Node object for one description (see the module docstring for labels and capacity)."""
+def node_manifest(spec: dict[str, Any], kubelet_port: int | None = None) -> dict[str, Any]:
+    """The Node object for one description (see the module docstring for labels and capacity).
+
+    With ``kubelet_port`` the status also names the node's address (127.0.0.1) and kwok's kubelet-like
+    endpoint, through which the apiserver serves ``pods/log``; written at every cluster start, so a
+    node can never be left without them."""
     name = spec["name"]
     labels = {
         "kubernetes.io/hostname": name,
@@ -58,7 +62,7 @@ def node_manifest(spec: dict[str, Any]) -> dict[str, Any]:
             labels["amd.com/gpu.model"] = str(gpu["model"])
         capacity[GPU_RESOURCE] = str(gpu.get("count", 8))
     labels.update({str(k): str(v) for k, v in (spec.get("labels") or {}).items()})
-    return {
+    node: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Node",
         "metadata": {
@@ -69,3 +73,10 @@ def node_manifest(spec: dict[str, Any]) -> dict[str, Any]:
         "spec": {},
         "status": {"capacity": capacity, "allocatable": dict(capacity)},
     }
+    if kubelet_port is not None:
+        node["status"]["addresses"] = [
+            {"type": "InternalIP", "address": "127.0.0.1"},
+            {"type": "Hostname", "address": name},
+        ]
+        node["status"]["daemonEndpoints"] = {"kubeletEndpoint": {"Port": kubelet_port}}
+    return node

@@ -317,3 +317,12 @@ async def test_stopping_and_starting_the_cluster_keeps_objects(
         what="ConfigMap durable after restart",
     )
     assert kept["data"] == {"k": "v"}
+    # The simulated nodes come back Ready and still reachable (pods/log goes through their address).
+    nodes = await wait_for(
+        lambda: kube.get(api, "/api/v1/nodes"),
+        lambda lst: all(condition(n, "Ready") == "True" for n in lst["items"]),
+        what="nodes Ready after restart",
+    )
+    for node in nodes["items"]:
+        addresses = {a["type"]: a["address"] for a in node["status"].get("addresses") or []}
+        assert addresses.get("InternalIP") == "127.0.0.1", node["metadata"]["name"]
