@@ -31,14 +31,14 @@ Statuses are written only when they change. Run it in a test session with
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 from typing import Any
 
 import anyio
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 
+from tests.sim.standalone import run_standalone
 from tests.sim.watch import Obj, Watcher, key_of
 from tests.support import kube
 
@@ -260,19 +260,8 @@ async def run_gateway_simulator(api: client.ApiClient, simulator: GatewaySimulat
     await (simulator or GatewaySimulator(api)).run()
 
 
-async def _main(kubeconfig: str | None) -> None:
-    cfg = client.Configuration()
-    await config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
-    async with client.ApiClient(cfg) as api:
-        await run_gateway_simulator(api)
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Simulated Gateway API controller (HTTPRoute parent status).")
-    parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(_main, args.kubeconfig)
+    run_standalone("Simulated Gateway API controller (HTTPRoute parent status).", run_gateway_simulator, argv)
 
 
 if __name__ == "__main__":

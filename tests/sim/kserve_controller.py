@@ -35,15 +35,15 @@ Run it in a test session with :func:`run_kserve_simulator` (a background task), 
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
 import anyio
-from kubernetes_asyncio import client, config
+from kubernetes_asyncio import client
 
+from tests.sim.standalone import run_standalone
 from tests.sim.watch import Obj, Watcher, key_of
 from tests.support import kube
 
@@ -253,19 +253,8 @@ async def run_kserve_simulator(api: client.ApiClient, simulator: KServeSimulator
     await (simulator or KServeSimulator(api)).run()
 
 
-async def _main(kubeconfig: str | None) -> None:
-    cfg = client.Configuration()
-    await config.load_kube_config(config_file=kubeconfig, client_configuration=cfg)
-    async with client.ApiClient(cfg) as api:
-        await run_kserve_simulator(api)
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Simulated KServe controller (InferenceService status).")
-    parser.add_argument("--kubeconfig", default=None, help="kubeconfig file (default: $KUBECONFIG, ~/.kube/config)")
-    args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        anyio.run(_main, args.kubeconfig)
+    run_standalone("Simulated KServe controller (InferenceService status).", run_kserve_simulator, argv)
 
 
 if __name__ == "__main__":
