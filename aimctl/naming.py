@@ -51,8 +51,18 @@ def compact_json(value: Any) -> str:
 
 
 def discovery_job_name(template_name: str, aim_image_name: str, image_uri: str) -> str:
-    """``discover-<template[:45]>-<sha256(aimImageName + image)[:8]>`` (at most 63 characters)."""
-    return rfc1123(f"discover-{template_name[:45]}-{sha256_hex(aim_image_name + image_uri)}")
+    """``discover-<template[:45]>-<sha256(aimImageName + image)[:8]>`` (at most 63 characters).
+
+    A fix over the original: when the template name is longer than 45 characters, the hash also covers
+    the full template name. The original hashed only the image, so templates of one image whose names
+    share their first 45 characters (``<long-image>-mi300x-x1-latency-fp8`` and ``...-throughput-fp8``,
+    auto-created side by side) got the same Job, and the second one's apply failed as immutable.
+    Names of templates up to 45 characters are unchanged.
+    """
+    key = aim_image_name + image_uri
+    if len(template_name) > 45:
+        key = template_name + "\x00" + key
+    return rfc1123(f"discover-{template_name[:45]}-{sha256_hex(key)}")
 
 
 def derived_template_name(base: str, overrides: dict[str, Any]) -> str:

@@ -85,6 +85,7 @@ def demo(
         spawn("environment", [sys.executable, "-m", "tests.sim.environment", "--namespace", namespace,
                               "--log-dir", str(logs / "discovery-logs"),
                               "--registry-port", str(registry_port)])  # fmt: skip
+        _wait_for_line(logs / "environment.log", "environment ready", procs)
         spawn(
             "operator",
             [sys.executable, "-m", "aimctl.cli.main", "run", f"--leader-election-namespace={OPERATOR_NAMESPACE}",
@@ -126,6 +127,18 @@ def demo(
                 p.wait(timeout=35)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def _wait_for_line(log: Path, text: str, procs: list[subprocess.Popen[bytes]], timeout: float = 120.0) -> None:
+    """Wait until ``log`` contains ``text`` (the environment has its registry mirror and prerequisites
+    up), so the operator's first registry read finds the mirror instead of backing off."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text(errors="replace"):
+        _alive(procs)
+        if time.monotonic() > deadline:
+            typer.echo(f"{log.name} never said {text!r} within {timeout:.0f} s; see {log}", err=True)
+            raise typer.Exit(1)
+        time.sleep(0.2)
 
 
 def _alive(procs: list[subprocess.Popen[bytes]]) -> None:

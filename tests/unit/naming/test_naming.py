@@ -46,6 +46,16 @@ def test_discovery_job_name_matches_the_reference_example() -> None:
     assert name == "discover-default-testing-llama-3-8b-8eecaf75"
 
 
+def test_discovery_job_names_of_long_sibling_templates_differ() -> None:
+    image = "meta-llama-llama-3-1-8b-instruct-0-8-4"
+    uri = "amdenterpriseai/aim-meta-llama-llama-3-1-8b-instruct:0.8.4"
+    latency = naming.discovery_job_name(f"{image}-mi300x-x1-latency-fp8", image, uri)
+    throughput = naming.discovery_job_name(f"{image}-mi300x-x1-throughput-fp8", image, uri)
+    assert latency != throughput
+    assert latency.startswith(f"discover-{image}-mi300x-")
+    assert len(latency) <= 63
+
+
 @pytest.mark.parametrize(
     ("overrides", "digest"),
     [
