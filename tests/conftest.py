@@ -1,8 +1,8 @@
 """Shared pytest fixtures: one real Kubernetes cluster per session, a fresh namespace per test.
 
 By default the session starts the local development cluster named ``test`` (see ``aimctl dev
-cluster``) and stops it at the end unless ``AIMCTL_KEEP_CLUSTER=1``; a cluster that was already
-running is reused and left running. With
+cluster``) from empty and stops it at the end unless ``AIMCTL_KEEP_CLUSTER=1``; a cluster that was
+already running is reused as it is and left running. With
 ``AIMCTL_TEST_CLUSTER=external`` the tests use the cluster of ``$KUBECONFIG`` instead (for example
 kind); tests that need to restart components or compact etcd are then skipped.
 ``AIMCTL_TEST_CLUSTER_NAME`` and ``AIMCTL_TEST_PORT_BASE`` select another local cluster than ``test``
@@ -88,6 +88,10 @@ def cluster() -> Iterator[TestCluster]:
     port_base = int(os.environ["AIMCTL_TEST_PORT_BASE"]) if os.environ.get("AIMCTL_TEST_PORT_BASE") else None
     local = DevCluster(name, port_base=port_base, log=lambda m: print(f"[cluster] {m}"))
     already_running = local.running()
+    if not already_running:
+        # A session that starts the cluster starts it empty: leftovers of earlier sessions (cluster-
+        # scoped objects, namespaces still terminating) must not leak into this one.
+        local.destroy()
     local.up()
     try:
         yield TestCluster(local.kubeconfig, local)
