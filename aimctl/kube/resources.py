@@ -7,26 +7,29 @@ applies ``inferenceservices``. The AIM kinds are listed in :data:`AIM_RESOURCES`
 
 from __future__ import annotations
 
+from aimctl.api import kinds as api_kinds
 from informers.resource import Resource
 
 AIM_GROUP = "aim.silogen.ai"
 AIM_VERSION = "v1alpha1"
 
 
-def _aim(plural: str, kind: str, namespaced: bool) -> Resource:
-    return Resource(AIM_GROUP, AIM_VERSION, plural, kind, namespaced)
+def _aim(kind: str) -> Resource:
+    """The resource of an AIM kind, from the API's own kind table (plural and scope are defined once)."""
+    info = api_kinds.by_kind(kind)
+    return Resource(AIM_GROUP, AIM_VERSION, info.plural, info.kind, info.scope == "Namespaced")
 
 
 # AIM kinds (aim.silogen.ai/v1alpha1).
-AIM_IMAGES = _aim("aimimages", "AIMImage", True)
-AIM_CLUSTER_IMAGES = _aim("aimclusterimages", "AIMClusterImage", False)
-AIM_SERVICE_TEMPLATES = _aim("aimservicetemplates", "AIMServiceTemplate", True)
-AIM_CLUSTER_SERVICE_TEMPLATES = _aim("aimclusterservicetemplates", "AIMClusterServiceTemplate", False)
-AIM_RUNTIME_CONFIGS = _aim("aimruntimeconfigs", "AIMRuntimeConfig", True)
-AIM_CLUSTER_RUNTIME_CONFIGS = _aim("aimclusterruntimeconfigs", "AIMClusterRuntimeConfig", False)
-AIM_MODEL_CACHES = _aim("aimmodelcaches", "AIMModelCache", True)
-AIM_TEMPLATE_CACHES = _aim("aimtemplatecaches", "AIMTemplateCache", True)
-AIM_SERVICES = _aim("aimservices", "AIMService", True)
+AIM_IMAGES = _aim("AIMImage")
+AIM_CLUSTER_IMAGES = _aim("AIMClusterImage")
+AIM_SERVICE_TEMPLATES = _aim("AIMServiceTemplate")
+AIM_CLUSTER_SERVICE_TEMPLATES = _aim("AIMClusterServiceTemplate")
+AIM_RUNTIME_CONFIGS = _aim("AIMRuntimeConfig")
+AIM_CLUSTER_RUNTIME_CONFIGS = _aim("AIMClusterRuntimeConfig")
+AIM_MODEL_CACHES = _aim("AIMModelCache")
+AIM_TEMPLATE_CACHES = _aim("AIMTemplateCache")
+AIM_SERVICES = _aim("AIMService")
 
 AIM_RESOURCES: tuple[Resource, ...] = (
     AIM_IMAGES,
