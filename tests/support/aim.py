@@ -10,7 +10,6 @@ from kubernetes_asyncio import client
 from kubernetes_asyncio.client.rest import ApiException
 
 from aimctl.api.kinds import KindInfo, by_kind
-from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch
 from tests.support import kube
 
 FIELD_MANAGER = "aimctl-tests"
@@ -31,30 +30,10 @@ def object_path(obj: dict[str, Any]) -> str:
     return f"{collection_path(info, meta.get('namespace'))}/{meta['name']}"
 
 
-# Characters YAML refuses to read raw (DEL, C1 controls, U+FFFE/U+FFFF): sent as \uXXXX escapes.
 async def server_side_apply(api: client.ApiClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    """Server-side apply, with the body encoded by :func:`encode_apply_patch`.
-
-    Why not ``tests.support.kube.apply``: kubernetes_asyncio serialises apply patches with
-    ``json.dumps`` (ASCII escapes), so any character outside the BMP makes the apiserver answer 400
-    "found invalid Unicode character escape code". Passing bytes under a content type with a charset
-    parameter makes the client send them untouched; the apiserver ignores the parameter.
-    """
-    resp = await api.call_api(
-        path,
-        "PATCH",
-        query_params=[("fieldManager", FIELD_MANAGER), ("force", "true")],
-        header_params={"Content-Type": APPLY_PATCH_UTF8, "Accept": "application/json"},
-        body=encode_apply_patch(body),
-        _preload_content=False,
-        _request_timeout=30,
-    )
-    raw = await resp.read()
-    if not 200 <= resp.status <= 299:
-        err = ApiException(status=resp.status, reason=resp.reason)
-        err.body = raw.decode(errors="replace")
-        raise err
-    result: dict[str, Any] = json.loads(raw)
+    """Server-side apply as the API tests' field manager (:func:`tests.support.kube.apply` encodes the
+    body with :func:`informers.encoding.encode_apply_patch`, so any Unicode string survives)."""
+    result: dict[str, Any] = await kube.apply(api, path, body, manager=FIELD_MANAGER)
     return result
 
 
