@@ -91,7 +91,8 @@ IMAGE_BASE ?= auto
 image-tools: ## Debian's buildah and mmdebstrap, unless a Docker engine answers (make image, tests/integration/test_image.py)
 	@$(DOCKER) info >/dev/null 2>&1 || { command -v buildah >/dev/null && command -v mmdebstrap >/dev/null; } || { \
 	  echo "installing Debian's buildah and mmdebstrap (no Docker engine answers) ..."; \
-	  $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap; }
+	  $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap; }; }
 
 image: $(STAMP) image-tools ## build $(IMG) from the Dockerfile: docker, else buildah; IMAGE_BASE=auto|pinned|debian|<ref>
 	$(BIN)/python -m aimctl.devcluster.image --tag $(IMG) --base $(IMAGE_BASE)
