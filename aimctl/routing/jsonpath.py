@@ -3,8 +3,9 @@
 Why not a general JSONPath library: route templates are written by tenants and evaluated inside the
 operator's event loop. A library's extensions — regular-expression filters (``=~``), arithmetic,
 functions (``len``, ``sorted``, ``sub``…) — let one template freeze the loop (``(a+)+$`` against a
-37-character label backtracks for minutes) or allocate without bound (a string repeated an integer number of times). This module
-accepts the Kubernetes JSONPath that route templates used with the original operator and nothing more:
+37-character label backtracks for minutes) or allocate without bound (a string repeated an integer
+number of times). This module accepts the Kubernetes JSONPath that route templates used with the
+original operator and nothing more:
 
 * fields: ``.metadata.name``, ``metadata.name``, ``$.metadata.name``; a backslash escapes the next
   character (``.metadata.labels.app\\.kubernetes\\.io/name``);
