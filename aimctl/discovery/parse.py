@@ -33,6 +33,7 @@ another exception (which would be retried forever). The work is bounded: at most
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,10 +44,12 @@ from aimctl.api.quantity import Quantity
 
 #: At most this much of the log is parsed (the tail is kept: results come last).
 MAX_LOG_BYTES = 1 << 20
-#: At most this many ``[`` positions are tried when scanning backwards.
-MAX_SCAN_ATTEMPTS = 5000
+#: At most this many ``[`` positions (those followed by ``{`` or ``]``) are tried when scanning backwards.
+MAX_SCAN_ATTEMPTS = 1000
+#: At most this many ``[`` are looked at when scanning backwards.
+MAX_BRACKETS_EXAMINED = 50_000
 #: At most this many characters are decoded in all while scanning backwards.
-MAX_SCAN_CHARS = 8 * MAX_LOG_BYTES
+MAX_SCAN_CHARS = 2 * MAX_LOG_BYTES
 #: A result nested deeper than this is refused (real profiles are 3-4 levels deep).
 MAX_RESULT_DEPTH = 32
 #: At most this many models per result.
@@ -55,6 +58,7 @@ MAX_MODELS = 64
 #: the template's status.
 MAX_RESULT_BYTES = 64 << 10
 EXCERPT_CHARS = 200
+_ARRAY_START = re.compile(r"\[\s*(?=[{\]])")
 MESSAGE_CHARS = 300
 _GIB = 1024**3
 
@@ -151,30 +155,43 @@ def _whole(text: str) -> list[Any] | None:
 
 
 def _scan(text: str) -> list[Any] | None:
+    """The last array of result objects in ``text`` (or ``[]`` for a trailing empty array).
+
+    Only a ``[`` followed by ``{`` or ``]`` can start one, so only those are tried (from the end, at
+    most :data:`MAX_SCAN_ATTEMPTS` among the last :data:`MAX_BRACKETS_EXAMINED` brackets); each is
+    decoded from a slice starting there, so that a failure costs what was decoded (a
+    ``JSONDecodeError`` counts lines up to its position in the document), and the characters decoded
+    in all are bounded by :data:`MAX_SCAN_CHARS`.
+    """
     decoder = json.JSONDecoder()
-    pos = len(text)
     empty_seen = False
     budget = MAX_SCAN_CHARS
-    for _ in range(MAX_SCAN_ATTEMPTS):
+    pos = len(text)
+    attempts = 0
+    for _ in range(MAX_BRACKETS_EXAMINED):
         pos = text.rfind("[", 0, pos)
-        if pos < 0 or budget <= 0:
+        if pos < 0 or budget <= 0 or attempts >= MAX_SCAN_ATTEMPTS:
             break
+        if not _ARRAY_START.match(text, pos):
+            continue
+        attempts += 1
+        doc = text[pos:]
         try:
-            value, _end = decoder.raw_decode(text, pos)
+            value, end = decoder.raw_decode(doc)
         except json.JSONDecodeError as err:
-            budget -= max(err.pos - pos, 1)  # what this attempt decoded before failing
+            budget -= max(err.pos, 1)  # what this attempt decoded before failing
             continue
         except RecursionError:
             budget -= MAX_SCAN_CHARS // 8  # ~1000 levels deep: costly, and no position given
             continue
         except ValueError:
-            budget -= len(text) - pos
+            budget -= len(doc)
             continue
-        budget -= _end - pos
+        budget -= end
         if isinstance(value, list):
             if value and all(_is_result(v) for v in value):
                 return value
-            if not value and not text[_end:].strip():
+            if not value and not doc[end:].strip():
                 empty_seen = True
     return [] if empty_seen else None
 
