@@ -139,3 +139,9 @@ def test_malformed_output_is_a_parse_error_never_a_crash(name: str, text: str, m
         parse_discovery_output(text)
     assert message in info.value.message, name
     assert len(str(info.value)) < 1200, "the condition message stays short"
+
+
+def test_a_result_followed_by_many_bracketed_log_lines_is_found() -> None:
+    """Only ``[{`` / ``[]`` can start a result array, so ``[INFO]`` noise does not use up the scan."""
+    text = json.dumps([RESULT]) + "\n" + "[INFO] still running\n" * 10_000
+    assert parse_discovery_output(text).model_sources[0]["name"] == "smol2-135m"
