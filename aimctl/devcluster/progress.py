@@ -61,7 +61,7 @@ class BuildProgress:
         self._finish_line()
         self._step += 1
         self._what, self._total, self._unit, self._done = what, total, unit, 0
-        self._step_started = self.clock()
+        self._step_started = self._last_emit = self.clock()
         self._last_decile = 0
         size = f" ({total} {unit})" if total else ""
         self.write(f"[{self._step}/{self.total_steps}] {what}{size} ...")

@@ -21,7 +21,7 @@ _COLOURS: dict[Health, str] = {OK: "green", "waiting": "yellow", FAILED: "red"}
 def paint(text: str, health: Health | None, colour: bool, *, bold: bool = False) -> str:
     if not colour or (health is None and not bold):
         return text
-    return typer.style(text, fg=_COLOURS.get(health) if health else None, bold=bold)
+    return typer.style(text, fg=_COLOURS.get(health) if health else None, bold=bold or None)
 
 
 def table(header: Sequence[str], rows: Sequence[Sequence[str]], healths: Sequence[Health | None] = (),
