@@ -20,12 +20,21 @@ def kubeconfig(tmp_path: Path, namespace: str | None = None) -> Path:
     if namespace:
         ctx["namespace"] = namespace
     path = tmp_path / "config"
-    path.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "Config", "current-context": "one",
-        "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
-        "users": [{"name": "u", "user": {"token": "t"}}],
-        "contexts": [{"name": "one", "context": ctx}, {"name": "two", "context": {"cluster": "c", "user": "u"}}],
-    }))  # fmt: skip
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "one",
+                "clusters": [{"name": "c", "cluster": {"server": "https://127.0.0.1:6443"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [
+                    {"name": "one", "context": ctx},
+                    {"name": "two", "context": {"cluster": "c", "user": "u"}},
+                ],
+            }
+        )
+    )
     return path
 
 
@@ -80,8 +89,15 @@ def test_forbidden_names_verb_resource_and_namespace() -> None:
 
 
 def test_missing_aim_crd_names_the_install_command() -> None:
-    line = str(translate(ApiError(404, "NotFound", "the server could not find the requested resource"), TARGET,
-                         "list", AIM_SERVICES, "ns"))  # fmt: skip
+    line = str(
+        translate(
+            ApiError(404, "NotFound", "the server could not find the requested resource"),
+            TARGET,
+            "list",
+            AIM_SERVICES,
+            "ns",
+        )
+    )
     assert line.startswith("the AIM CRDs are not installed on https://10.0.0.1:6443 (aimservices.aim.silogen.ai")
     assert "kubectl apply --server-side -k deploy/crds" in line
 

@@ -51,5 +51,7 @@ def test_unreachable_apiserver_is_one_line(tmp_path: Path) -> None:
 
 
 def test_bad_output_and_watch_combination() -> None:
-    assert "error: --output 'xml' is not one of table, wide, json, yaml" in runner.invoke(app, ["get", "-o", "xml"]).output
+    assert (
+        "error: --output 'xml' is not one of table, wide, json, yaml" in runner.invoke(app, ["get", "-o", "xml"]).output
+    )
     assert "--watch shows tables" in runner.invoke(app, ["get", "-w", "-o", "json"]).output

@@ -53,8 +53,17 @@ def test_service_without_route_shows_the_inference_service_url_and_unknown_pods(
     snap = Snapshot(group(svc, isvc, IMAGE, TEMPLATE_OK), NOW, unreadable={"Pod": "forbidden"})
     t = build_table(by_kind("AIMService"), snap, all_namespaces=True, wide=True, prefix=True)
     assert t.header == ["NAMESPACE", "NAME", "STATUS", "TEMPLATE", "GPU", "READY", "URL", "REASON", "AGE"]
-    assert t.rows[0] == ["ns", "aimservice/chat", "Running", "llama-mi300x", "1x MI300X", "?/1",
-                         "http://chat.ns.example", "-", "10m"]  # fmt: skip
+    assert t.rows[0] == [
+        "ns",
+        "aimservice/chat",
+        "Running",
+        "llama-mi300x",
+        "1x MI300X",
+        "?/1",
+        "http://chat.ns.example",
+        "-",
+        "10m",
+    ]
 
 
 def test_template_columns_come_from_the_printer_columns_and_wide_adds_the_reason() -> None:
@@ -72,8 +81,11 @@ def test_template_columns_come_from_the_printer_columns_and_wide_adds_the_reason
 
 
 def test_runtime_configs_read_their_ready_condition() -> None:
-    rc = obj("AIMClusterRuntimeConfig", "default", status={"conditions": [{"type": "Ready", "status": "False",
-                                                                          "reason": "StorageClassNotFound"}]})  # fmt: skip
+    rc = obj(
+        "AIMClusterRuntimeConfig",
+        "default",
+        status={"conditions": [{"type": "Ready", "status": "False", "reason": "StorageClassNotFound"}]},
+    )
     assert state_of("AIMClusterRuntimeConfig", rc).state == "NotReady"
     assert state_of("AIMClusterRuntimeConfig", rc).reason == "StorageClassNotFound"
 
@@ -88,8 +100,15 @@ def test_json_output_is_a_list_without_managed_fields() -> None:
 
 @pytest.mark.parametrize(
     ("ts", "shown"),
-    [("2026-01-02T03:09:55Z", "5s"), ("2026-01-02T03:06:50Z", "3m10s"), ("2026-01-02T02:40:00Z", "30m"),
-     ("2026-01-02T00:00:00Z", "3h10m"), ("2025-12-30T03:10:00Z", "3d"), (None, "-"), ("garbage", "-")],
-)  # fmt: skip
+    [
+        ("2026-01-02T03:09:55Z", "5s"),
+        ("2026-01-02T03:06:50Z", "3m10s"),
+        ("2026-01-02T02:40:00Z", "30m"),
+        ("2026-01-02T00:00:00Z", "3h10m"),
+        ("2025-12-30T03:10:00Z", "3d"),
+        (None, "-"),
+        ("garbage", "-"),
+    ],
+)
 def test_age_is_kubectls_short_form(ts: str | None, shown: str) -> None:
     assert age(ts, NOW) == shown

@@ -23,8 +23,12 @@ from tests.unit.inspect.fixtures import (
 )
 
 
-def snap(*objs: dict[str, Any], nodes: list[dict[str, Any]] | None = None, events: list[dict[str, Any]] = (),  # type: ignore[assignment]
-         unreadable: dict[str, str] | None = None) -> Snapshot:  # fmt: skip
+def snap(
+    *objs: dict[str, Any],
+    nodes: list[dict[str, Any]] | None = None,
+    events: list[dict[str, Any]] = (),  # type: ignore[assignment]
+    unreadable: dict[str, str] | None = None,
+) -> Snapshot:
     return Snapshot(group(*objs), NOW, events=list(events), nodes=nodes, unreadable=unreadable or {})
 
 
@@ -56,14 +60,18 @@ def test_running_service_has_no_blocker_and_shows_the_whole_chain() -> None:
 
 
 def test_template_whose_gpu_no_node_offers_is_the_blocker_with_a_labelling_hint() -> None:
-    svc = service("chat", "Degraded", cond("Failure", "True", "GPUNotAvailable", "No node offers"),
-                  templateRef="llama-mi325x")  # fmt: skip
+    svc = service(
+        "chat", "Degraded", cond("Failure", "True", "GPUNotAvailable", "No node offers"), templateRef="llama-mi325x"
+    )
     result = explain(snap(svc, IMAGE, TEMPLATE_GPU, nodes=[NODE_MI300X]), "AIMService", svc)
     b = result.blocker
     assert b is not None
     assert (b.kind, b.name, b.state.state, b.state.reason) == (
-        "AIMClusterServiceTemplate", "llama-mi325x", "Degraded", "GPUNotAvailable",
-    )  # fmt: skip
+        "AIMClusterServiceTemplate",
+        "llama-mi325x",
+        "Degraded",
+        "GPUNotAvailable",
+    )
     assert "MI325X" in b.state.message
     assert "no node offers 1x MI325X: label a node with amd.com/gpu.product-name=MI325X" in b.hint
     assert "MI300X" in b.hint and "choose another template" in b.hint
@@ -80,18 +88,49 @@ def test_gpu_hint_says_when_nodes_are_not_readable() -> None:
 
 
 def _failed_download() -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    svc = service("chat", "Degraded", cond("Failure", "True", "CacheFailed", "model cache failed"),
-                  templateRef="llama-mi300x", cacheModel=True)  # fmt: skip
-    tc = obj("AIMTemplateCache", "llama-mi300x", "ns", spec={"templateRef": "llama-mi300x"},
-             status={"status": "Failed", "conditions": [cond("Failure", "True", "ModelCacheFailed", "1 failed")]})  # fmt: skip
-    mc = obj("AIMModelCache", "llama-weights", "ns", owners=[owner(tc)], spec={"sourceUri": "hf://org/llama"},
-             status={"status": "Failed", "persistentVolumeClaim": "llama-weights-cache",
-                     "conditions": [cond("Failure", "True", "DownloadFailed", "Download job failed: BackoffLimitExceeded")]})  # fmt: skip
+    svc = service(
+        "chat",
+        "Degraded",
+        cond("Failure", "True", "CacheFailed", "model cache failed"),
+        templateRef="llama-mi300x",
+        cacheModel=True,
+    )
+    tc = obj(
+        "AIMTemplateCache",
+        "llama-mi300x",
+        "ns",
+        spec={"templateRef": "llama-mi300x"},
+        status={"status": "Failed", "conditions": [cond("Failure", "True", "ModelCacheFailed", "1 failed")]},
+    )
+    mc = obj(
+        "AIMModelCache",
+        "llama-weights",
+        "ns",
+        owners=[owner(tc)],
+        spec={"sourceUri": "hf://org/llama"},
+        status={
+            "status": "Failed",
+            "persistentVolumeClaim": "llama-weights-cache",
+            "conditions": [cond("Failure", "True", "DownloadFailed", "Download job failed: BackoffLimitExceeded")],
+        },
+    )
     pvc = obj("PersistentVolumeClaim", "llama-weights-cache", "ns", api_version="v1", status={"phase": "Bound"})
-    job = obj("Job", "llama-weights-cache-download", "ns", api_version="batch/v1", owners=[owner(mc)],
-              status={"failed": 3, "conditions": [cond("Failed", "True", "BackoffLimitExceeded", "too many")]})  # fmt: skip
-    pod = obj("Pod", "llama-weights-cache-download-x", "ns", api_version="v1",
-              labels={"job-name": "llama-weights-cache-download"}, status={"phase": "Failed"})  # fmt: skip
+    job = obj(
+        "Job",
+        "llama-weights-cache-download",
+        "ns",
+        api_version="batch/v1",
+        owners=[owner(mc)],
+        status={"failed": 3, "conditions": [cond("Failed", "True", "BackoffLimitExceeded", "too many")]},
+    )
+    pod = obj(
+        "Pod",
+        "llama-weights-cache-download-x",
+        "ns",
+        api_version="v1",
+        labels={"job-name": "llama-weights-cache-download"},
+        status={"phase": "Failed"},
+    )
     return svc, [tc, mc, pvc, job, pod]
 
 
@@ -108,33 +147,50 @@ def test_failed_download_names_the_model_cache_and_the_jobs_logs() -> None:
 
 
 def test_missing_runtime_config_is_the_blocker() -> None:
-    svc = service("chat", "Degraded", cond("Failure", "True", "RuntimeConfigMissing", 'AIMRuntimeConfig "nope" not found'),
-                  templateRef="llama-mi300x", runtimeConfigName="nope")  # fmt: skip
+    svc = service(
+        "chat",
+        "Degraded",
+        cond("Failure", "True", "RuntimeConfigMissing", 'AIMRuntimeConfig "nope" not found'),
+        templateRef="llama-mi300x",
+        runtimeConfigName="nope",
+    )
     result = explain(snap(svc, IMAGE, TEMPLATE_OK), "AIMService", svc)
     b = result.blocker
     assert b is not None
     assert (b.kind, b.namespace, b.name, b.state.state) == ("AIMRuntimeConfig", "ns", "nope", "NotFound")
-    assert b.hint.startswith("create AIMRuntimeConfig nope in namespace \"ns\" or AIMClusterRuntimeConfig nope")
+    assert b.hint.startswith('create AIMRuntimeConfig nope in namespace "ns" or AIMClusterRuntimeConfig nope')
 
 
 def test_missing_template_is_the_blocker() -> None:
-    svc = service("chat", "Degraded", cond("Resolved", "False", "TemplateNotFound", 'Template "nope" not found.'),
-                  templateRef="nope")  # fmt: skip
+    svc = service(
+        "chat",
+        "Degraded",
+        cond("Resolved", "False", "TemplateNotFound", 'Template "nope" not found.'),
+        templateRef="nope",
+    )
     result = explain(snap(svc, IMAGE), "AIMService", svc)
     b = result.blocker
     assert b is not None
     assert (b.kind, b.name, b.state.state, b.state.message) == (
-        "AIMServiceTemplate", "nope", "NotFound", 'Template "nope" not found.',
-    )  # fmt: skip
+        "AIMServiceTemplate",
+        "nope",
+        "NotFound",
+        'Template "nope" not found.',
+    )
     assert "spec.templateRef" in b.hint
 
 
 def test_derived_template_is_found_by_its_derived_name() -> None:
     overrides = {"metric": "throughput"}
     name = derived_name("llama-mi300x", overrides)
-    derived = obj("AIMServiceTemplate", name, "ns", labels={"aim.silogen.ai/derived-template": "true"},
-                  spec={"aimImageName": "llama", "gpuSelector": {"model": "MI300X", "count": 1}},
-                  status={"status": "Progressing", "conditions": []})  # fmt: skip
+    derived = obj(
+        "AIMServiceTemplate",
+        name,
+        "ns",
+        labels={"aim.silogen.ai/derived-template": "true"},
+        spec={"aimImageName": "llama", "gpuSelector": {"model": "MI300X", "count": 1}},
+        status={"status": "Progressing", "conditions": []},
+    )
     svc = service("chat", "Pending", templateRef="llama-mi300x", overrides=overrides)
     result = explain(snap(svc, derived, IMAGE, TEMPLATE_OK), "AIMService", svc)
     tpl = result.root.children[0]
@@ -162,8 +218,14 @@ def test_a_failing_pod_under_a_running_job_is_a_blocker() -> None:
     tc = obj("AIMTemplateCache", "t", "ns", status={"status": "Progressing"})
     mc = obj("AIMModelCache", "m", "ns", owners=[owner(tc)], status={"status": "Progressing"})
     job = obj("Job", "m-cache-download", "ns", api_version="batch/v1", status={"active": 1})
-    pod = obj("Pod", "m-cache-download-p", "ns", api_version="v1", labels={"job-name": "m-cache-download"},
-              status={"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ImagePullBackOff"}}}]})  # fmt: skip
+    pod = obj(
+        "Pod",
+        "m-cache-download-p",
+        "ns",
+        api_version="v1",
+        labels={"job-name": "m-cache-download"},
+        status={"phase": "Pending", "containerStatuses": [{"state": {"waiting": {"reason": "ImagePullBackOff"}}}]},
+    )
     result = explain(snap(tc, mc, job, pod), "AIMTemplateCache", tc)
     assert result.blocker is not None
     assert (result.blocker.kind, result.blocker.state.reason) == ("Pod", "ImagePullBackOff")
@@ -172,8 +234,9 @@ def test_a_failing_pod_under_a_running_job_is_a_blocker() -> None:
 
 def test_unreadable_kinds_are_unknown_not_missing() -> None:
     svc, *_ = running_service()
-    result = explain(snap(svc, IMAGE, TEMPLATE_OK, unreadable={"InferenceService": "list ...: forbidden"}),
-                     "AIMService", svc)  # fmt: skip
+    result = explain(
+        snap(svc, IMAGE, TEMPLATE_OK, unreadable={"InferenceService": "list ...: forbidden"}), "AIMService", svc
+    )
     isvc = next(n for n in result.root.walk() if n.kind == "InferenceService")
     assert (isvc.state.state, isvc.state.reason) == ("Unknown", "Unreadable")
     assert result.blocker is None
@@ -181,9 +244,16 @@ def test_unreadable_kinds_are_unknown_not_missing() -> None:
 
 def test_events_of_the_chain_only_oldest_first_and_at_most_ten() -> None:
     svc, *rest = running_service()
-    mine = [{"regarding": {"uid": svc["metadata"]["uid"], "kind": "AIMService", "name": "chat"}, "reason": f"R{i}",
-             "type": "Normal", "note": "n", "eventTime": f"2026-01-02T03:{i:02d}:00.000000Z"}
-            for i in range(12)]  # fmt: skip
+    mine = [
+        {
+            "regarding": {"uid": svc["metadata"]["uid"], "kind": "AIMService", "name": "chat"},
+            "reason": f"R{i}",
+            "type": "Normal",
+            "note": "n",
+            "eventTime": f"2026-01-02T03:{i:02d}:00.000000Z",
+        }
+        for i in range(12)
+    ]
     other = {"regarding": {"uid": "someone-else"}, "reason": "Other", "eventTime": "2026-01-02T03:09:00Z"}
     result = explain(snap(svc, *rest, IMAGE, TEMPLATE_OK, events=[*reversed(mine), other]), "AIMService", svc)
     assert [e["reason"] for e in result.events] == [f"R{i}" for i in range(2, 12)]
