@@ -404,3 +404,33 @@ async def test_context_flag_and_kubectl_plugin(
     )
     assert explained.returncode == 0, explained.stderr
     assert explained.stdout.splitlines()[0].split()[:2] == ["AIMRuntimeConfig", f"{namespace}/extra"]
+
+
+async def test_watch_prints_the_table_again_when_it_changes(
+    api: client.ApiClient, namespace: str, cluster: Any
+) -> None:
+    """``get -w`` outside a terminal: a timestamped table, then another one after a change."""
+    env = {**os.environ, "KUBECONFIG": str(cluster.kubeconfig), "NO_COLOR": "1", "PYTHONUNBUFFERED": "1"}
+    argv = [sys.executable, "-m", "aimctl.cli.main", "get", "aimrcfg", "-n", namespace, "-w", "--interval", "0.3"]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # noqa: ASYNC220
+    assert proc.stdout is not None
+    try:
+        lines: list[str] = []
+
+        async def read_until(text: str) -> None:
+            while not any(text in line for line in lines):
+                line = await anyio.to_thread.run_sync(proc.stdout.readline)  # type: ignore[union-attr]
+                assert line, f"aimctl get -w ended: {proc.stderr.read() if proc.stderr else ''}"
+                lines.append(line)
+
+        with anyio.fail_after(30):
+            await read_until("default")
+            assert lines[0].startswith("[") and lines[1].split()[0] == "NAME"
+            await aim.apply(api, runtime_config("added", namespace))
+            await read_until("added")
+        stamps = [i for i, line in enumerate(lines) if line.startswith("[")]
+        assert len(stamps) >= 2  # printed again, and only on a change: the first table lacks "added"
+        assert not any("added" in line for line in lines[: stamps[-1]])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
