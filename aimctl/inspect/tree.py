@@ -19,7 +19,9 @@ The tree follows the operator's own references, in the order a request flows:
 **First blocker.** Depth-first in that order, the first failed node none of whose descendants is a
 failed node — except that pods and Jobs under a failed node are its evidence, not blockers of their
 own (a failed download Job under a failed AIMModelCache names the cache, whose status says what to
-change). With no failed node, the deepest waiting node is what the object is *waiting on*. A missing
+change), and that *context* nodes never block: an existing image (its registry metadata does not stop
+a template that names it), an existing runtime config, a ServingRuntime. They are shown with their
+state all the same. With no failed node, the deepest waiting node is what the object is *waiting on*. A missing
 object that is needed (a named runtime config, the template) is a failed node with state
 ``NotFound``; an object the operator has not created yet is waiting (``NotCreated``).
 """
@@ -100,6 +102,8 @@ class Node:
     obj: Obj | None = None
     children: list[Node] = field(default_factory=list)
     hint: str = ""
+    #: Shown for context, never a blocker nor what the root waits on (see the module docstring).
+    context: bool = False
 
     @property
     def ref(self) -> str:
@@ -127,6 +131,8 @@ class Node:
             out["note"] = self.note
         if self.hint:
             out["hint"] = self.hint
+        if self.context:
+            out["context"] = True
         out["children"] = [c.to_dict() for c in self.children]
         return out
 
@@ -180,6 +186,11 @@ def _absent(snap: Snapshot, kind: str, namespace: str | None, name: str, role: s
     return Node(kind, name, namespace, State("NotCreated", WAITING, "NotCreated", why), role=role)
 
 
+def _context(n: Node) -> Node:
+    n.context = True
+    return n
+
+
 def _pods(snap: Snapshot, namespace: str, key: str, value: str, role: str) -> list[Node]:
     return [_node(snap, "Pod", p, role) for p in snap.labelled("Pod", namespace, key, value)]
 
@@ -195,10 +206,10 @@ def image_node(snap: Snapshot, namespace: str | None, name: str, role: str = "im
     if namespace:
         obj = snap.get("AIMImage", namespace, name)
         if obj is not None:
-            return _node(snap, "AIMImage", obj, role)
+            return _context(_node(snap, "AIMImage", obj, role))
     obj = snap.get("AIMClusterImage", None, name)
     if obj is not None:
-        return _node(snap, "AIMClusterImage", obj, role)
+        return _context(_node(snap, "AIMClusterImage", obj, role))
     where = f'in namespace "{namespace}" nor ' if namespace else ""
     return _absent(snap, "AIMImage" if namespace else "AIMClusterImage", namespace, name, role, needed=True,
                    why=f'no AIMImage "{name}" {where}AIMClusterImage "{name}"')  # fmt: skip
@@ -211,10 +222,10 @@ def runtime_config_node(snap: Snapshot, namespace: str | None, name: str, role: 
     if namespace:
         obj = snap.get("AIMRuntimeConfig", namespace, name)
         if obj is not None:
-            return _node(snap, "AIMRuntimeConfig", obj, role)
+            return _context(_node(snap, "AIMRuntimeConfig", obj, role))
     obj = snap.get("AIMClusterRuntimeConfig", None, name)
     if obj is not None:
-        return _node(snap, "AIMClusterRuntimeConfig", obj, role)
+        return _context(_node(snap, "AIMClusterRuntimeConfig", obj, role))
     if name == "default":
         return Node("AIMRuntimeConfig", name, namespace, State("Defaults", OK), role=role,
                     note="none named default: built-in defaults apply")  # fmt: skip
@@ -268,7 +279,7 @@ def template_node(snap: Snapshot, tpl: Obj, kind: str, role: str = "template") -
     runtime_kind = "ServingRuntime" if namespaced else "ClusterServingRuntime"
     runtime = snap.get(runtime_kind, n.namespace if namespaced else None, n.name)
     if runtime is not None:
-        n.children.append(_node(snap, runtime_kind, runtime, "serving runtime"))
+        n.children.append(_context(_node(snap, runtime_kind, runtime, "serving runtime")))
     return n
 
 
@@ -382,7 +393,7 @@ def first_blocker(root: Node) -> Node | None:
     def visit(n: Node) -> Node | None:
         failed = n.state.health == FAILED
         for c in n.children:
-            if failed and c.kind in EVIDENCE_KINDS:
+            if c.context or (failed and c.kind in EVIDENCE_KINDS):
                 continue
             found = visit(c)
             if found is not None:
@@ -401,7 +412,8 @@ def waiting_on(root: Node) -> Node | None:
         if n.state.health == WAITING and (best is None or depth > best[0]):
             best = (depth, n)
         for c in n.children:
-            visit(c, depth + 1)
+            if not c.context:
+                visit(c, depth + 1)
 
     visit(root, 0)
     return best[1] if best else None

@@ -276,3 +276,19 @@ def test_colour_marks_the_blocker() -> None:
     svc = service("chat", "Degraded", cond("Failure", "True", "GPUNotAvailable"), templateRef="llama-mi325x")
     text = render.explanation(explain(snap(svc, IMAGE, TEMPLATE_GPU, nodes=[]), "AIMService", svc), NOW, colour=True)
     assert "\x1b[31m" in text and "\x1b[1m" in text
+
+
+def test_an_existing_image_with_failed_metadata_is_context_not_the_blocker() -> None:
+    """The registry metadata of an image does not stop a template that names it: the GPU does."""
+    bad_image = obj(
+        "AIMClusterImage",
+        "llama",
+        spec={"image": "aim/llama:1"},
+        status={"status": "Failed", "conditions": [cond("Failure", "True", "ImageNotFoundInRegistry")]},
+    )
+    svc = service("chat", "Degraded", cond("Failure", "True", "GPUNotAvailable"), templateRef="llama-mi325x")
+    result = explain(snap(svc, bad_image, TEMPLATE_GPU, nodes=[]), "AIMService", svc)
+    assert result.blocker is not None
+    assert (result.blocker.kind, result.blocker.name) == ("AIMClusterServiceTemplate", "llama-mi325x")
+    image = next(n for n in result.root.walk() if n.kind == "AIMClusterImage")
+    assert image.state.state == "Failed" and image.to_dict()["context"] is True
