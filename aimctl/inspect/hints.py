@@ -8,17 +8,27 @@ hint says so instead of listing models.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aimctl.gpu import node_gpu_models
+from aimctl.gpu import DEVICE_IDS, node_gpu_models
 from aimctl.inspect.state import FAILED
 
 if TYPE_CHECKING:
     from aimctl.inspect.tree import Node, Snapshot
 
+KNOWN_MODELS = frozenset(DEVICE_IDS.values())
+
 
 def _kubectl_ns(node: Node) -> str:
     return f" -n {node.namespace}" if node.namespace else ""
+
+
+def _short_models(node: Any) -> set[str]:
+    """A node's GPU models by their short names (``MI300X``) when its labels give them, else the
+    product names as labelled."""
+    every = node_gpu_models(node)
+    short = {m for m in every if m in KNOWN_MODELS}
+    return short or every
 
 
 def _gpu_hint(node: Node, snap: Snapshot) -> str:
@@ -27,7 +37,7 @@ def _gpu_hint(node: Node, snap: Snapshot) -> str:
     if snap.nodes is None:
         offered = "the nodes are not readable with these credentials"
     else:
-        models = sorted({m for n in snap.nodes for m in node_gpu_models(n)})
+        models = sorted({m for n in snap.nodes for m in _short_models(n)})
         offered = f"nodes offer: {', '.join(models)}" if models else "no node carries AMD GPU labels"
     return (
         f"no node offers {count}x {model}: label a node with amd.com/gpu.product-name={model} and give it "

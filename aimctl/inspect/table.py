@@ -4,8 +4,9 @@ Names follow the CRDs (:mod:`aimctl.api.kinds`): kind (``AIMService``), plural (
 singular (``aimservice``), short name (``aimsvc``), optionally with the group suffix
 (``aimservices.aim.silogen.ai``), case-insensitive, comma-separated; ``aim`` or ``all`` (or none) is
 every kind. Columns are NAME, STATUS, the kind's printer columns (``-o wide`` adds the wide ones and
-REASON), AGE; AIMServices show TEMPLATE, GPU, READY (ready predictor pods / wanted replicas) and URL
-instead, computed from the template, the InferenceService and its pods.
+REASON), AGE; AIMServices show TEMPLATE, GPU, READY (ready predictor pods, else the copies KServe
+reports, / wanted replicas) and URL instead, computed from the template, the InferenceService and
+its pods.
 """
 
 from __future__ import annotations
@@ -89,13 +90,23 @@ def _gpu(snap: Snapshot, svc: Obj) -> str:
 
 
 def _replicas(snap: Snapshot, svc: Obj) -> str:
+    """``ready/wanted``: Ready predictor pods when there are any to see, else the copies KServe
+    reports running (``status.modelStatus.copies``: total minus failed), else 0 (``?`` when neither
+    pods nor InferenceServices are readable)."""
     meta = svc["metadata"]
     wanted = str((svc.get("spec") or {}).get("replicas", 1))
-    if "Pod" in snap.unreadable:
-        return f"?/{wanted}"
     pods = [p for p in snap.labelled("Pod", meta["namespace"], ISVC_LABEL, meta["name"])
             if not (p.get("metadata") or {}).get("deletionTimestamp")]  # fmt: skip
-    return f"{ready_pods(pods)}/{wanted}"
+    if pods:
+        return f"{ready_pods(pods)}/{wanted}"
+    isvc = snap.get("InferenceService", meta["namespace"], meta["name"])
+    if isvc is not None:
+        copies = ((isvc.get("status") or {}).get("modelStatus") or {}).get("copies") or {}
+        running = int(copies.get("totalCopies") or 0) - int(copies.get("failedCopies") or 0)
+        return f"{max(0, running)}/{wanted}"
+    if "Pod" in snap.unreadable and "InferenceService" in snap.unreadable:
+        return f"?/{wanted}"
+    return f"0/{wanted}"
 
 
 def _gateway_address(snap: Snapshot, route: Obj | None) -> str:

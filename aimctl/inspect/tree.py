@@ -21,9 +21,12 @@ failed node — except that pods and Jobs under a failed node are its evidence, 
 own (a failed download Job under a failed AIMModelCache names the cache, whose status says what to
 change), and that *context* nodes never block: an existing image (its registry metadata does not stop
 a template that names it), an existing runtime config, a ServingRuntime. They are shown with their
-state all the same. With no failed node, the deepest waiting node is what the object is *waiting on*. A missing
-object that is needed (a named runtime config, the template) is a failed node with state
-``NotFound``; an object the operator has not created yet is waiting (``NotCreated``).
+state all the same. Under a failed node, the child its own reason points at is looked at first (a
+service Degraded for ``RuntimeConfigMissing`` is blocked by the runtime config even when its template
+has a problem too), so the blocker agrees with what the object itself reports. With no failed node,
+the deepest waiting node is what the object is *waiting on*. A missing object that is needed (a
+named runtime config, the template) is a failed node with state ``NotFound``; an object the operator
+has not created yet is waiting (``NotCreated``).
 """
 
 from __future__ import annotations
@@ -78,12 +81,14 @@ class Snapshot:
         return sorted(out, key=lambda o: str((o.get("metadata") or {}).get("creationTimestamp") or ""))
 
     def labelled(self, kind: str, namespace: str, key: str, value: str) -> list[Obj]:
-        return [
+        """Objects of ``namespace`` labelled ``key=value``, oldest first."""
+        found = [
             o
             for o in self.all(kind)
             if (o.get("metadata") or {}).get("namespace") == namespace
             and ((o.get("metadata") or {}).get("labels") or {}).get(key) == value
         ]
+        return sorted(found, key=lambda o: str((o.get("metadata") or {}).get("creationTimestamp") or ""))
 
 
 @dataclass
@@ -228,7 +233,7 @@ def runtime_config_node(snap: Snapshot, namespace: str | None, name: str, role: 
         return _context(_node(snap, "AIMClusterRuntimeConfig", obj, role))
     if name == "default":
         return Node("AIMRuntimeConfig", name, namespace, State("Defaults", OK), role=role,
-                    note="none named default: built-in defaults apply")  # fmt: skip
+                    note="none exists: built-in defaults")  # fmt: skip
     where = f'in namespace "{namespace}" nor ' if namespace else ""
     why = f'no AIMRuntimeConfig "{name}" {where}AIMClusterRuntimeConfig "{name}"'
     kind = "AIMRuntimeConfig" if namespace else "AIMClusterRuntimeConfig"
@@ -387,12 +392,37 @@ def root_node(snap: Snapshot, kind: str, obj: Obj) -> Node:
 # -- blocker, events ----------------------------------------------------------------------------------
 
 
+#: A failed object's reason → the role of the child that reason is about.
+REASON_ROLES = {
+    "RuntimeConfigMissing": "runtime config",
+    "ImageNotFound": "image",
+    "TemplateNotFound": "template",
+    "GPUNotAvailable": "template",
+    "TemplateDegraded": "template",
+    "TemplateNotAvailable": "template",
+    "CacheFailed": "template cache",
+    "WaitingForCache": "template cache",
+    "ModelCacheFailed": "model cache",
+    "RuntimeFailed": "inference service",
+    "CreatingRuntime": "inference service",
+    "RouteFailed": "route",
+}
+
+
+def _by_relevance(n: Node) -> list[Node]:
+    """Children, those the node's own reason is about first (stable otherwise)."""
+    role = REASON_ROLES.get(n.state.reason)
+    return sorted(
+        n.children, key=lambda c: 0 if c.role == role or (c.state.reason and c.state.reason == n.state.reason) else 1
+    )
+
+
 def first_blocker(root: Node) -> Node | None:
     """The first failed node without failed descendants (pods and Jobs of a failed node excepted)."""
 
     def visit(n: Node) -> Node | None:
         failed = n.state.health == FAILED
-        for c in n.children:
+        for c in _by_relevance(n) if failed else n.children:
             if c.context or (failed and c.kind in EVIDENCE_KINDS):
                 continue
             found = visit(c)

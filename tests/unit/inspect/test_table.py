@@ -47,7 +47,25 @@ def test_service_columns_template_gpu_ready_and_url() -> None:
     assert t.healths == ["ok"]
 
 
-def test_service_without_route_shows_the_inference_service_url_and_unknown_pods() -> None:
+def test_ready_replicas_from_kserve_copies_without_pods_and_unknown_without_either() -> None:
+    svc, isvc, *_ = running_service()
+    isvc["status"]["modelStatus"] = {"copies": {"totalCopies": 2, "failedCopies": 1}}
+    svc["spec"]["replicas"] = 2
+    t = build_table(
+        by_kind("AIMService"), Snapshot(group(svc, isvc), NOW), all_namespaces=False, wide=False, prefix=False
+    )
+    assert t.rows[0][4] == "1/2"
+    blind = Snapshot(group(svc), NOW, unreadable={"Pod": "forbidden", "InferenceService": "forbidden"})
+    assert build_table(by_kind("AIMService"), blind, all_namespaces=False, wide=False, prefix=False).rows[0][4] == "?/2"
+    assert (
+        build_table(
+            by_kind("AIMService"), Snapshot(group(svc), NOW), all_namespaces=False, wide=False, prefix=False
+        ).rows[0][4]
+        == "0/2"
+    )
+
+
+def test_service_without_route_shows_the_inference_service_url() -> None:
     svc, isvc, *_ = running_service()
     del svc["status"]["routing"]
     snap = Snapshot(group(svc, isvc, IMAGE, TEMPLATE_OK), NOW, unreadable={"Pod": "forbidden"})
@@ -59,7 +77,7 @@ def test_service_without_route_shows_the_inference_service_url_and_unknown_pods(
         "Running",
         "llama-mi300x",
         "1x MI300X",
-        "?/1",
+        "0/1",
         "http://chat.ns.example",
         "-",
         "10m",

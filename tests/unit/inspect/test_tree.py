@@ -292,3 +292,19 @@ def test_an_existing_image_with_failed_metadata_is_context_not_the_blocker() -> 
     assert (result.blocker.kind, result.blocker.name) == ("AIMClusterServiceTemplate", "llama-mi325x")
     image = next(n for n in result.root.walk() if n.kind == "AIMClusterImage")
     assert image.state.state == "Failed" and image.to_dict()["context"] is True
+
+
+def test_the_blocker_agrees_with_the_reason_the_service_reports() -> None:
+    """Two problems (a GPU nobody offers, a missing runtime config): the service reports
+    RuntimeConfigMissing, so the runtime config is the blocker, not the template listed first."""
+    svc = service(
+        "chat",
+        "Degraded",
+        cond("Failure", "True", "RuntimeConfigMissing", "missing"),
+        templateRef="llama-mi325x",
+        runtimeConfigName="nope",
+    )
+    result = explain(snap(svc, IMAGE, TEMPLATE_GPU, nodes=[]), "AIMService", svc)
+    assert result.blocker is not None
+    assert (result.blocker.kind, result.blocker.name) == ("AIMRuntimeConfig", "nope")
+    assert [c.kind for c in result.root.children][:2] == ["AIMClusterServiceTemplate", "AIMRuntimeConfig"]
