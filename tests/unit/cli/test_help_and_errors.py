@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -35,19 +37,27 @@ def test_no_kubeconfig_is_one_line(command: list[str], tmp_path: Path) -> None:
 
 
 def test_unreachable_apiserver_is_one_line(tmp_path: Path) -> None:
+    """``get`` and ``aimctl run`` (in a subprocess: ``run`` configures process-wide logging)."""
     kc = tmp_path / "kc"
     kc.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
         "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
     )
-    for command in (["get", "--kubeconfig", str(kc)], ["run", "--kubeconfig", str(kc), "--no-leader-elect"]):
-        result = runner.invoke(app, command)
-        assert result.exit_code == 1, result.output
-        assert result.output == (
-            "error: cannot reach https://127.0.0.1:9 (context c): connection refused; is the cluster running? "
-            "(local cluster: aimctl dev cluster up)\n"
-        )
+    want = (
+        "error: cannot reach https://127.0.0.1:9 (context c): connection refused; is the cluster running? "
+        "(local cluster: aimctl dev cluster up)\n"
+    )
+    result = runner.invoke(app, ["get", "--kubeconfig", str(kc)])
+    assert (result.exit_code, result.output) == (1, want)
+    run = subprocess.run(
+        [sys.executable, "-m", "aimctl.cli.main", "run", "--kubeconfig", str(kc), "--no-leader-elect"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (run.returncode, run.stderr, run.stdout) == (1, want, "")
 
 
 def test_bad_output_and_watch_combination() -> None:
