@@ -35,7 +35,8 @@ test: lint k8s-binaries deploy-tools test-deps image-tools ## everything CI runs
 test-unit: $(STAMP) ## pure unit tests only (no cluster)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-dev: k8s-binaries ## the local cluster, the simulators and the operator with deploy/samples; a status table until all are ready
+# test-deps first: the demo's registry mirror is Debian's docker-registry (installed before the long build).
+dev: test-deps k8s-binaries ## the local cluster, the simulators and the operator with deploy/samples; a status table until all are ready
 	$(BIN)/aimctl dev demo
 
 cluster-up: $(STAMP) ## start the local development cluster
@@ -68,7 +69,8 @@ SAMPLES_NAMESPACE ?= aim-demo
 test-deps: ## Debian's docker-registry (a real OCI registry for image tests) and htpasswd (its Basic auth)
 	@command -v docker-registry >/dev/null && command -v htpasswd >/dev/null || { \
 	  echo "installing Debian's docker-registry and apache2-utils (htpasswd) ..."; \
-	  $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }
+	  $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils || { \
+	    $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }; }
 
 deploy-tools: $(STAMP) ## Debian's prometheus and promtool (monitoring tests) and kustomize (built once from Go)
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \

@@ -9,6 +9,7 @@ import typer
 
 from aimctl.devcluster.build import default_bin_dir, ensure_binaries
 from aimctl.devcluster.cluster import ClusterError, DevCluster
+from aimctl.devcluster.progress import terminal_redraw
 
 app = typer.Typer(help="Development tools: the local cluster.", no_args_is_help=True)
 cluster_app = typer.Typer(
@@ -84,5 +85,5 @@ def kubeconfig(name: NameOpt = "dev", port_base: PortOpt = None) -> None:
 @cluster_app.command("build")
 def build() -> None:
     """Build (or find in the cache) the Kubernetes binaries without starting anything."""
-    b = ensure_binaries(lambda m: typer.echo(m, err=True))
+    b = ensure_binaries(lambda m: typer.echo(m, err=True), terminal_redraw())
     typer.echo(str(b.directory if b.directory else default_bin_dir()))

@@ -30,6 +30,7 @@ from aimctl.devcluster.kubeconfig import render_kubeconfig, write_kubeconfig
 from aimctl.devcluster.layout import Layout
 from aimctl.devcluster.nodes import load_node_specs, node_manifest
 from aimctl.devcluster.pki import ensure_pki
+from aimctl.devcluster.progress import terminal_redraw
 from aimctl.devcluster.rest import Rest, RestError
 from aimctl.devcluster.upstream_crds import load_crds, upstream_crd_files
 
@@ -95,7 +96,7 @@ class DevCluster:
     @property
     def binaries(self) -> Binaries:
         if self._binaries is None:
-            self._binaries = ensure_binaries(self.log)
+            self._binaries = ensure_binaries(self.log, terminal_redraw())
         return self._binaries
 
     def rest(self) -> Rest:
