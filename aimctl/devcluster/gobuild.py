@@ -39,9 +39,12 @@ def go_binary() -> str:
     return found
 
 
-def run_go(args: list[str], cwd: Path | None = None) -> str:
-    """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure."""
-    proc = subprocess.run([go_binary(), *args], cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
+def run_go(args: list[str], cwd: Path | None = None, nice: int = 0) -> str:
+    """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure.
+    ``nice`` > 0 lowers the build's CPU priority (``nice -n``) for tools built next to other work."""
+    prefix = ["nice", "-n", str(nice)] if nice > 0 else []
+    proc = subprocess.run([*prefix, go_binary(), *args], cwd=cwd, env=go_env(), capture_output=True, text=True,
+                          check=False)  # fmt: skip
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
         raise GoError(f"go {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
