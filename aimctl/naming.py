@@ -169,12 +169,12 @@ def inference_service_name(service_name: str, namespace: str, domain_template: s
     if limit < MIN_SHORT_ISVC_NAME:
         raise IsvcNameError(
             f'KServe derives the host label "<name>{PREDICTOR_SUFFIX}-<namespace>" from the InferenceService name, '
-            f"and a DNS label holds at most {MAX_NAME} characters; namespace \"{namespace}\" "
+            f'and a DNS label holds at most {MAX_NAME} characters; namespace "{namespace}" '
             f"({len(namespace)} characters) leaves {max(limit, 0)} for the name, too few for "
             f'"{service_name}" ({len(service_name)}) or a shortened form ({MIN_SHORT_ISVC_NAME}). '
             "Use a namespace of at most "
             f"{MAX_NAME - len(PREDICTOR_SUFFIX) - 1 - MIN_SHORT_ISVC_NAME} characters, or set KServe's "
-            'ingress domainTemplate (ConfigMap inferenceservice-config) to one that keeps the name and '
+            "ingress domainTemplate (ConfigMap inferenceservice-config) to one that keeps the name and "
             'namespace in separate labels, e.g. "{{ .Name }}.{{ .Namespace }}.{{ .IngressDomain }}", '
             "and give the operator the same template in AIMCTL_KSERVE_DOMAIN_TEMPLATE"
         )

@@ -28,10 +28,9 @@ DEFAULT_DEPLOY = Path("deploy")
 
 def generated_files(deploy: Path) -> dict[Path, str]:
     """Every generated file of ``deploy/`` and its expected content."""
-    from aimctl.monitoring import dashboard
-
     from aimctl import chartdocs
     from aimctl.api.crdgen import KUSTOMIZATION_FILE, render_all
+    from aimctl.monitoring import dashboard
 
     roles = rbac.render()
     board = dashboard.render()
