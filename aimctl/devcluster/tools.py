@@ -98,9 +98,16 @@ def build_helm(out: Path, log: Callable[[str], None] = print) -> None:
         (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{HELM_MODULE}/cmd/helm"\n')
         run_go(["mod", "tidy"], cwd=work)
         partial = work / "helm"
-        version_flag = f"-X helm.sh/helm/v3/internal/version.version={versions.HELM}"
-        run_go(["build", "-ldflags", f"-s -w {version_flag}", "-o", str(partial), f"{HELM_MODULE}/cmd/helm"],
-               cwd=work, nice=10)  # fmt: skip
+        # As helm's own Makefile: the version, and the Kubernetes version `helm template` and `helm lint`
+        # assume (that of its client-go, v0.N.x -> 1.N; left unset it is 1.20).
+        client_go = run_go(["list", "-m", "-f", "{{.Version}}", "k8s.io/client-go"], cwd=work).strip()
+        minor = client_go.lstrip("v").split(".")[1]
+        flags = [f"-X helm.sh/helm/v3/internal/version.version={versions.HELM}"]
+        for pkg in ("pkg/lint/rules", "pkg/chartutil"):
+            prefix = f"-X helm.sh/helm/v3/{pkg}.k8sVersion"
+            flags += [f"{prefix}Major=1", f"{prefix}Minor={minor}"]
+        ldflags = " ".join(["-s", "-w", *flags])
+        run_go(["build", "-ldflags", ldflags, "-o", str(partial), f"{HELM_MODULE}/cmd/helm"], cwd=work, nice=10)
         if not partial.exists():
             raise GoError("go build finished without producing helm")
         partial.replace(out)
