@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv lint test test-unit dev cluster-up cluster-down cluster-status k8s-binaries crds bench clean
 .PHONY: test-deps deploy-tools manifests lock image kind-up kind-down kind-crds kind-load deploy undeploy samples
+.PHONY: image-tools
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -28,7 +29,7 @@ lint: $(STAMP) ## ruff, mypy (strict) and the import-layering contract
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint k8s-binaries deploy-tools test-deps ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
+test: lint k8s-binaries deploy-tools test-deps image-tools ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## pure unit tests only (no cluster)
@@ -86,8 +87,16 @@ lock: $(STAMP) ## regenerate requirements.lock and requirements-build.lock (hash
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
 	  --only-build-deps --build-deps-for=wheel --output-file requirements-build.lock pyproject.toml
 
-image: ## build the operator image $(IMG) (needs docker)
-	$(DOCKER) build -t $(IMG) .
+IMAGE_BASE ?= auto
+
+image-tools: ## Debian's buildah and mmdebstrap, unless a Docker engine answers (make image, tests/integration/test_image.py)
+	@$(DOCKER) info >/dev/null 2>&1 || { command -v buildah >/dev/null && command -v mmdebstrap >/dev/null; } || { \
+	  echo "installing Debian's buildah and mmdebstrap (no Docker engine answers) ..."; \
+	  $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap; }; }
+
+image: $(STAMP) image-tools ## build $(IMG) from the Dockerfile: docker, else buildah; IMAGE_BASE=auto|pinned|debian|<ref>
+	$(BIN)/python -m aimctl.devcluster.image --tag $(IMG) --base $(IMAGE_BASE)
 
 kind-up: ## create the kind cluster of deploy/kind/cluster.yaml; advertise amd.com/gpu on its GPU workers
 	$(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml
@@ -99,8 +108,10 @@ kind-up: ## create the kind cluster of deploy/kind/cluster.yaml; advertise amd.c
 kind-down: ## delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
-kind-load: ## load $(IMG) into the kind cluster
-	$(KIND) load docker-image $(IMG) --name $(KIND_CLUSTER)
+kind-load: ## load $(IMG) into the kind cluster (from docker, or from buildah's storage as an archive)
+	if $(DOCKER) image inspect $(IMG) >/dev/null 2>&1; then $(KIND) load docker-image $(IMG) --name $(KIND_CLUSTER); \
+	else archive=$$(mktemp --suffix=.tar) && rm -f $$archive && buildah push $(IMG) docker-archive:$$archive:$(IMG) \
+	  && $(KIND) load image-archive $$archive --name $(KIND_CLUSTER); rc=$$?; rm -f $$archive; exit $$rc; fi
 
 kind-crds: $(STAMP) ## install the KServe and Gateway API CRDs (pinned, from their Go modules) the operator watches
 	$(BIN)/aimctl deploy upstream-crds | $(KUBECTL) apply --server-side -f -

@@ -111,7 +111,7 @@ from aimctl.resolve.image import ResolvedImage, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
 from aimctl.resolve.template import TemplateResolution, resolve_service_template
 from aimctl.routing.path import default_path
-from aimctl.routing.render import RouteTemplateError, render_route_path
+from aimctl.routing.render import RouteTemplateError, render_route_path, route_template_field
 from aimctl.routing.settings import RoutingSettings, effective_routing
 from aimctl.status.conditions import now_rfc3339
 from informers.handlers import InformerEvent, controller_owner_key, self_key
@@ -353,7 +353,7 @@ class ServiceController(KindController[ServiceObservation]):
             try:
                 route_path = render_route_path(settings.route_template, obj)
             except RouteTemplateError as exc:
-                route_error = str(exc)
+                route_error = f"{route_template_field(spec.get('routing'), resolved_rc)} is invalid: {exc}"
                 route_path = default_path(ns, str(meta.get("uid") or ""))
         route = self.routes.get(f"{ns}/{name}")
         route_route = route if route is not None and _controlled_by(route, meta) else None

@@ -7,12 +7,17 @@ class, like a real implementation; the simulated KServe controller makes Inferen
 
 from __future__ import annotations
 
+import contextlib
+import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from kubernetes_asyncio import client
 
+from tests.e2e.conftest import Operator
 from tests.sim.gateway_controller import OUTCOME_ANNOTATION, gateway_manifests
 from tests.support import aim, kube
 from tests.support.discovery import condition
@@ -180,3 +185,85 @@ async def test_route_refused_by_the_gateway_then_accepted(
         assert condition(got, "RoutingReady")["message"] == "Routing disabled"
         assert "routing" not in got["status"]
         await wait_for(lambda: absent(api, route_path(namespace, "svc")), bool, what="HTTPRoute deleted")
+
+
+@contextlib.asynccontextmanager
+async def healthz_probes(operator: Operator, period: float = 0.25) -> AsyncIterator[list[str]]:
+    """Probe the operator's ``/healthz`` while the block runs; yields the failures seen (empty: all 200)."""
+    url = operator.probe_url.replace("/readyz", "/healthz")
+    failures: list[str] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                if resp.status != 200:
+                    failures.append(f"HTTP {resp.status}")
+        except OSError as err:
+            failures.append(f"{type(err).__name__}: {err}")
+
+    async with anyio.create_task_group() as tg:
+
+        async def loop() -> None:
+            while True:
+                await anyio.to_thread.run_sync(probe)
+                await anyio.sleep(period)
+
+        tg.start_soon(loop)
+        try:
+            yield failures
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def test_hostile_route_templates_never_stall_the_operator(
+    api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
+) -> None:
+    """Issue 11, reproduced: a runtime config's ``=~`` template with catastrophic backtracking, and a
+    service labelled with 37 characters, froze the event loop (/healthz timed out). The apiserver now
+    refuses ``=~`` (naming the field); templates it cannot refuse (arithmetic, filters over a large
+    map) are refused by the operator as field-level conditions; /healthz answers throughout."""
+    async with discovery_logs(api, namespace, tmp_path), healthz_probes(operator) as failures:
+        await setup(api, namespace)
+        hostile = runtime_config(
+            "hostile", namespace, routing={"routeTemplate": '/{.metadata.labels[?(@ =~ "^(a+)+$")]}/x'}
+        )
+        labels = {"x": "a" * 36 + "b"}
+        routing = {"enabled": True, "gatewayRef": {"name": "gw"}}
+        refused: aim.Rejection | None = None
+        try:
+            refused = await aim.rejection(api, hostile)
+        except AssertionError:  # accepted (the CRD without the rule): the operator must still cope
+            await aim.apply(api, service(namespace, "victim", "img", labels, templateRef="tpl",
+                                         runtimeConfigName="hostile", routing=routing))  # fmt: skip
+            await anyio.sleep(10)
+        assert not failures, f"/healthz failed while the hostile template was evaluated: {failures[:3]}"
+        assert refused is not None, "the apiserver accepted a regular-expression route template"
+        assert refused.code == 422 and "spec.routing.routeTemplate" in refused.message
+        assert "regular-expression filters (=~) are not supported" in refused.message
+
+        # What the CRD cannot refuse, the operator does: on the runtime config and on the service.
+        arith = runtime_config("arith", namespace, routing={"routeTemplate": "/{.metadata.name + .metadata.namespace}"})
+        await aim.apply(api, arith)
+        rc = await wait_for(
+            lambda: aim.get(api, arith),
+            lambda o: condition(o, "RoutingValid").get("status") == "False",
+            what="arith RoutingValid False",
+        )
+        assert condition(rc, "RoutingValid")["reason"] == "RouteTemplateInvalid"
+        assert condition(rc, "RoutingValid")["message"].startswith("spec.routing.routeTemplate is invalid: ")
+        svc = service(namespace, "svc-arith", "img", labels, templateRef="tpl", runtimeConfigName="arith",
+                      routing=routing)  # fmt: skip
+        await aim.apply(api, svc)
+        got = await wait_service(api, svc, "Degraded", Failure=("True", "RouteTemplateInvalid"))
+        message = condition(got, "Failure")["message"]
+        assert message.startswith('spec.routing.routeTemplate of runtime config "arith" is invalid: ')
+        assert "invalid jsonpath expression" in message
+
+        many = {f"k{i}": "v" for i in range(12_000)}
+        big = service(namespace, "svc-big", "img", many, templateRef="tpl",
+                      routing={**routing, "routeTemplate": "/{.metadata.labels[?(@ == 'nope')]}"})  # fmt: skip
+        await aim.apply(api, big)
+        got = await wait_service(api, big, "Degraded", Failure=("True", "RouteTemplateInvalid"))
+        assert condition(got, "Failure")["message"].startswith("spec.routing.routeTemplate is invalid: ")
+        assert "visits more than" in condition(got, "Failure")["message"]
+        assert not failures, f"/healthz failed: {failures[:3]}"
