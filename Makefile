@@ -72,13 +72,14 @@ test-deps: ## Debian's docker-registry (a real OCI registry for image tests) and
 	  $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils || { \
 	    $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }; }
 
-deploy-tools: $(STAMP) ## Debian's prometheus and promtool (monitoring tests) and kustomize (built once from Go)
+deploy-tools: $(STAMP) ## Debian's prometheus and promtool (monitoring tests), kustomize and helm (built once from Go)
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
 	  echo "installing Debian's prometheus (prometheus, promtool) ..."; \
 	  $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 	@$(BIN)/python -c 'from aimctl.devcluster.tools import ensure_kustomize; ensure_kustomize()'
+	@$(BIN)/python -c 'from aimctl.devcluster.tools import ensure_helm; ensure_helm()'
 
-manifests: $(STAMP) ## regenerate deploy/crds, deploy/rbac roles and the Grafana dashboard
+manifests: $(STAMP) ## regenerate deploy/crds, deploy/rbac roles, the Grafana dashboard and the Helm chart's files
 	$(BIN)/aimctl crds
 	$(BIN)/aimctl deploy manifests
 

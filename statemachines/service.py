@@ -14,7 +14,10 @@ has source ``ANY``. The rules follow the precedence chain of ``reference/origina
   ``WaitingForCache``) for its template cache, and a failed cache makes it Degraded (``CacheFailed``);
 * a route refused by its Gateway (``Accepted=False``) makes the service Degraded; unresolved backend
   references (``ResolvedRefs=False``, normal while KServe creates the predictor Service) only wait;
-* one event per transition (#14): every rule declares the reason and message of the transition.
+* one event per transition (#14): every rule declares the reason and message of the transition;
+* a service whose name KServe cannot serve gets a shortened InferenceService name, named in its
+  ``Ready`` message; where no name can meet KServe's rule in the namespace, the service is Failed
+  with reason ``NameTooLong`` and a message naming the limit and the ways out (docs/long-names.md).
 
 Every decision declares the same seven conditions (``Resolved``, ``CacheReady``, ``RoutingReady``,
 ``RuntimeReady``, ``Progressing``, ``Failure``, ``Ready``) and the child effects the observation
@@ -24,6 +27,7 @@ still keeps its InferenceService, as the original did).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -103,6 +107,11 @@ class ServiceObservation:
     image_error: str = ""
     #: Message when the template's ``aimImageName`` differs from the service's ("" when equal).
     image_mismatch: str = ""
+    #: The InferenceService's name when it is a shortened form of the service's ("" when they are
+    #: equal, as for every name KServe can serve); named in the Ready condition's message.
+    isvc_name_shortened: str = ""
+    #: Why no InferenceService name can meet KServe's naming rule in this namespace ("" when one can).
+    name_error: str = ""
 
     # Routing (effective settings, DESIGN.md §5 #8).
     routing_enabled: bool = False
@@ -164,6 +173,7 @@ class ServiceObservation:
             and not self.runtime_config_error
             and not self.image_error
             and not self.image_mismatch
+            and not self.name_error
         )
 
     @property
@@ -407,6 +417,20 @@ def _starting(obs: ServiceObservation, out: Outcome) -> None:
     _problem(out, reason, message, progressing=True, failure=False)
 
 
+def _name_isvc(isvc_name: str, out: Outcome) -> None:
+    """The status has no field for the InferenceService's name, so a shortened one is named in the
+    Ready condition's message (services whose name is the InferenceService's keep theirs verbatim)."""
+    for i, c in enumerate(out.conditions):
+        if c.type == READY:
+            note = f'InferenceService "{isvc_name}"'
+            out.conditions[i] = dataclasses.replace(c, message=f"{c.message} ({note})" if c.message else note)
+
+
+def _name_unfit(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, "NameTooLong", obs.name_error)
+
+
 #: The order conditions are written in (stable, so a re-decision never reorders the list).
 CONDITION_ORDER = (READY, RESOLVED, CACHE_READY, ROUTING_READY, RUNTIME_READY, PROGRESSING, FAILURE)
 
@@ -415,6 +439,8 @@ def _ordered(action: Callable[[ServiceObservation, Outcome], None]) -> Callable[
     def act(obs: ServiceObservation, out: Outcome) -> None:
         action(obs, out)
         out.conditions.sort(key=lambda c: CONDITION_ORDER.index(c.type))
+        if obs.isvc_name_shortened:
+            _name_isvc(obs.isvc_name_shortened, out)
 
     act.__name__ = action.__name__
     return act
@@ -450,6 +476,8 @@ RULES: list[Rule[ServiceObservation]] = [
           "overrides given and no equal template exists: create the derived template"),
     _rule("template_not_found", DEGRADED, lambda o: o.template is None, _template_not_found,
           "no template by that name in the namespace or the cluster"),
+    _rule("name_unfit", FAILED, lambda o: bool(o.name_error), _name_unfit,
+          "no InferenceService name meets KServe's naming rule in this namespace"),
     _rule("runtime_config_missing", DEGRADED, lambda o: bool(o.runtime_config_error), _runtime_config_missing),
     _rule("image_not_found", DEGRADED, lambda o: bool(o.image_error), _image_not_found),
     _rule("image_mismatch", DEGRADED, lambda o: bool(o.image_mismatch), _image_mismatch,

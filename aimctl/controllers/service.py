@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,7 +105,7 @@ from aimctl.kube.resources import (
     INFERENCE_SERVICES,
 )
 from aimctl.manager import Manager
-from aimctl.naming import rfc1123, sha256_hex
+from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123, sha256_hex
 from aimctl.reconcile import Watch
 from aimctl.resolve.image import ResolvedImage, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
@@ -200,6 +201,8 @@ class Observed(ServiceObservation):
     usage: tuple[tuple[Obj, dict[str, str]], ...] = ()
     cached_isvc: Obj | None = None
     cached_route: Obj | None = None
+    #: The InferenceService's name (the service's own, or its shortened form).
+    isvc_name: str = ""
 
 
 class ServiceController(KindController[ServiceObservation]):
@@ -237,6 +240,8 @@ class ServiceController(KindController[ServiceObservation]):
         self.model_caches = model_caches.store
         self.isvcs = cache.informer(INFERENCE_SERVICES).store
         self.routes = cache.informer(HTTP_ROUTES).store
+        #: KServe's ingress domainTemplate, which decides how long an InferenceService name may be.
+        self.domain_template = os.environ.get(DOMAIN_TEMPLATE_ENV) or DEFAULT_DOMAIN_TEMPLATE
         super().__init__(services.store, *io_parts(manager.client, self.name), manager.metrics)
 
     # -- watches -----------------------------------------------------------------------------------
@@ -368,7 +373,12 @@ class ServiceController(KindController[ServiceObservation]):
         caches_ready, cache_failed, cache_message, mounts, mounted = self._caches(tc, template)
 
         # The InferenceService.
-        isvc = self.isvcs.get(f"{ns}/{name}")
+        name_error = ""
+        try:
+            isvc_name = inference_service_name(name, ns, self.domain_template)
+        except IsvcNameError as exc:
+            isvc_name, name_error = name, str(exc)
+        isvc = self.isvcs.get(f"{ns}/{isvc_name}")
         isvc = isvc if isvc is not None and _controlled_by(isvc, meta) else None
         isvc_status = (isvc or {}).get("status") or {}
         isvc_ready = any(
@@ -398,6 +408,8 @@ class ServiceController(KindController[ServiceObservation]):
             runtime_config_error=rc_error,
             image_error=image_error,
             image_mismatch=mismatch if not image_error else "",
+            isvc_name_shortened=isvc_name if isvc_name != name else "",
+            name_error=name_error,
             routing_enabled=settings.enabled,
             gateway_ref_present=settings.gateway_ref is not None,
             route_error=route_error,
@@ -429,6 +441,7 @@ class ServiceController(KindController[ServiceObservation]):
             usage=usage,
             cached_isvc=isvc,
             cached_route=route,
+            isvc_name=isvc_name,
         )
 
     def _consumers(self, namespace: str, template_name: str, service: Obj) -> tuple[Obj, ...]:
@@ -536,6 +549,7 @@ class ServiceController(KindController[ServiceObservation]):
                 res.final_name,
                 model_id(res.template.get("spec") or {}, res.template.get("status") or {}),
                 obs.routing.annotations,
+                isvc_name=obs.isvc_name,
             )
             return [Desired(HTTP_ROUTES, with_hash(route), obs.cached_route)]
         if role == ROLE_CACHE_USAGE:
@@ -570,6 +584,7 @@ class ServiceController(KindController[ServiceObservation]):
             service_account=rc.service_account_name if rc else None,
             node_selector_terms=terms,
             caches=tuple(cache_mounts(obs.mounts)),
+            name=obs.isvc_name,
         )
         return build_inference_service(service, inputs)
 
@@ -602,6 +617,10 @@ class ServiceController(KindController[ServiceObservation]):
 
 
 # -- helpers -------------------------------------------------------------------------------------------
+
+#: Environment variable: KServe's ingress ``domainTemplate`` when the cluster changed it (see
+#: :func:`aimctl.naming.inference_service_name`); unset means KServe's default.
+DOMAIN_TEMPLATE_ENV = "AIMCTL_KSERVE_DOMAIN_TEMPLATE"
 
 
 def with_hash(manifest: Obj) -> Obj:

@@ -42,17 +42,21 @@ def go_binary() -> str:
     return found
 
 
-def run_go(args: list[str], cwd: Path | None = None, on_line: Callable[[str], None] | None = None) -> str:
+def run_go(
+    args: list[str], cwd: Path | None = None, on_line: Callable[[str], None] | None = None, nice: int = 0
+) -> str:
     """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure.
 
     ``on_line`` receives each stderr line as it comes (``go build -v`` names each package it compiles
     there, ``go mod`` each module it downloads): the build's progress reporting counts them.
+    ``nice`` > 0 lowers the build's CPU priority (``nice -n``) for tools built next to other work.
     """
+    argv = [*(["nice", "-n", str(nice)] if nice > 0 else []), go_binary(), *args]
     if on_line is None:
-        proc = subprocess.run([go_binary(), *args], cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
+        proc = subprocess.run(argv, cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
         code, stdout, stderr_lines = proc.returncode, proc.stdout, proc.stderr.strip().splitlines()
     else:
-        code, stdout, stderr_lines = _streamed([go_binary(), *args], cwd, on_line)
+        code, stdout, stderr_lines = _streamed(argv, cwd, on_line)
     if code != 0:
         tail = "\n".join(stderr_lines[-25:])
         raise GoError(f"go {' '.join(args)} failed (exit {code}):\n{tail}")

@@ -8,6 +8,9 @@ InferenceService's ``status`` through the status subresource (field manager ``si
   InferenceService's namespace or as a ClusterServingRuntime, as KServe requires; otherwise the status
   says what KServe says (``modelStatus.transitionStatus: InvalidSpec``, ``lastFailureInfo.reason:
   RuntimeNotRecognized``, "Waiting for runtime to become available");
+* a name KServe cannot serve in RawDeployment mode — ``<name>-predictor-<namespace>`` (the predictor's
+  host label under the default domain template) or ``<name>-predictor`` over 63 characters — never
+  becomes Ready (``Ready`` False, "failed creating host name");
 * otherwise the **outcome** decides, chosen by the test:
 
   =============== ===========================================================================
@@ -107,6 +110,16 @@ def simulated_status(isvc: Obj, outcome: Outcome, runtime_kind: str | None, time
         }
         return status
     status["servingRuntimeName" if runtime_kind == "ServingRuntime" else "clusterServingRuntimeName"] = runtime
+    host = f"{name}-predictor-{ns}"
+    if len(host) > 63 or len(f"{name}-predictor") > 63:
+        # KServe's RawDeployment reconciler renders the predictor host from the default domain template
+        # and refuses a label over 63 characters (kserve/kserve#4807): the predictor is never created.
+        message = f'failed creating host name: invalid domain name "{host}.example.com": label too long'
+        status["conditions"] = [
+            _cond("PredictorReady", "False", "ReconcileFailed", message),
+            _cond("Ready", "False", "ReconcileFailed", message),
+        ]
+        return status
     if outcome.kind == READY:
         status["url"] = f"http://{name}-{ns}.example.com"
         status["address"] = {"url": f"http://{name}-predictor.{ns}.svc.cluster.local"}

@@ -93,6 +93,7 @@ def test_starting_reasons() -> None:
         (replace(READY, cache_requested=True, cache_failed=True, cache_message="download failed"), "Degraded",
          "CacheFailed"),
         (replace(READY, cache_requested=True), "Starting", "WaitingForCache"),
+        (replace(READY, name_error="namespace too long"), "Failed", "NameTooLong"),
     ],
 )  # fmt: skip
 def test_precedence_chain(obs: ServiceObservation, state: str, reason: str) -> None:
@@ -189,3 +190,22 @@ def test_caching_waits_then_mounts_and_records_use() -> None:
 def test_every_rule_is_reachable_and_the_diagram_renders() -> None:
     assert "Running" in MACHINE.mermaid()
     assert MACHINE.rules[-1].name == "starting"
+
+
+def test_a_name_that_cannot_fit_blocks_the_inference_service_and_says_why() -> None:
+    obs = replace(READY, isvc_exists=False, isvc_ready=False, name_error="no name fits: use a shorter namespace")
+    d = MACHINE.decide(obs, None)
+    assert (d.state, d.rule) == ("Failed", "name_unfit")
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) not in d.effects
+    assert conds(obs)["Ready"] == ("False", "NameTooLong", "no name fits: use a shorter namespace")
+    assert conds(obs)["Failure"] == ("True", "NameTooLong", "no name fits: use a shorter namespace")
+
+
+def test_a_shortened_inference_service_name_is_in_the_ready_message() -> None:
+    short = replace(READY, isvc_name_shortened="long-name-1a2b3c4d")
+    assert conds(short)["Ready"] == (
+        "True", "RuntimeReady", 'AIMService is ready to serve traffic (InferenceService "long-name-1a2b3c4d")'
+    )
+    starting = conds(replace(short, isvc_ready=False))["Ready"]
+    assert starting[2] == 'Waiting for InferenceService to become ready (InferenceService "long-name-1a2b3c4d")'
+    assert conds(READY)["Ready"][2] == "AIMService is ready to serve traffic"  # unchanged when not shortened
