@@ -189,3 +189,27 @@ def test_caching_waits_then_mounts_and_records_use() -> None:
 def test_every_rule_is_reachable_and_the_diagram_renders() -> None:
     assert "Running" in MACHINE.mermaid()
     assert MACHINE.rules[-1].name == "starting"
+
+
+def test_a_foreign_inference_service_is_never_applied_and_is_reported() -> None:
+    message = 'InferenceService "svc" already exists and is controlled by Deployment "x"'
+    foreign = replace(READY, isvc_exists=False, isvc_ready=False, isvc_conflict=message)
+    d = MACHINE.decide(foreign, "Starting")
+    assert (d.state, d.rule) == ("Degraded", "inference_service_conflict")
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) not in d.effects
+    c = conds(foreign)
+    assert c["RuntimeReady"] == ("False", "OwnershipConflict", message)
+    assert c["Failure"] == ("True", "OwnershipConflict", message)
+    assert c["Ready"][0] == "False"
+
+
+def test_a_foreign_http_route_is_never_applied_nor_deleted_and_is_reported() -> None:
+    message = 'HTTPRoute "svc" already exists and has no controller owner'
+    routed = replace(READY, routing_enabled=True, gateway_ref_present=True, route_conflict=message)
+    d = MACHINE.decide(routed, "Running")
+    assert (d.state, d.rule) == ("Degraded", "route_conflict")
+    assert ApplyChild(ROLE_HTTP_ROUTE) not in d.effects
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) in d.effects
+    assert conds(routed)["RoutingReady"] == ("False", "OwnershipConflict", message)
+    unrouted = replace(READY, route_conflict=message)  # routing off: a foreign route is left alone
+    assert DeleteChild(ROLE_HTTP_ROUTE) not in MACHINE.decide(unrouted, "Running").effects
