@@ -1,22 +1,27 @@
 """The reconcile pipeline every AIM kind runs (DESIGN.md §3 steps 4-7).
 
-1. Read the object from the cache; a vanished object needs nothing (children go by garbage
+1. Read the object from the cache (or from this controller's read-your-writes overlay, see
+   :meth:`KindController._read`); a vanished object needs nothing (children go by garbage
    collection).
 2. :meth:`KindController.observe` builds an immutable observation from the caches only (plus, for
    the two kinds that need them, a pod log or the OCI registry).
 3. The kind's :class:`~statemachines.engine.KindMachine` decides the next state, conditions, status
    fields and effects.
 4. Effects are executed in declaration order: ``ApplyChild(role)`` applies what
-   :meth:`KindController.desired` builds for that role (skipped when the cache already matches),
+   :meth:`KindController.desired` builds for that role (skipped when the cached child carries the
+   desired manifest's hash and every desired field, see :mod:`aimctl.kube.apply`),
    ``DeleteChild(role)`` deletes what :meth:`KindController.deletions` names.
 5. The status (state, conditions with carried-over timestamps, ``observedGeneration``, the declared
-   fields) is applied through the status subresource only when it differs from the cached one.
+   fields) is applied through the status subresource only when it differs from the cached one; the
+   answer is kept in this controller's private overlay, never put into the shared cache.
 6. On a state change: one event (declared by the rule, or a default one) and one
    ``aim_state_transitions_total`` increment. Never one per reconcile.
 7. The smallest declared ``RequeueAfter`` becomes the result.
 
 Failures in step 4 propagate to the manager, which retries with per-key backoff; the status of that
 reconcile is not written, so nothing half-done is reported as done.
+
+The read-your-writes and apply guarantees are described in ``docs/reconcile.md``.
 """
 
 from __future__ import annotations
