@@ -21,8 +21,11 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.e2e.conftest import Operator
 from tests.support import kube
+from tests.support.discovery import unique
 from tests.support.services import (
+    OPERATOR_NAMESPACE,
     apply_all,
+    cluster_objects,
     discovery_logs,
     image,
     isolate,
@@ -87,11 +90,13 @@ async def test_services_of_a_deleted_namespace_leave_the_cache_and_the_queue(
     ns = f"t-ns-gone-{int(time.time() * 1000) % 10**8}"
     await kube.create(api, "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
     await isolate(api, ns)
-    async with discovery_logs(api, ns, tmp_path):
-        tpl = template("tpl", "img", ns)
-        await apply_all(api, image("img", ns), tpl)
-        await wait_template(api, tpl, "Available")
-        svcs: list[dict[str, Any]] = [service(ns, f"svc-{i}", "img", templateRef="tpl") for i in range(SERVICES)]
+    img, tpl = unique("img-ns-gone"), unique("tpl-ns-gone")
+    # The user's set-up: a cluster image with a default cluster template, which outlive the namespace.
+    async with cluster_objects(api) as objs, discovery_logs(api, OPERATOR_NAMESPACE, tmp_path):
+        objs += [image(img, default=tpl), template(tpl, img)]
+        await apply_all(api, *objs)
+        await wait_template(api, objs[1], "Available")
+        svcs: list[dict[str, Any]] = [service(ns, f"svc-{i}", img) for i in range(SERVICES)]
         await apply_all(api, *svcs)
         for svc in svcs:
             await wait_service(api, svc, "Running", within=90)
@@ -108,22 +113,24 @@ async def test_services_of_a_deleted_namespace_leave_the_cache_and_the_queue(
 
         await wait_for(gone, bool, timeout=120, what=f"namespace {ns} to be deleted")
 
-    # The caches forget every object of the namespace ...
-    await wait_for(
-        lambda: _async(cached_objects(operator, ns)),
-        lambda left: not left,
-        timeout=30,
-        what=f"the operator's caches to forget namespace {ns}",
-    )
-    # ... and no key of it is retried any more: every failure's retry comes and goes without a new one.
-    deadline = time.monotonic() + 150
-    pending = pending_retries(operator, ns, time.time())
-    while pending and time.monotonic() < deadline:
-        await anyio.sleep(1)
+        # The caches forget every object of the namespace ...
+        await wait_for(
+            lambda: _async(cached_objects(operator, ns)),
+            lambda left: not left,
+            timeout=30,
+            what=f"the operator's caches to forget namespace {ns}",
+        )
+        # ... and no key of it is retried any more: every failure's retry comes and goes without a
+        # new one (the cluster template and image are still there: a key left in the cache would be
+        # deployable, and its InferenceService apply would fail on the missing namespace forever).
+        deadline = time.monotonic() + 150
         pending = pending_retries(operator, ns, time.time())
-    assert not pending, f"keys of the deleted namespace are still being retried: {pending}"
-    assert not cached_objects(operator, ns)
-    assert await _services_anywhere(api, ns) == []
+        while pending and time.monotonic() < deadline:
+            await anyio.sleep(1)
+            pending = pending_retries(operator, ns, time.time())
+        assert not pending, f"keys of the deleted namespace are still being retried: {pending}"
+        assert not cached_objects(operator, ns)
+        assert await _services_anywhere(api, ns) == []
 
 
 async def _async(value: Any) -> Any:
