@@ -21,7 +21,8 @@ the one mechanism for every child kind; builders need no per-kind workaround.
 
 Caveats:
     * a child created by an older operator version without the annotation is applied once after the
-      upgrade (its annotation is missing), then skipped again;
+      upgrade (its annotation is missing), then skipped again (InferenceServices and HTTPRoutes
+      already carried the same annotation with the same digest: they are not rewritten);
     * the cached object must contain the compared fields and the annotations: a child cached as a
       slim projection must keep annotations and the compared paths;
     * values are compared as JSON values: the apiserver may normalise some (quantities such as
@@ -85,17 +86,22 @@ def semantically_equal(a: Any, b: Any) -> bool:
 
 
 def desired_hash(desired: Obj) -> str:
-    """A hash of the desired manifest (without ``apiVersion``, ``kind`` and :data:`DESIRED_HASH`
-    itself): 16 hex digits of SHA-256 over its canonical JSON."""
-    body = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind")}
-    meta = dict(body.get("metadata") or {})
-    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != DESIRED_HASH}
-    if annotations:
-        meta["annotations"] = annotations
-    else:
-        meta.pop("annotations", None)
-    body["metadata"] = meta
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """A hash of the desired manifest as the builder made it (without :data:`DESIRED_HASH`
+    itself): 16 hex digits of SHA-256 over its canonical JSON (sorted keys, compact separators).
+
+    The same digest the AIMService controller recorded on InferenceServices and HTTPRoutes before
+    every child carried one, so those are not rewritten at upgrade."""
+    body = desired
+    annotations = (desired.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and DESIRED_HASH in annotations:
+        meta = dict(desired["metadata"])
+        rest = {k: v for k, v in annotations.items() if k != DESIRED_HASH}
+        if rest:
+            meta["annotations"] = rest
+        else:
+            meta.pop("annotations")
+        body = {**desired, "metadata": meta}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

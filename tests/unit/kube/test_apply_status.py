@@ -129,3 +129,20 @@ def test_status_compare_is_exact_modulo_none() -> None:
 def test_field_manager_is_bounded() -> None:
     assert field_manager("aimservice") == "aimctl.aim.silogen.ai/aimservice"
     assert len(field_manager("x" * 300)) == 128
+
+
+def test_hash_equals_the_one_inference_services_already_carry() -> None:
+    """Before every child carried the hash, the AIMService controller recorded the same digest on
+    InferenceServices and HTTPRoutes: those are not rewritten at upgrade."""
+    import hashlib
+    import json
+
+    manifest = {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {"name": "svc", "namespace": "ns", "annotations": {"note": "é"}},
+        "spec": {"predictor": {"minReplicas": 1}},
+    }
+    old = hashlib.sha256(json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:16]
+    assert desired_hash(manifest) == old
+    assert with_desired_hash(manifest)["metadata"]["annotations"] == {"note": "é", DESIRED_HASH: old}
