@@ -2,7 +2,7 @@
 
 * a field a builder stops setting leaves the child (server-side apply's field ownership removes it,
   triggered by the desired-hash annotation): a pull secret removed from a template leaves its
-  ServingRuntime, an env var removed from a template cache leaves its model caches;
+  ServingRuntime, env vars and pull secrets removed from a template cache leave its model caches;
 * an InferenceService of a service's name that someone else controls is never taken over: the
   service reports who owns it, and creates its own once that object is gone;
 * discovery pods run without a ServiceAccount token.
@@ -80,7 +80,7 @@ async def test_a_pull_secret_removed_from_a_template_leaves_its_serving_runtime(
         )
 
 
-async def test_an_env_var_removed_from_a_template_cache_leaves_its_model_caches(
+async def test_env_and_pull_secrets_removed_from_a_template_cache_leave_its_model_caches(
     api: client.ApiClient, namespace: str
 ) -> None:
     tpl: dict[str, Any] = {
@@ -93,13 +93,14 @@ async def test_an_env_var_removed_from_a_template_cache_leaves_its_model_caches(
     source = {"name": "smol2-135m", "sourceUri": "hf://HuggingFaceTB/SmolLM2-135M", "size": "512Mi"}
     await aim.apply_status(api, {**tpl, "status": {"modelSources": [source]}})
     env = [{"name": "KEEP", "value": "1"}, {"name": "DROP", "value": "2"}]
-    tc = template_cache(namespace, "tc", "tpl", env=env)
+    tc = template_cache(namespace, "tc", "tpl", env=env, imagePullSecrets=[{"name": "regcred"}])
     await aim.apply(api, tc)
     path = f"/apis/{GV}/namespaces/{namespace}/aimmodelcaches/tc-smol2-135m"
     mc = await wait_for(lambda: kube.get(api, path), bool, timeout=60, what="the model cache")
     assert mc["spec"]["env"] == env
+    assert mc["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
 
-    tc["spec"]["env"] = env[:1]
+    tc["spec"]["env"] = env[:1]  # one element fewer
     await aim.apply(api, tc)
     await wait_for(
         lambda: kube.get(api, path),
@@ -107,8 +108,17 @@ async def test_an_env_var_removed_from_a_template_cache_leaves_its_model_caches(
         timeout=30,
         what="the removed env var to leave the model cache",
     )
-    labels = (await kube.get(api, path))["metadata"]["labels"]
-    assert labels["aim.silogen.ai/templatecache"] == "tc"  # what the operator still sets stays
+    del tc["spec"]["env"], tc["spec"]["imagePullSecrets"]  # whole fields the builder stops setting
+    await aim.apply(api, tc)
+    await wait_for(
+        lambda: kube.get(api, path),
+        lambda o: "env" not in o["spec"] and "imagePullSecrets" not in o["spec"],
+        timeout=30,
+        what="env and pull secrets to leave the model cache",
+    )
+    mc = await kube.get(api, path)
+    assert mc["metadata"]["labels"]["aim.silogen.ai/templatecache"] == "tc"  # what the operator still sets stays
+    assert mc["spec"]["sourceUri"] == source["sourceUri"]
 
 
 def foreign_isvc(namespace: str, name: str, owner: dict[str, Any] | None) -> dict[str, Any]:
@@ -204,10 +214,10 @@ async def test_discovery_pods_get_no_service_account_token(
         )
         for pod in pods["items"]:
             spec = pod["spec"]
-            assert spec.get("automountServiceAccountToken") is False
             projected = [v["name"] for v in spec.get("volumes") or [] if "projected" in v]
             assert projected == [], f"a token volume was mounted: {projected}"
             for c in spec["containers"]:
                 mounts = [m["mountPath"] for m in c.get("volumeMounts") or []]
                 assert not any("serviceaccount" in m for m in mounts), mounts
+            assert spec.get("automountServiceAccountToken") is False
         await wait_template(api, tpl, "Available")
