@@ -51,6 +51,9 @@ PROGRESSING = "Progressing"
 FAILURE = "Failure"
 READY = "Ready"
 
+#: Reason of the conditions that report a child of the service's name owned by someone else.
+OWNERSHIP_CONFLICT = "OwnershipConflict"
+
 # Child roles (what the controller builds for each ApplyChild / DeleteChild).
 ROLE_DERIVED_TEMPLATE = "derived-template"
 ROLE_RELEASED_TEMPLATE = "released-template"
@@ -119,6 +122,9 @@ class ServiceObservation:
     #: Route template render error ("" when rendered).
     route_error: str = ""
     route_exists: bool = False
+    #: An HTTPRoute of the service's name exists and is controlled by someone else: the message
+    #: names that owner and the fix ("" when there is none). The route is never adopted.
+    route_conflict: str = ""
     route_parent_conditions: tuple[RouteCondition, ...] = ()
     #: The route has parent statuses at all (``status.parents`` non-empty).
     route_has_parents: bool = False
@@ -136,6 +142,9 @@ class ServiceObservation:
 
     # The InferenceService.
     isvc_exists: bool = False
+    #: An InferenceService of the service's name exists and is controlled by someone else: the
+    #: message names that owner and the fix ("" when there is none). It is never adopted.
+    isvc_conflict: str = ""
     isvc_ready: bool = False
     #: ``status.modelStatus.lastFailureInfo`` message ("" when none).
     isvc_failure: str = ""
@@ -230,11 +239,11 @@ def _effects(obs: ServiceObservation, out: Outcome) -> None:
         )
     if obs.create_template_cache and obs.runtime_prerequisites:
         out.effect(ApplyChild(ROLE_TEMPLATE_CACHE))
-    if obs.deployable:
+    if obs.deployable and not obs.isvc_conflict:
         out.effect(ApplyChild(ROLE_INFERENCE_SERVICE))
         if obs.caching and obs.cache_usage_stale:
             out.effect(ApplyChild(ROLE_CACHE_USAGE))
-    if obs.route_desired:
+    if obs.route_desired and not obs.route_conflict:
         out.effect(ApplyChild(ROLE_HTTP_ROUTE))
     elif obs.route_exists and not obs.routing_enabled:
         out.effect(DeleteChild(ROLE_HTTP_ROUTE))
@@ -258,6 +267,8 @@ def _routing_condition(obs: ServiceObservation, out: Outcome) -> None:
         out.condition(ROUTING_READY, False, "RouteFailed", "Routing gateway reference is missing")
     elif obs.route_error:
         out.condition(ROUTING_READY, False, "RouteTemplateInvalid", obs.route_error)
+    elif obs.route_conflict:
+        out.condition(ROUTING_READY, False, OWNERSHIP_CONFLICT, obs.route_conflict)
     elif not obs.route_exists:
         out.condition(ROUTING_READY, False, "ConfiguringRoute", "Waiting for HTTPRoute to be created")
     elif not obs.route_has_parents:
@@ -386,6 +397,16 @@ def _waiting_for_cache(obs: ServiceObservation, out: Outcome) -> None:
     _problem(out, "WaitingForCache", "Waiting for model caches to become ready", progressing=True, failure=False)
 
 
+def _inference_service_conflict(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, OWNERSHIP_CONFLICT, obs.isvc_conflict)
+
+
+def _route_conflict(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, OWNERSHIP_CONFLICT, obs.route_conflict)
+
+
 def _runtime_failed(obs: ServiceObservation, out: Outcome) -> None:
     _prologue(obs, out)
     _problem(out, "RuntimeFailed", obs.isvc_failure)
@@ -492,6 +513,10 @@ RULES: list[Rule[ServiceObservation]] = [
           _no_model_sources),
     _rule("cache_failed", DEGRADED, lambda o: o.caching and o.cache_failed, _cache_failed),
     _rule("waiting_for_cache", STARTING, lambda o: o.caching and not o.caches_ready, _waiting_for_cache),
+    _rule("inference_service_conflict", DEGRADED, lambda o: o.deployable and bool(o.isvc_conflict),
+          _inference_service_conflict, "an InferenceService of this name has another owner: never taken over"),
+    _rule("route_conflict", DEGRADED, lambda o: o.route_desired and bool(o.route_conflict), _route_conflict,
+          "an HTTPRoute of this name has another owner: never taken over"),
     _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and bool(o.isvc_failure), _runtime_failed,
           "KServe reports a failed model load (modelStatus.lastFailureInfo)"),
     _rule("route_rejected", DEGRADED, lambda o: o.routing_enabled and o.route_exists and o.route_rejected is not None,

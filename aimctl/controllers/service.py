@@ -50,7 +50,6 @@ AIMModelCache (state, PVC)                  services of its template cache's tem
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -105,7 +104,7 @@ from aimctl.kube.resources import (
     INFERENCE_SERVICES,
 )
 from aimctl.manager import Manager
-from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123, sha256_hex
+from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123
 from aimctl.reconcile import Watch
 from aimctl.resolve.image import ResolvedImage, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
@@ -137,11 +136,6 @@ KIND = "AIMService"
 BY_TEMPLATE_NAME = "aim:service-template"
 #: Services by ``<template name>`` regardless of namespace (cluster templates).
 BY_TEMPLATE_NAME_ANY_NS = "aim:service-template-any-ns"
-#: Annotation carrying a hash of the desired InferenceService / HTTPRoute. The apply layer skips a
-#: write when the cache already holds every desired field, so a field the controller *stops* setting
-#: (a removed service label or annotation, env, a cache volume) would never be removed; the hash
-#: changes with any change of the desired object and forces the apply that removes it.
-DESIRED_HASH = "aim.silogen.ai/desired-hash"
 #: A mounted model cache's ``lastUsed`` is refreshed when older than this, while the service runs.
 LAST_USED_REFRESH = dt.timedelta(hours=24)
 
@@ -250,8 +244,10 @@ class ServiceController(KindController[ServiceObservation]):
         owned = controller_owner_key(KIND, API_GROUP)
         return [
             Watch(AIM_SERVICES, self_key),
-            Watch(INFERENCE_SERVICES, owned),
-            Watch(HTTP_ROUTES, owned),
+            # By controller owner, and by name: a foreign child of a service's name going away (or
+            # changing owner) must wake the service that reports the conflict.
+            Watch(INFERENCE_SERVICES, self._owner_or_namesake(owned)),
+            Watch(HTTP_ROUTES, self._owner_or_namesake(owned)),
             Watch(AIM_SERVICE_TEMPLATES, self._namespaced_template_services),
             Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, lambda e: [name_of(e.obj)])),
             Watch(AIM_IMAGES, when(_spec_changed, self._by(BY_IMAGE_NAME, _ns_name))),
@@ -270,6 +266,17 @@ class ServiceController(KindController[ServiceObservation]):
                 ),
             ),
         ]
+
+    def _owner_or_namesake(self, owned: Any) -> Any:
+        store = self.store
+
+        def mapper(event: InformerEvent) -> list[str]:
+            keys = list(owned(event))
+            if event.key not in keys and event.key in store:
+                keys.append(event.key)
+            return keys
+
+        return mapper
 
     def _model_cache_templates(self, event: InformerEvent) -> list[str]:
         """``namespace/<template>`` of the template cache controlling a model cache."""
@@ -357,6 +364,9 @@ class ServiceController(KindController[ServiceObservation]):
                 route_path = default_path(ns, str(meta.get("uid") or ""))
         route = self.routes.get(f"{ns}/{name}")
         route_route = route if route is not None and _controlled_by(route, meta) else None
+        route_conflict = (
+            foreign_child_message("HTTPRoute", route, meta) if route is not None and route_route is None else ""
+        )
         parents = ((route_route or {}).get("status") or {}).get("parents") or []
         route_conditions = tuple(
             RouteCondition(
@@ -378,8 +388,11 @@ class ServiceController(KindController[ServiceObservation]):
             isvc_name = inference_service_name(name, ns, self.domain_template)
         except IsvcNameError as exc:
             isvc_name, name_error = name, str(exc)
-        isvc = self.isvcs.get(f"{ns}/{isvc_name}")
-        isvc = isvc if isvc is not None and _controlled_by(isvc, meta) else None
+        found = self.isvcs.get(f"{ns}/{isvc_name}")
+        isvc = found if found is not None and _controlled_by(found, meta) else None
+        isvc_conflict = (
+            foreign_child_message("InferenceService", found, meta) if found is not None and isvc is None else ""
+        )
         isvc_status = (isvc or {}).get("status") or {}
         isvc_ready = any(
             c.get("type") == "Ready" and c.get("status") == "True" for c in isvc_status.get("conditions") or []
@@ -414,6 +427,7 @@ class ServiceController(KindController[ServiceObservation]):
             gateway_ref_present=settings.gateway_ref is not None,
             route_error=route_error,
             route_exists=route_route is not None,
+            route_conflict=route_conflict,
             route_has_parents=bool(parents),
             route_parent_conditions=route_conditions,
             cache_requested=caching,
@@ -422,6 +436,7 @@ class ServiceController(KindController[ServiceObservation]):
             cache_failed=cache_failed,
             cache_message=cache_message,
             isvc_exists=isvc is not None,
+            isvc_conflict=isvc_conflict,
             isvc_ready=isvc_ready,
             isvc_failure=isvc_failure,
             apply_derived_template=apply_derived,
@@ -440,7 +455,7 @@ class ServiceController(KindController[ServiceObservation]):
             mounts=mounts,
             usage=usage,
             cached_isvc=isvc,
-            cached_route=route,
+            cached_route=route_route,
             isvc_name=isvc_name,
         )
 
@@ -539,7 +554,7 @@ class ServiceController(KindController[ServiceObservation]):
             assert res.template is not None
             return [Desired(AIM_TEMPLATE_CACHES, build_service_template_cache(obj, res.template, str(res.kind)), None)]
         if role == ROLE_INFERENCE_SERVICE:
-            return [Desired(INFERENCE_SERVICES, with_hash(self._inference_service(obj, obs)), obs.cached_isvc)]
+            return [Desired(INFERENCE_SERVICES, self._inference_service(obj, obs), obs.cached_isvc)]
         if role == ROLE_HTTP_ROUTE:
             assert obs.routing.gateway_ref is not None and res.template is not None
             route = build_http_route(
@@ -551,10 +566,10 @@ class ServiceController(KindController[ServiceObservation]):
                 obs.routing.annotations,
                 isvc_name=obs.isvc_name,
             )
-            return [Desired(HTTP_ROUTES, with_hash(route), obs.cached_route)]
+            return [Desired(HTTP_ROUTES, route, obs.cached_route)]
         if role == ROLE_CACHE_USAGE:
             return [
-                Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None)
+                Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None, hashed=False)
                 for cache, fragment in obs.usage
             ]
         raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
@@ -623,14 +638,6 @@ class ServiceController(KindController[ServiceObservation]):
 DOMAIN_TEMPLATE_ENV = "AIMCTL_KSERVE_DOMAIN_TEMPLATE"
 
 
-def with_hash(manifest: Obj) -> Obj:
-    """``manifest`` with :data:`DESIRED_HASH` set to a hash of everything else in it."""
-    digest = sha256_hex(json.dumps(manifest, sort_keys=True, separators=(",", ":")), 16)
-    meta = manifest["metadata"]
-    meta["annotations"] = {**(meta.get("annotations") or {}), DESIRED_HASH: digest}
-    return manifest
-
-
 def _template_view(res: TemplateResolution) -> TemplateView:
     template = res.template or {}
     spec, status = template.get("spec") or {}, template.get("status") or {}
@@ -658,6 +665,27 @@ def _failure_message(status: Mapping[str, Any]) -> str:
             if c.get("type") == type_ and c.get("status") == value and c.get("message"):
                 return str(c["message"])
     return ""
+
+
+def foreign_child_message(kind: str, child: Obj, service_meta: Mapping[str, Any]) -> str:
+    """The condition message for a child of the service's name that the service does not control:
+    who controls it (kind and name, or nobody) and what to do. The operator never adopts it."""
+    name = str((child.get("metadata") or {}).get("name") or "")
+    refs = (child.get("metadata") or {}).get("ownerReferences") or []
+    ctrl = next((r for r in refs if r.get("controller")), None)
+    if ctrl is None:
+        owner = "has no controller owner (it was created outside this operator)"
+    elif ctrl.get("kind") == KIND and ctrl.get("name") == service_meta.get("name"):
+        owner = (
+            f'is controlled by an earlier AIMService "{ctrl.get("name")}" (uid {ctrl.get("uid")}), not by this '
+            "one; garbage collection deletes it once that owner is gone"
+        )
+    else:
+        owner = f'is controlled by {ctrl.get("kind")} "{ctrl.get("name")}"'
+    return (
+        f'{kind} "{name}" already exists and {owner}. The operator does not take over objects it does not '
+        f"own: delete that {kind} or give this AIMService another name."
+    )
 
 
 def _controlled_by(child: Obj, owner_meta: Mapping[str, Any]) -> bool:

@@ -396,6 +396,7 @@ async def test_context_flag_and_kubectl_plugin(
         ["aim", "get", "aimrcfg", "-n", namespace, "--context", good], two, program=[str(kubectl)], env=path
     )
     assert plugin.returncode == 0, plugin.stderr
+
     def without_age(text: str) -> list[list[str]]:
         return [line.split()[:-1] for line in text.splitlines()]
 

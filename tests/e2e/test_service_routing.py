@@ -267,3 +267,43 @@ async def test_hostile_route_templates_never_stall_the_operator(
         assert condition(got, "Failure")["message"].startswith("spec.routing.routeTemplate is invalid: ")
         assert "visits more than" in condition(got, "Failure")["message"]
         assert not failures, f"/healthz failed: {failures[:3]}"
+
+
+async def test_a_foreign_http_route_is_never_taken_over(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
+    """An HTTPRoute of the service's name with no controller owner: never written or deleted; the
+    service reports OwnershipConflict in RoutingReady; it creates its own route once that one is gone."""
+    async with discovery_logs(api, namespace, tmp_path):
+        await setup(api, namespace)
+        theirs = {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "svc", "namespace": namespace},
+            "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"matches": [{"path": {"value": "/theirs"}}]}]},
+        }
+        created = await kube.apply(api, route_path(namespace, "svc"), theirs, "someone-else")
+        svc = service(
+            namespace, "svc", "img", templateRef="tpl", routing={"enabled": True, "gatewayRef": {"name": "gw"}}
+        )
+        await aim.apply(api, svc)
+        got = await wait_service(api, svc, "Degraded", RoutingReady=("False", "OwnershipConflict"))
+        message = condition(got, "RoutingReady")["message"]
+        assert 'HTTPRoute "svc" already exists and has no controller owner' in message
+        assert "delete that HTTPRoute" in message
+        route = await kube.get(api, route_path(namespace, "svc"))
+        assert route["metadata"]["uid"] == created["metadata"]["uid"]
+        assert "ownerReferences" not in route["metadata"]
+        assert route["spec"]["rules"][0]["matches"][0]["path"]["value"] == "/theirs"
+        assert not [m for m in route["metadata"]["managedFields"] if m["manager"].startswith("aimctl.aim.silogen.ai/")]
+        # Turning routing off must not delete someone else's route either.
+        svc["spec"]["routing"] = {"enabled": False}
+        await aim.apply(api, svc)
+        await wait_service(api, svc, "Running")
+        assert (await kube.get(api, route_path(namespace, "svc")))["metadata"]["uid"] == created["metadata"]["uid"]
+        # Routing on again; the foreign route deleted: the service creates and uses its own.
+        svc["spec"]["routing"] = {"enabled": True, "gatewayRef": {"name": "gw"}}
+        await aim.apply(api, svc)
+        await wait_service(api, svc, "Degraded", RoutingReady=("False", "OwnershipConflict"))
+        await kube.delete(api, route_path(namespace, "svc"))
+        await wait_service(api, svc, "Running", within=60)
+        mine = await kube.get(api, route_path(namespace, "svc"))
+        assert [r["kind"] for r in mine["metadata"]["ownerReferences"]] == ["AIMService"]

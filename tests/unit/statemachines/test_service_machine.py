@@ -204,8 +204,34 @@ def test_a_name_that_cannot_fit_blocks_the_inference_service_and_says_why() -> N
 def test_a_shortened_inference_service_name_is_in_the_ready_message() -> None:
     short = replace(READY, isvc_name_shortened="long-name-1a2b3c4d")
     assert conds(short)["Ready"] == (
-        "True", "RuntimeReady", 'AIMService is ready to serve traffic (InferenceService "long-name-1a2b3c4d")'
+        "True",
+        "RuntimeReady",
+        'AIMService is ready to serve traffic (InferenceService "long-name-1a2b3c4d")',
     )
     starting = conds(replace(short, isvc_ready=False))["Ready"]
     assert starting[2] == 'Waiting for InferenceService to become ready (InferenceService "long-name-1a2b3c4d")'
     assert conds(READY)["Ready"][2] == "AIMService is ready to serve traffic"  # unchanged when not shortened
+
+
+def test_a_foreign_inference_service_is_never_applied_and_is_reported() -> None:
+    message = 'InferenceService "svc" already exists and is controlled by Deployment "x"'
+    foreign = replace(READY, isvc_exists=False, isvc_ready=False, isvc_conflict=message)
+    d = MACHINE.decide(foreign, "Starting")
+    assert (d.state, d.rule) == ("Degraded", "inference_service_conflict")
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) not in d.effects
+    c = conds(foreign)
+    assert c["RuntimeReady"] == ("False", "OwnershipConflict", message)
+    assert c["Failure"] == ("True", "OwnershipConflict", message)
+    assert c["Ready"][0] == "False"
+
+
+def test_a_foreign_http_route_is_never_applied_nor_deleted_and_is_reported() -> None:
+    message = 'HTTPRoute "svc" already exists and has no controller owner'
+    routed = replace(READY, routing_enabled=True, gateway_ref_present=True, route_conflict=message)
+    d = MACHINE.decide(routed, "Running")
+    assert (d.state, d.rule) == ("Degraded", "route_conflict")
+    assert ApplyChild(ROLE_HTTP_ROUTE) not in d.effects
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) in d.effects
+    assert conds(routed)["RoutingReady"] == ("False", "OwnershipConflict", message)
+    unrouted = replace(READY, route_conflict=message)  # routing off: a foreign route is left alone
+    assert DeleteChild(ROLE_HTTP_ROUTE) not in MACHINE.decide(unrouted, "Running").effects
