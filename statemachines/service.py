@@ -464,8 +464,9 @@ RULES: list[Rule[ServiceObservation]] = [
           _no_model_sources),
     _rule("cache_failed", DEGRADED, lambda o: o.caching and o.cache_failed, _cache_failed),
     _rule("waiting_for_cache", STARTING, lambda o: o.caching and not o.caches_ready, _waiting_for_cache),
-    _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and bool(o.isvc_failure), _runtime_failed,
-          "KServe reports a failed model load (modelStatus.lastFailureInfo)"),
+    # KServe never clears lastFailureInfo: it counts only while the InferenceService is not Ready.
+    _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and not o.isvc_ready and bool(o.isvc_failure),
+          _runtime_failed, "KServe reports a failed model load (modelStatus.lastFailureInfo) and is not Ready"),
     _rule("route_rejected", DEGRADED, lambda o: o.routing_enabled and o.route_exists and o.route_rejected is not None,
           _route_rejected, "the Gateway refused the HTTPRoute"),
     _rule("running", RUNNING, lambda o: o.isvc_exists and o.isvc_ready and o.routing_ready, _running),

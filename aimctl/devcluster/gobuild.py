@@ -39,9 +39,16 @@ def go_binary() -> str:
     return found
 
 
-def run_go(args: list[str], cwd: Path | None = None) -> str:
-    """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure."""
-    proc = subprocess.run([go_binary(), *args], cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
+def run_go(args: list[str], cwd: Path | None = None, nice: bool = False) -> str:
+    """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure.
+
+    ``nice`` runs it at a lower priority (``nice -n 10``) when ``nice`` exists: long builds on a shared
+    machine then leave room for everything else.
+    """
+    prefix = ["nice", "-n", "10"] if nice and shutil.which("nice") else []
+    proc = subprocess.run(
+        [*prefix, go_binary(), *args], cwd=cwd, env=go_env(), capture_output=True, text=True, check=False
+    )
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
         raise GoError(f"go {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")

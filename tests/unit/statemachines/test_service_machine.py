@@ -57,6 +57,15 @@ def test_status_is_never_sticky() -> None:
     assert MACHINE.decide(replace(READY, isvc_exists=False, isvc_ready=False), "Failed").state == "Starting"
 
 
+def test_a_ready_inference_service_with_an_old_failure_runs() -> None:
+    """KServe never clears ``modelStatus.lastFailureInfo``: once its predictor recovers, the InferenceService
+    is Ready and still carries the old failure. Ready wins (the failure matters only while not Ready)."""
+    recovered = replace(READY, isvc_failure="simulated crash: the model server exited with code 1")
+    d = MACHINE.decide(recovered, "Degraded")
+    assert (d.state, d.rule) == ("Running", "running")
+    assert conds(recovered)["Failure"] == ("False", "Resolved", "No active failures")
+
+
 def test_starting_reasons() -> None:
     assert conds(replace(READY, isvc_exists=False, isvc_ready=False))["RuntimeReady"][:2] == (
         "False",
