@@ -130,6 +130,9 @@ class ServiceObservation:
     isvc_ready: bool = False
     #: ``status.modelStatus.lastFailureInfo`` message ("" when none).
     isvc_failure: str = ""
+    #: The apiserver's message when an admission webhook (KServe's validation) refused the
+    #: InferenceService the operator applied ("" when none).
+    isvc_rejected: str = ""
 
     # Housekeeping effects.
     #: The derived template this service resolves to must be (re)applied (created, or its spec or
@@ -376,6 +379,11 @@ def _waiting_for_cache(obs: ServiceObservation, out: Outcome) -> None:
     _problem(out, "WaitingForCache", "Waiting for model caches to become ready", progressing=True, failure=False)
 
 
+def _runtime_rejected(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, "InferenceServiceRejected", obs.isvc_rejected)
+
+
 def _runtime_failed(obs: ServiceObservation, out: Outcome) -> None:
     _prologue(obs, out)
     _problem(out, "RuntimeFailed", obs.isvc_failure)
@@ -464,6 +472,8 @@ RULES: list[Rule[ServiceObservation]] = [
           _no_model_sources),
     _rule("cache_failed", DEGRADED, lambda o: o.caching and o.cache_failed, _cache_failed),
     _rule("waiting_for_cache", STARTING, lambda o: o.caching and not o.caches_ready, _waiting_for_cache),
+    _rule("runtime_rejected", FAILED, lambda o: bool(o.isvc_rejected), _runtime_rejected,
+          "an admission webhook (KServe's validation) refused the InferenceService"),
     # KServe never clears lastFailureInfo: it counts only while the InferenceService is not Ready.
     _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and not o.isvc_ready and bool(o.isvc_failure),
           _runtime_failed, "KServe reports a failed model load (modelStatus.lastFailureInfo) and is not Ready"),

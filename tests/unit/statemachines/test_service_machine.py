@@ -66,6 +66,16 @@ def test_a_ready_inference_service_with_an_old_failure_runs() -> None:
     assert conds(recovered)["Failure"] == ("False", "Resolved", "No active failures")
 
 
+def test_an_inference_service_refused_by_kserve_fails_the_service_with_the_webhooks_message() -> None:
+    msg = 'admission webhook "inferenceservice.kserve-webhook-server.validator" denied the request: invalid name'
+    refused = replace(READY, isvc_exists=False, isvc_ready=False, isvc_rejected=msg)
+    d = MACHINE.decide(refused, "Starting")
+    assert (d.state, d.rule) == ("Failed", "runtime_rejected")
+    assert conds(refused)["Failure"] == ("True", "InferenceServiceRejected", msg)
+    assert conds(refused)["Ready"] == ("False", "InferenceServiceRejected", msg)
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) in d.effects  # a fixed spec is applied again
+
+
 def test_starting_reasons() -> None:
     assert conds(replace(READY, isvc_exists=False, isvc_ready=False))["RuntimeReady"][:2] == (
         "False",
