@@ -261,6 +261,29 @@ async def test_running_degraded_and_back(api: client.ApiClient, namespace: str, 
         assert reasons.count("RuntimeReady") == 2
 
 
+async def test_kserve_webhook_refusal_is_reported_on_the_service(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """KServe's validating webhook refuses an InferenceService named with a dot (KServe's names are
+    DNS-1035 labels; an AIMService's need not be): the service is Failed with KServe's own message,
+    no InferenceService exists; a valid sibling in the same namespace runs."""
+    async with discovery_logs(api, namespace, tmp_path):
+        tpl = template("tpl", "img", namespace)
+        await apply_all(api, image("img", namespace), tpl)
+        await wait_template(api, tpl, "Available")
+        bad = service(namespace, "chat.v1", "img", templateRef="tpl")
+        await aim.apply(api, bad)
+        got = await wait_service(api, bad, "Failed", Failure=("True", "InferenceServiceRejected"))
+        message = condition(got, "Failure")["message"]
+        assert 'admission webhook "inferenceservice.kserve-webhook-server.validator" denied the request' in message
+        assert 'the InferenceService "chat.v1" is invalid' in message
+        assert conditions(got)["Ready"] == ("False", "InferenceServiceRejected")
+        assert await absent(api, isvc_path(namespace, "chat.v1"))
+        good = service(namespace, "chat-v1", "img", templateRef="tpl")
+        await aim.apply(api, good)
+        await wait_service(api, good, "Running", Ready=("True", "RuntimeReady"))
+
+
 async def test_template_not_available_degraded_or_failed(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
     """Scenario 20: the service mirrors its template: Pending while it discovers, Degraded with the
     template's reason (ImagePullBackOff), Failed with JobFailed; no InferenceService in any case."""

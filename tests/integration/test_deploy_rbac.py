@@ -34,12 +34,12 @@ from kubernetes_asyncio import client, config
 
 from aimctl import rbac
 from aimctl.cli.run import builtin_controllers
+from aimctl.devcluster.layout import PORTS_PER_CLUSTER
 from aimctl.kube.resources import AIM_RESOURCES
 from aimctl.manager import Manager, ManagerConfig
 from informers.store import Obj
 from tests.e2e.test_images import AIMDUMMY_LABELS
 from tests.sim.gateway_controller import GatewaySimulator
-from tests.sim.kserve_controller import KServeSimulator
 from tests.sim.oci_registry import Registry, push_image, start_registry
 from tests.sim.pod_logs import serve_logs
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
@@ -61,7 +61,7 @@ pytestmark = pytest.mark.cluster
 PRIVATE_CLUSTER = f"test-deploy-rbac-{os.getpid()}"
 
 
-def free_port_base(count: int = 7) -> int:
+def free_port_base(count: int = PORTS_PER_CLUSTER) -> int:
     """A base of ``count`` consecutive free loopback ports (other clusters may run on this machine)."""
     import random
     import socket
@@ -195,8 +195,8 @@ async def test_service_account_rbac_is_sufficient_and_necessary(
     proxy = RecordingProxy(local.server, local.layout.pki / "ca.crt")
     await proxy.start()
     kubeconfig = token_kubeconfig(tmp_path / "sa.kubeconfig", f"http://127.0.0.1:{proxy.port}", token, None)
-    kserve, gateway = KServeSimulator(api), GatewaySimulator(api)
-    sims = [asyncio.get_running_loop().create_task(s.run()) for s in (kserve, gateway)]
+    gateway = GatewaySimulator(api)  # KServe itself runs in the private cluster
+    sims = [asyncio.get_running_loop().create_task(gateway.run())]
     lease = f"aimctl-rbac-test-{uuid.uuid4().hex[:6]}"
     op = OperatorProcess(
         kubeconfig,
