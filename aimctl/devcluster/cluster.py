@@ -138,8 +138,8 @@ class DevCluster:
             return components.kube_scheduler(self.layout, b)
         if name == "kwok":
             return components.kwok(self.layout, b, self._kwok_config())
-        if name == "kserve-manager":
-            return components.kserve_manager(self.layout, self.kserve_manager)
+        if name == "kserve-manager":  # (built by up(); never here, so status() stays quick)
+            return components.kserve_manager(self.layout, Path(self._executable(name)))
         raise KeyError(f"unknown component {name!r}; known: {', '.join(components.ORDER)}")
 
     def _healthy(self, comp: components.Component) -> bool:
