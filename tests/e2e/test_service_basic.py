@@ -61,7 +61,7 @@ async def test_basic_service_on_a_cluster_template(api: client.ApiClient, namesp
         await apply_all(api, *objs)
         await wait_template(api, objs[1], "Available")
         svc = service(namespace, "svc", img, labels={"team": "a"},
-                      annotations={"note": "hello", kserve.READY_DELAY: "1h"})  # fmt: skip
+                      annotations={"note": "hello", kserve.HOLD: kserve.PENDING})  # fmt: skip
         await aim.apply(api, svc)
         starting = await wait_service(api, svc, "Starting", RuntimeReady=("False", "CreatingRuntime"))
         st = starting["status"]

@@ -5,9 +5,9 @@ registers its webhooks); there is no KServe simulator. A test chooses what a pre
 exactly as it would on a real cluster by shipping a good or a bad model server, and KServe reports it
 through its own logic (see the stages in ``aimctl/devcluster/kwok-config.yaml``):
 
-* :data:`READY_DELAY`, on an AIMService (the operator copies its annotations to the InferenceService,
-  and KServe copies those onto the predictor's pod template), holds new predictor pods Pending for
-  that long (e.g. ``"1h"``): the InferenceService stays not Ready, as while a model loads;
+* :data:`HOLD` ``=`` :data:`PENDING`, on an AIMService (the operator copies its annotations to the
+  InferenceService, and KServe copies those onto the predictor's pod template), holds new predictor
+  pods Pending: the InferenceService stays not Ready, as while a model loads;
 * :func:`crash` makes the running predictor pods crash-loop with a given termination message (a
   model server dying at run time); KServe turns that into ``PredictorReady=False`` and
   ``modelStatus.lastFailureInfo``; :func:`recover` lets them run again (KServe keeps the old
@@ -23,7 +23,7 @@ from kubernetes_asyncio import client
 from tests.support import kube
 from tests.support.wait import wait_for
 
-READY_DELAY = "pod-ready.stage.kwok.x-k8s.io/delay"
+HOLD, PENDING = "kwok.aimctl.dev/hold", "pending"
 CRASH = "kwok.aimctl.dev/crash"
 CRASH_MESSAGE = "kwok.aimctl.dev/crash-message"
 ISVC_LABEL = "serving.kserve.io/inferenceservice"
