@@ -85,6 +85,9 @@ async def test_runtime_config_drives_routing_and_credentials(
             },
         )
         await aim.apply(api, rc)
+        # The predictor pods run as sa1: without it the ReplicaSet cannot create them (real KServe).
+        await kube.apply(api, f"/api/v1/namespaces/{namespace}/serviceaccounts/sa1",
+                         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa1"}})  # fmt: skip
         svc = service(namespace, "svc3", "img", templateRef="tpl", runtimeConfigName="rc1",
                       imagePullSecrets=[{"name": "s0"}])  # fmt: skip
         await aim.apply(api, svc)
