@@ -148,6 +148,9 @@ class ServiceObservation:
     isvc_ready: bool = False
     #: ``status.modelStatus.lastFailureInfo`` message ("" when none).
     isvc_failure: str = ""
+    #: The apiserver's message when an admission webhook (KServe's validation) refused the
+    #: InferenceService the operator applied ("" when none).
+    isvc_rejected: str = ""
 
     # Housekeeping effects.
     #: The derived template this service resolves to must be (re)applied (created, or its spec or
@@ -407,6 +410,11 @@ def _route_conflict(obs: ServiceObservation, out: Outcome) -> None:
     _problem(out, OWNERSHIP_CONFLICT, obs.route_conflict)
 
 
+def _runtime_rejected(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, "InferenceServiceRejected", obs.isvc_rejected)
+
+
 def _runtime_failed(obs: ServiceObservation, out: Outcome) -> None:
     _prologue(obs, out)
     _problem(out, "RuntimeFailed", obs.isvc_failure)
@@ -517,8 +525,11 @@ RULES: list[Rule[ServiceObservation]] = [
           _inference_service_conflict, "an InferenceService of this name has another owner: never taken over"),
     _rule("route_conflict", DEGRADED, lambda o: o.route_desired and bool(o.route_conflict), _route_conflict,
           "an HTTPRoute of this name has another owner: never taken over"),
-    _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and bool(o.isvc_failure), _runtime_failed,
-          "KServe reports a failed model load (modelStatus.lastFailureInfo)"),
+    _rule("runtime_rejected", FAILED, lambda o: bool(o.isvc_rejected), _runtime_rejected,
+          "an admission webhook (KServe's validation) refused the InferenceService"),
+    # KServe never clears lastFailureInfo: it counts only while the InferenceService is not Ready.
+    _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and not o.isvc_ready and bool(o.isvc_failure),
+          _runtime_failed, "KServe reports a failed model load (modelStatus.lastFailureInfo) and is not Ready"),
     _rule("route_rejected", DEGRADED, lambda o: o.routing_enabled and o.route_exists and o.route_rejected is not None,
           _route_rejected, "the Gateway refused the HTTPRoute"),
     _rule("running", RUNNING, lambda o: o.isvc_exists and o.isvc_ready and o.routing_ready, _running),

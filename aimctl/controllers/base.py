@@ -19,7 +19,11 @@
 7. The smallest declared ``RequeueAfter`` becomes the result.
 
 Failures in step 4 propagate to the manager, which retries with per-key backoff; the status of that
-reconcile is not written, so nothing half-done is reported as done.
+reconcile is not written, so nothing half-done is reported as done. One exception: a child that an
+admission webhook refuses (e.g. KServe's validation of an InferenceService) is a verdict on the spec,
+not a transient failure; a kind that reports refusals (:meth:`KindController.refused`) records it, and
+the reconcile observes and decides again so the status says why (the refused apply is retried on the
+next event).
 
 The read-your-writes and apply guarantees are described in ``docs/reconcile.md``.
 """
@@ -37,6 +41,7 @@ from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
 from aimctl.status.conditions import merge_conditions, now_rfc3339
 from informers.resource import Resource
+from informers.rest import ApiError
 from informers.store import Obj, Store
 from informers.transform import strip_managed_fields
 from metrics.registry import OperatorMetrics
@@ -104,6 +109,17 @@ class KindController(abc.ABC, Generic[Obs]):
         """The children of ``role`` to delete (called for each ``DeleteChild``)."""
         raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
 
+    def reports_refusals(self, child: Desired) -> bool:
+        """Whether this kind reports an admission webhook's refusal of ``child`` in its status (then
+        it overrides :meth:`refused` and reads the record in :meth:`observe`). By default: no, the
+        error propagates like any other."""
+        return False
+
+    def refused(self, key: str, child: Desired, message: str) -> bool:
+        """Record (``message``) or clear (``""``) the refusal of ``child`` of the object ``key``;
+        True if the record changed."""
+        return False
+
     def current_state(self, obj: Obj) -> str | None:
         """The machine state the object is in now: ``status.status`` by default (kinds whose status
         has no ``status`` field derive it from their conditions)."""
@@ -169,15 +185,19 @@ class KindController(abc.ABC, Generic[Obs]):
         current = self.current_state(obj)
         decision = self.machine.decide(obs, current)
         requeue: float | None = None
+        changed = False
         for effect in decision.effects:
             if isinstance(effect, ApplyChild):
                 for child in self.desired(effect.role, obj, obs):
-                    await self.applier.apply(child.resource, child.manifest, child.cached, hashed=child.hashed)
+                    changed = await self._apply_child(key, child) or changed
             elif isinstance(effect, DeleteChild):
                 for gone in self.deletions(effect.role, obj, obs, effect.name):
                     await self.applier.delete(gone.resource, gone.namespace, gone.name)
             elif isinstance(effect, RequeueAfter):
                 requeue = effect.seconds if requeue is None else min(requeue, effect.seconds)
+        if changed:  # a refusal recorded or cleared: decide again with it (effects already ran)
+            obs = await self.observe(obj)
+            decision = self.machine.decide(obs, current)
         status = self.compose_status(obj, obs, decision)
         stored = await self.status_writer.apply_status(self.resource, obj, status)
         if stored is not None:
@@ -185,6 +205,17 @@ class KindController(abc.ABC, Generic[Obs]):
         if decision.transition is not None:
             await self._report_transition(obj, decision)
         return Result(requeue_after=requeue)
+
+    async def _apply_child(self, key: str, child: Desired) -> bool:
+        """Apply one child; True if an admission refusal of it was recorded or cleared (see
+        :meth:`refused`). Any other error, or a refusal the kind does not report, propagates."""
+        try:
+            await self.applier.apply(child.resource, child.manifest, child.cached, hashed=child.hashed)
+        except ApiError as exc:
+            if admission_refusal(exc) and self.reports_refusals(child):
+                return self.refused(key, child, exc.message)
+            raise
+        return self.reports_refusals(child) and self.refused(key, child, "")
 
     def compose_status(self, obj: Obj, obs: Obs, decision: Decision) -> dict[str, Any]:
         """The complete status this decision writes (pure given the clock)."""
@@ -208,6 +239,12 @@ class KindController(abc.ABC, Generic[Obs]):
             declared = [EmitEvent("Warning" if dst in WARNING_STATES else "Normal", reason, message)]
         for e in declared:
             await self.events.emit(obj, e.type, e.reason, decision.rule, e.message)  # type: ignore[arg-type]
+
+
+def admission_refusal(exc: ApiError) -> bool:
+    """An admission webhook denied the request (the apiserver's "admission webhook ... denied the
+    request" answer), as opposed to a transient failure or a conflict."""
+    return exc.status in (400, 403, 422) and "admission webhook" in exc.message and "denied the request" in exc.message
 
 
 def _uid(obj: Obj) -> str:

@@ -236,7 +236,19 @@ class ServiceController(KindController[ServiceObservation]):
         self.routes = cache.informer(HTTP_ROUTES).store
         #: KServe's ingress domainTemplate, which decides how long an InferenceService name may be.
         self.domain_template = os.environ.get(DOMAIN_TEMPLATE_ENV) or DEFAULT_DOMAIN_TEMPLATE
+        #: Admission webhooks' refusals of a service's InferenceService, by service key (see
+        #: :meth:`refused`): KServe's validation is reported on the AIMService, not retried blindly.
+        self.isvc_refusals: dict[str, str] = {}
         super().__init__(services.store, *io_parts(manager.client, self.name), manager.metrics)
+
+    def reports_refusals(self, child: Desired) -> bool:
+        return child.resource is INFERENCE_SERVICES
+
+    def refused(self, key: str, child: Desired, message: str) -> bool:
+        before = self.isvc_refusals.pop(key, "")
+        if message:
+            self.isvc_refusals[key] = message
+        return before != message
 
     # -- watches -----------------------------------------------------------------------------------
 
@@ -439,6 +451,7 @@ class ServiceController(KindController[ServiceObservation]):
             isvc_conflict=isvc_conflict,
             isvc_ready=isvc_ready,
             isvc_failure=isvc_failure,
+            isvc_rejected=self.isvc_refusals.get(f"{ns}/{name}", ""),
             apply_derived_template=apply_derived,
             released_template=name_of(released) if released is not None else "",
             released_template_in_use=bool(released_consumers),

@@ -1,8 +1,9 @@
 """AIMService routing end to end: HTTPRoutes, route templates, RoutingReady (reference §14 scenarios
 10-13; DESIGN.md §5 #8 — routing enabled only through the runtime config reaches Running).
 
-The simulated Gateway controller (``gateway`` fixture) accepts routes attached to Gateways of its
-class, like a real implementation; the simulated KServe controller makes InferenceServices Ready.
+The simulated Gateway controller (``gateway`` fixture) writes route status by the Gateway API's rules,
+like a real implementation; KServe itself makes InferenceServices Ready and creates the predictor
+Services the routes point at.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from kubernetes_asyncio import client
 
 from tests.e2e.conftest import Operator
-from tests.sim.gateway_controller import OUTCOME_ANNOTATION, gateway_manifests
+from tests.sim.gateway_controller import gateway_manifests
 from tests.support import aim, kube
 from tests.support.discovery import condition
 from tests.support.services import (
@@ -48,11 +49,14 @@ async def _isolated(api: client.ApiClient, namespace: str) -> None:
 GATEWAY_CLASS = "aimctl-sim"
 
 
-async def setup(api: client.ApiClient, namespace: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    """An image, an Available template ``tpl`` and a Gateway ``gw`` served by the simulator."""
+async def setup(
+    api: client.ApiClient, namespace: str, allowed_namespaces: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An image, an Available template ``tpl`` and a Gateway ``gw`` served by the simulator (its
+    listener's ``allowedRoutes.namespaces`` is ``allowed_namespaces``, default ``from: All``)."""
     gc, gw = gateway_manifests(namespace, "gw", class_name=GATEWAY_CLASS)
-    if annotations:
-        gw["metadata"]["annotations"] = annotations
+    if allowed_namespaces is not None:
+        gw["spec"]["listeners"][0]["allowedRoutes"]["namespaces"] = allowed_namespaces
     await kube.apply(api, f"/apis/gateway.networking.k8s.io/v1/gatewayclasses/{GATEWAY_CLASS}", gc)
     await kube.apply(api, f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/gw", gw)
     tpl = template("tpl", "img", namespace)
@@ -86,6 +90,9 @@ async def test_runtime_config_drives_routing_and_credentials(
             },
         )
         await aim.apply(api, rc)
+        # The predictor pods run as sa1: without it the ReplicaSet cannot create them (real KServe).
+        await kube.apply(api, f"/api/v1/namespaces/{namespace}/serviceaccounts/sa1",
+                         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa1"}})  # fmt: skip
         svc = service(namespace, "svc3", "img", templateRef="tpl", runtimeConfigName="rc1",
                       imagePullSecrets=[{"name": "s0"}])  # fmt: skip
         await aim.apply(api, svc)
@@ -167,17 +174,21 @@ async def test_routing_without_gateway_fails(api: client.ApiClient, namespace: s
 async def test_route_refused_by_the_gateway_then_accepted(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
-    """RoutingReady follows the route's parent conditions: a Gateway refusing the route makes the
-    service Degraded; once accepted it runs; turning routing off removes the route."""
+    """RoutingReady follows the route's parent conditions: a Gateway whose listener admits only
+    labelled namespaces refuses the route (NotAllowedByListeners) and the service is Degraded; once
+    the namespace has the label the route is accepted and the service runs; turning routing off
+    removes the route."""
     async with discovery_logs(api, namespace, tmp_path):
-        gw = await setup(api, namespace, annotations={OUTCOME_ANNOTATION: "reject"})
+        selector = {"matchLabels": {"gateway-access": "granted"}}
+        await setup(api, namespace, allowed_namespaces={"from": "Selector", "selector": selector})
         routing = {"enabled": True, "gatewayRef": {"name": "gw"}}
         svc = service(namespace, "svc", "img", templateRef="tpl", routing=routing)
         await aim.apply(api, svc)
         got = await wait_service(api, svc, "Degraded", RoutingReady=("False", "NotAllowedByListeners"))
         assert condition(got, "Failure")["reason"] == "NotAllowedByListeners"
-        gw["metadata"]["annotations"] = {}
-        await kube.apply(api, f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/gw", gw)
+        await kube.request(api, "PATCH", f"/api/v1/namespaces/{namespace}",
+                           {"metadata": {"labels": {"gateway-access": "granted"}}},
+                           content_type="application/merge-patch+json")  # fmt: skip
         await wait_service(api, svc, "Running", RoutingReady=("True", "RouteReady"))
         svc["spec"]["routing"] = {"enabled": False}
         await aim.apply(api, svc)

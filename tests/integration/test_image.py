@@ -40,7 +40,6 @@ from kubernetes_asyncio import client, config
 
 from aimctl.devcluster.image import Builder, ImageBuildError, build, detect_builder
 from tests.sim.gateway_controller import GatewaySimulator
-from tests.sim.kserve_controller import KServeSimulator
 from tests.sim.oci_registry import Registry, push_image, start_registry
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support import aim, kube
@@ -48,6 +47,7 @@ from tests.support.aim_crds import CRD_PATH, load_crds
 from tests.support.container import ImageRoot, image_root, start
 from tests.support.manifests import apply_docs
 from tests.support.polling import until_async
+from tests.support.ports import free_port_base
 from tests.support.samples import prepare, sample_image_labels, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, install_rbac, service_account_token
 from tests.support.wait import wait_for
@@ -142,24 +142,6 @@ def test_runs_as_its_user_on_a_read_only_root(image: ImageRoot, tmp_path: Path) 
 # ---- in-cluster, on a private cluster -----------------------------------------------------------------
 
 
-def free_port_base(count: int = 7) -> int:
-    """A base of ``count`` consecutive free loopback ports (other clusters may run on this machine)."""
-    import contextlib
-    import random
-
-    for _ in range(200):
-        base = random.randrange(20000, 32000, 10)
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + count):
-                    s = stack.enter_context(socket.socket())
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range for the private cluster")
-
-
 @pytest.fixture(scope="module")
 def private_cluster(cluster: Any, image: ImageRoot) -> Iterator[Any]:
     if cluster.local is None:
@@ -230,7 +212,7 @@ async def test_in_cluster_operator_converges_the_samples(
     sa_files = {"token": token.encode(), "ca.crt": (private_cluster.layout.pki / "ca.crt").read_bytes(),
                 "namespace": OPERATOR_NAMESPACE.encode()}  # fmt: skip
     await prepare(api, SAMPLES_NAMESPACE, tmp_path)
-    sims = [asyncio.get_running_loop().create_task(s.run()) for s in (KServeSimulator(api), GatewaySimulator(api))]
+    sims = [asyncio.get_running_loop().create_task(GatewaySimulator(api).run())]  # KServe runs in the cluster
     metrics, probe = free_port(), free_port()
     log = tmp_path / "operator.log"
     pod = "aimctl-manager-image-test"

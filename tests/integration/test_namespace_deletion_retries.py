@@ -28,7 +28,6 @@ from aimctl.manager import Manager, ManagerConfig
 from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import Obj
-from tests.sim.kserve_controller import KServeSimulator
 from tests.support import aim, kube
 from tests.support.discovery import unique
 from tests.support.polling import until
@@ -110,9 +109,7 @@ async def test_a_service_deleted_with_its_namespace_during_a_status_write_leaves
     services.status_writer.apply_status = apply_status  # type: ignore[attr-defined]
 
     img, tpl = unique("img-race"), unique("tpl-race")
-    kserve = KServeSimulator(api)
     async with anyio.create_task_group() as tg, cluster_objects(api) as objs:
-        tg.start_soon(kserve.run)
         await tg.start(manager.run)
         async with discovery_logs(api, OPERATOR_NAMESPACE, tmp_path):
             objs += [image(img, default=tpl), template(tpl, img)]

@@ -57,6 +57,25 @@ def test_status_is_never_sticky() -> None:
     assert MACHINE.decide(replace(READY, isvc_exists=False, isvc_ready=False), "Failed").state == "Starting"
 
 
+def test_a_ready_inference_service_with_an_old_failure_runs() -> None:
+    """KServe never clears ``modelStatus.lastFailureInfo``: once its predictor recovers, the InferenceService
+    is Ready and still carries the old failure. Ready wins (the failure matters only while not Ready)."""
+    recovered = replace(READY, isvc_failure="simulated crash: the model server exited with code 1")
+    d = MACHINE.decide(recovered, "Degraded")
+    assert (d.state, d.rule) == ("Running", "running")
+    assert conds(recovered)["Failure"] == ("False", "Resolved", "No active failures")
+
+
+def test_an_inference_service_refused_by_kserve_fails_the_service_with_the_webhooks_message() -> None:
+    msg = 'admission webhook "inferenceservice.kserve-webhook-server.validator" denied the request: invalid name'
+    refused = replace(READY, isvc_exists=False, isvc_ready=False, isvc_rejected=msg)
+    d = MACHINE.decide(refused, "Starting")
+    assert (d.state, d.rule) == ("Failed", "runtime_rejected")
+    assert conds(refused)["Failure"] == ("True", "InferenceServiceRejected", msg)
+    assert conds(refused)["Ready"] == ("False", "InferenceServiceRejected", msg)
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) in d.effects  # a fixed spec is applied again
+
+
 def test_starting_reasons() -> None:
     assert conds(replace(READY, isvc_exists=False, isvc_ready=False))["RuntimeReady"][:2] == (
         "False",
