@@ -344,9 +344,7 @@ class Reflector:
                     try:
                         line = await resp.content.readline(max_line_length=self.max_event_bytes)
                     except LineTooLong as exc:
-                        raise WatchEventTooLarge(
-                            f"a watch event exceeded {self.max_event_bytes} bytes"
-                        ) from exc
+                        raise WatchEventTooLarge(f"a watch event exceeded {self.max_event_bytes} bytes") from exc
                 if scope.cancelled_caught:
                     raise WatchdogTimeout(f"no watch event for {self.inactivity_timeout}s")
                 if not line:

@@ -153,9 +153,9 @@ class RestClient:
     def sibling(
         self,
         *,
-        limiter: AsyncTokenBucket | None | Literal["shared"] = "shared",
-        max_inflight_writes: int | None | Literal["shared"] = "shared",
-        write_fence: WriteFence | None | Literal["shared"] = "shared",
+        limiter: AsyncTokenBucket | Literal["shared"] | None = "shared",
+        max_inflight_writes: int | Literal["shared"] | None = "shared",
+        write_fence: WriteFence | Literal["shared"] | None = "shared",
     ) -> RestClient:
         """A client over the same connections with some budgets of its own (``"shared"`` keeps this
         client's): the leader elector's (own token bucket, no write slots, no fence, as client-go

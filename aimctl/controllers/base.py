@@ -22,12 +22,13 @@ reconcile is not written, so nothing half-done is reported as done.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
+from aimctl.kube.resources import OPTIONAL_APIS
 from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
 from aimctl.status.conditions import merge_conditions, now_rfc3339
@@ -76,6 +77,26 @@ class KindController(abc.ABC, Generic[Obs]):
         self.metrics = metrics
         #: The object as this controller last wrote its status, by key (see :meth:`_read`).
         self._written: dict[str, Obj] = {}
+
+    #: Whether the apiserver does not serve a resource (an optional CRD not installed); the manager
+    #: sets it through :meth:`use_api_availability`.
+    _api_missing: Callable[[Resource], bool] = staticmethod(lambda _resource: False)
+
+    def use_api_availability(self, api_missing: Callable[[Resource], bool]) -> None:
+        self._api_missing = api_missing
+
+    def _installed(self, children: Sequence[Desired], missing: list[Resource]) -> list[Desired]:
+        """The children whose API is served; the others' resources are added to ``missing`` (they are
+        reported as a condition instead of failing the reconcile; the manager replays every object
+        when the API appears)."""
+        kept = []
+        for child in children:
+            if self._api_missing(child.resource):
+                if child.resource not in missing:
+                    missing.append(child.resource)
+            else:
+                kept.append(child)
+        return kept
 
     # -- kind-specific -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -129,9 +150,10 @@ class KindController(abc.ABC, Generic[Obs]):
         current = self.current_state(obj)
         decision = self.machine.decide(obs, current)
         requeue: float | None = None
+        missing: list[Resource] = []
         for effect in decision.effects:
             if isinstance(effect, ApplyChild):
-                for child in self.desired(effect.role, obj, obs):
+                for child in self._installed(self.desired(effect.role, obj, obs), missing):
                     await self.applier.apply(child.resource, child.manifest, child.cached)
             elif isinstance(effect, DeleteChild):
                 for gone in self.deletions(effect.role, obj, obs, effect.name):
@@ -139,6 +161,7 @@ class KindController(abc.ABC, Generic[Obs]):
             elif isinstance(effect, RequeueAfter):
                 requeue = effect.seconds if requeue is None else min(requeue, effect.seconds)
         status = self.compose_status(obj, obs, decision)
+        _report_missing_apis(status, missing, obj, self.resource.kind)
         stored = await self.status_writer.apply_status(self.resource, obj, status)
         if stored is not None:
             # Read-your-writes: the watch event of this write may arrive after the next reconcile of
@@ -173,6 +196,35 @@ class KindController(abc.ABC, Generic[Obs]):
             declared = [EmitEvent("Warning" if dst in WARNING_STATES else "Normal", reason, message)]
         for e in declared:
             await self.events.emit(obj, e.type, e.reason, decision.rule, e.message)  # type: ignore[arg-type]
+
+
+def _report_missing_apis(status: dict[str, Any], missing: Sequence[Resource], obj: Obj, kind: str) -> None:
+    """Add an ``APIsInstalled`` condition (False) naming each API this object needs and the cluster
+    does not serve; without missing APIs there is no such condition."""
+    if not missing:
+        return
+    names = []
+    for r in missing:
+        product = OPTIONAL_APIS.get(r.group, r.group)
+        names.append(f"the {product} API ({r.api_version} {r.plural})")
+    reason = "".join(OPTIONAL_APIS.get(r.group, "API").replace(" ", "") for r in missing[:1]) + "NotInstalled"
+    message = (
+        f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} not installed in the cluster, so this "
+        f"{kind} cannot create its {', '.join(r.kind for r in missing)}; install it: the operator picks it up "
+        f"without a restart"
+    )
+    old = [c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "APIsInstalled"]
+    since = old[0].get("lastTransitionTime") if old and old[0].get("status") == "False" else None
+    generation = int((obj.get("metadata") or {}).get("generation") or 0)
+    condition = {
+        "type": "APIsInstalled",
+        "status": "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since or now_rfc3339(),
+        "observedGeneration": generation,
+    }
+    status["conditions"] = [*(status.get("conditions") or []), condition]
 
 
 def _with_written_status(cached: Obj, stored: Obj, status: dict[str, Any]) -> Obj:
