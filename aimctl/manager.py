@@ -108,6 +108,7 @@ class Manager:
         self.metrics = metrics or OperatorMetrics()
         self.cache = Cache(client, config.namespaces or None, inactivity_timeout=config.watch_inactivity_timeout)
         self.cache.api_listeners.append(self._api_changed)
+        self._reported_missing: set[str] = set()
         self.controllers: list[Controller] = []
         self.queues: dict[str, WorkQueue[str]] = {}
         self.synced = False
@@ -133,15 +134,21 @@ class Manager:
         return [describe_missing_api(r) for r in self.cache.missing_apis()]
 
     def _api_changed(self, informer: Informer) -> None:
-        resource = informer.resource
+        """One log line per API group when it goes missing and one when it is back (however many
+        of its kinds and namespaces are watched); a returning API replays every cached object."""
+        group = informer.resource.group
+        missing = [r for r in self.cache.missing_apis() if r.group == group]
         if informer.api_missing:
-            level = log.warning if resource.group in OPTIONAL_APIS else log.error
-            level(describe_missing_api(resource), api=f"{resource.api_version}/{resource.plural}")
+            if group not in self._reported_missing:
+                self._reported_missing.add(group)
+                level = log.warning if group in OPTIONAL_APIS else log.error
+                level(describe_missing_api(informer.resource), api_group=group)
             return
-        log.info(
-            f"API installed: {resource.api_version} {resource.plural}; reconciling what waited for it",
-            api=f"{resource.api_version}/{resource.plural}",
-        )
+        if not missing and group in self._reported_missing:
+            self._reported_missing.discard(group)
+            log.info(
+                f"{OPTIONAL_APIS.get(group, group)} API installed; reconciling what waited for it", api_group=group
+            )
         # Objects that needed the API were reported, not retried: replay everything (no API call).
         self.cache.resync()
 
@@ -401,8 +408,8 @@ def describe_missing_api(resource: Resource) -> str:
     if name is None:
         return f"required API not installed: {what}; install the AIM CRDs (deploy/crds)"
     return (
-        f"{name} API not installed: {what} is not served; objects that need it report it in their "
-        f"conditions, and it is picked up without a restart once installed"
+        f"{name} API not installed: {resource.group} ({what}, ...) is not served; objects that need it "
+        f"report it in their conditions, and it is picked up without a restart once installed"
     )
 
 
