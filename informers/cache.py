@@ -38,13 +38,14 @@ class Cache:
     ) -> Informer:
         """The informer for ``resource``, created if needed. All users of one resource must agree on
         its transform (a slim projection for a child kind is decided once) and on its field
-        selections (what is listed at all); asking for different ones later raises ``ValueError``.
+        selections (what is listed at all); asking for different ones later raises ``ValueError``
+        (``None``/empty means "whatever was decided").
         Informers cannot be added once the cache runs."""
         existing = self._informers.get(resource)
         if existing is not None:
             if transform is not None and existing.transform is not transform:
                 raise ValueError(f"{resource.name}: conflicting transforms requested")
-            if existing.selections != tuple(selections):
+            if selections and existing.selections != tuple(selections):
                 raise ValueError(f"{resource.name}: conflicting field selections requested")
             return existing
         if self._started:
