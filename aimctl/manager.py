@@ -13,7 +13,7 @@ Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
        hold the sync up: its informer is empty, one warning names it, ``/readyz`` lists it (still
        200), controllers report it on the objects that need it, and when it is installed the
        informer fills and every cached object is replayed to the controllers (no restart). A missing
-       *required* API (the AIM CRDs) fails the run with :class:`RequiredAPIMissing`;
+       *required* API (the AIM CRDs) is logged as an error and holds the sync up as before;
     3. with leader election, wait for the lease; then start the workers (``workers`` per controller,
        default 1);
     4. on :meth:`request_stop` (SIGTERM): stop handing out keys, let in-flight reconciles finish for
@@ -64,10 +64,6 @@ class CacheSyncTimeout(Exception):
     """The informers did not complete their first list within ``cache_sync_timeout``."""
 
 
-class RequiredAPIMissing(CacheSyncTimeout):
-    """An API the operator cannot run without (the AIM CRDs) is not served by the apiserver."""
-
-
 @dataclass
 class ManagerConfig:
     """Everything :class:`Manager` needs to know; defaults are the documented ones."""
@@ -106,7 +102,12 @@ class Manager:
         self._raw_client = client
         self.config = config
         self.metrics = metrics or OperatorMetrics()
-        self.cache = Cache(client, config.namespaces or None, inactivity_timeout=config.watch_inactivity_timeout)
+        self.cache = Cache(
+            client,
+            config.namespaces or None,
+            optional_api=lambda r: r.group in OPTIONAL_APIS,
+            inactivity_timeout=config.watch_inactivity_timeout,
+        )
         self.cache.api_listeners.append(self._api_changed)
         self._reported_missing: set[str] = set()
         self.controllers: list[Controller] = []
@@ -202,8 +203,7 @@ class Manager:
             if self._stop_requested:
                 self._stop.set()
         self._register_scrape_sources()
-        lost = False
-        sync_timeout: bool | CacheSyncTimeout = False
+        lost = sync_timeout = False
         try:
             async with anyio.create_task_group() as tg:
                 await self._start_servers(tg)
@@ -216,8 +216,6 @@ class Manager:
                         self._election_scope.cancel()
                     try:
                         await self._wait_synced()
-                    except RequiredAPIMissing as exc:
-                        sync_timeout = exc
                     except CacheSyncTimeout:
                         sync_timeout = True
                     else:
@@ -233,8 +231,6 @@ class Manager:
             self.synced = False
         if lost:
             raise LeaderElectionLost("leader election lost")
-        if isinstance(sync_timeout, RequiredAPIMissing):
-            raise sync_timeout
         if sync_timeout:
             raise CacheSyncTimeout(f"caches did not sync within {self.config.cache_sync_timeout}s")
 
@@ -265,11 +261,9 @@ class Manager:
             await self.cache.wait_synced()
         if scope.cancelled_caught:
             pending = [i.resource.name for i in self.cache if not i.has_synced]
-            log.error("caches did not sync", pending=pending, timeout=self.config.cache_sync_timeout)
+            missing = [describe_missing_api(i.resource) for i in self.cache if i.api_missing and not i.has_synced]
+            log.error("caches did not sync", pending=pending, missing=missing, timeout=self.config.cache_sync_timeout)
             raise CacheSyncTimeout(str(pending))
-        required = [i.resource for i in self.cache if i.api_missing and i.resource.group not in OPTIONAL_APIS]
-        if required:
-            raise RequiredAPIMissing("; ".join(describe_missing_api(r) for r in required))
         self.synced = True
         log.info(
             "caches synced", informers=[i.resource.name for i in self.cache], seconds=round(time.monotonic() - start, 3)

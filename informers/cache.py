@@ -24,8 +24,16 @@ from informers.transform import Transform, strip_managed_fields
 class Cache:
     """A registry of shared informers, created on first request and run together."""
 
-    def __init__(self, client: RestClient, namespaces: Sequence[str] | None = None, **informer_options: Any) -> None:
+    def __init__(
+        self,
+        client: RestClient,
+        namespaces: Sequence[str] | None = None,
+        optional_api: Callable[[Resource], bool] = lambda _resource: False,
+        **informer_options: Any,
+    ) -> None:
         self.client = client
+        #: Which resources may be absent from the apiserver (their informers then sync empty).
+        self.optional_api = optional_api
         self.namespaces = list(namespaces) if namespaces else None
         self._options = informer_options
         self._informers: dict[Resource, Informer] = {}
@@ -57,6 +65,7 @@ class Cache:
             transform=transform or strip_managed_fields,
             selections=selections,
             on_api_change=self._api_change,
+            optional_api=self.optional_api(resource),
             **self._options,
         )
         self._informers[resource] = informer

@@ -11,9 +11,9 @@ Guarantees:
       and :meth:`Informer.wait_synced` returns then;
     * with ``selections`` (field selectors that cannot be AND-ed into one, e.g. two Secret types)
       there is one reflector per namespace and selection, each owning the objects it matches;
-    * :attr:`Informer.api_missing` is true while the apiserver does not serve the resource (an
-      optional CRD not installed); the informer then counts as synced and empty, and fills itself
-      when the API appears (``on_api_change`` is called on both transitions);
+    * :attr:`Informer.api_missing` is true while the apiserver does not serve the resource (a CRD
+      not installed; ``on_api_change`` is called on both transitions); with ``optional_api`` the
+      informer then counts as synced and empty, and fills itself when the API appears;
     * with a ``resync_period`` every cached object is replayed to the handlers as a ``MODIFIED``
       event with ``old is obj`` and ``initial=True`` (low priority) every period ±10 %; this makes no
       API call. Off by default: controllers use ``requeue_after`` for polling.
@@ -54,6 +54,7 @@ class Informer:
         resync_period: float | None = None,
         selections: Sequence[Selection] = (),
         on_api_change: Callable[[Informer], None] | None = None,
+        optional_api: bool = False,
         **reflector_options: Any,
     ) -> None:
         self.resource = resource
@@ -75,6 +76,7 @@ class Informer:
                 label_selector=label_selector,
                 selection=selection,
                 on_api_change=self._reflector_api_change,
+                optional_api=optional_api,
                 **reflector_options,
             )
             for ns in scopes

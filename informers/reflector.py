@@ -18,9 +18,9 @@ Expected flow::
         │ an event over max_event_bytes  → back off, then relist (the event cannot be skipped)
         │ silent for inactivity_timeout → watchdog: reconnect from the last rv
         │ any other error               → back off 0.8 s x2 ≤ 30 s (+100 % jitter), then re-watch
-        │ list answered 404              → the API is not installed: the informer is empty and
-        │                                  counts as synced, ``api_missing`` is set (one log line),
-        │                                  and the list is retried with the backoff until it exists
+        │ list answered 404              → the API is not installed: ``api_missing`` is set and the
+        │                                  list is retried with the backoff until it exists; for an
+        │                                  ``optional_api`` the content is empty and counts as synced
 
 Guarantees:
     * no event is lost: a watch always resumes from the resourceVersion of the last event or bookmark
@@ -144,6 +144,7 @@ class Reflector:
         max_event_bytes: int = MAX_EVENT_BYTES,
         on_api_change: Callable[[Reflector], None] | None = None,
         selection: Selection | None = None,
+        optional_api: bool = False,
     ) -> None:
         if watch_timeout_range[0] < 1 or watch_timeout_range[1] < watch_timeout_range[0]:
             raise ValueError("watch_timeout_range must be (lo, hi) with 1 <= lo <= hi")
@@ -166,6 +167,7 @@ class Reflector:
         self.rng = rng or random.Random()
         self.max_event_bytes = max_event_bytes
         self.on_api_change = on_api_change
+        self.optional_api = optional_api
         #: True while the apiserver answers 404 for the collection (CRD not installed).
         self.api_missing = False
         # Observable state, for tests and metrics.
@@ -300,7 +302,8 @@ class Reflector:
             self.sink.replace(items, self.namespace, initial, within=self.selection.matches)
 
     def _set_api_missing(self, missing: bool) -> None:
-        """Record whether the API is served; while it is not, the content is empty and synced."""
+        """Record whether the API is served; while an optional one is not, the content is empty and
+        synced (a required one stays unsynced: the caller's sync timeout decides)."""
         if missing == self.api_missing:
             return
         self.api_missing = missing
@@ -312,8 +315,9 @@ class Reflector:
                 ns=self.namespace,
             )
             self.last_resource_version = None
-            self.synced = True
-            self._replace([], False)
+            if self.optional_api:
+                self.synced = True
+                self._replace([], False)
         else:
             log.debug("API installed; now watching", resource=self.resource.name, ns=self.namespace)
         if self.on_api_change is not None:

@@ -186,12 +186,26 @@ async def test_missing_api_counts_as_synced_and_empty_and_is_picked_up_when_it_a
     not_found = ApiError(404, "NotFound", "the server could not find the requested resource")
     changes: list[bool] = []
     client = ScriptedClient([not_found, not_found, page("20", cm("a", "20"))], [[]])
-    inf = informer(client, on_api_change=lambda i: changes.append(i.api_missing))
+    synced_while_missing: list[bool] = []
+
+    def on_change(i: Informer) -> None:
+        changes.append(i.api_missing)
+        synced_while_missing.append(i.has_synced)
+
+    inf = informer(client, optional_api=True, on_api_change=on_change)
     await run_until_stop(inf)
     assert changes == [True, False], "one report when missing, one when it appears"
+    assert synced_while_missing[0], "an optional API's informer counts as synced (empty) while it is missing"
     assert inf.has_synced
     assert [o["metadata"]["name"] for o in inf.store] == ["a"]
     assert sleeps[:2] == [0.8, 1.6], "the list is retried with backoff while the API is missing"
+
+
+async def test_a_missing_required_api_does_not_count_as_synced(sleeps: list[float]) -> None:
+    not_found = ApiError(404, "NotFound", "the server could not find the requested resource")
+    inf = informer(ScriptedClient([not_found, not_found], []))
+    await run_until_stop(inf)
+    assert inf.api_missing and not inf.has_synced
 
 
 async def test_selections_list_each_type_and_relists_keep_the_other_types_objects(sleeps: list[float]) -> None:
