@@ -8,7 +8,12 @@ Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
     1. start the ``/metrics`` and ``/healthz``+``/readyz`` servers;
     2. start every informer — on *every* replica, leader or not, so a follower's cache is warm when it
        takes over (controller-runtime's warm-up); ``/readyz`` turns 200 when all have synced, and if
-       they do not within ``cache_sync_timeout`` (2 min) the run fails with :class:`CacheSyncTimeout`;
+       they do not within ``cache_sync_timeout`` (2 min) the run fails with :class:`CacheSyncTimeout`.
+       An *optional* API that is not installed (KServe, Gateway API: :data:`OPTIONAL_APIS`) does not
+       hold the sync up: its informer is empty, one warning names it, ``/readyz`` lists it (still
+       200), controllers report it on the objects that need it, and when it is installed the
+       informer fills and every cached object is replayed to the controllers (no restart). A missing
+       *required* API (the AIM CRDs) is logged as an error and holds the sync up as before;
     3. with leader election, wait for the lease; then start the workers (``workers`` per controller,
        default 1);
     4. on :meth:`request_stop` (SIGTERM): stop handing out keys, let in-flight reconciles finish for
@@ -16,7 +21,10 @@ Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
        ``shutdown_timeout`` (30 s, the pod's default grace period);
     5. if the lease is lost, the workers are cancelled at once and :meth:`run` raises
        :class:`informers.leaderelection.LeaderElectionLost`: the process must exit; it never goes on
-       as a follower with a possibly stale view.
+       as a follower with a possibly stale view. Before that, writes are already refused: the
+       controllers' client (:attr:`Manager.client`) carries the elector's write fence (see
+       :mod:`informers.leaderelection`), and the elector has a client of its own (own token bucket,
+       no write slots) so renewals never wait behind reconcile writes.
 
 Events from an informer's initial list (and resyncs) are enqueued at low priority, every other event
 at normal priority, so new and changed objects are served first after a start or a failover.
@@ -34,12 +42,14 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
-from aimctl.kube.resources import AIM_RESOURCES
+from aimctl.kube.resources import AIM_RESOURCES, OPTIONAL_APIS
 from aimctl.reconcile import Controller, Result, TerminalError, Watch
 from informers.cache import Cache
 from informers.handlers import Handler, InformerEvent
 from informers.informer import Informer
 from informers.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
+from informers.ratelimit import AsyncTokenBucket
+from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import Obj, split_key
 from informers.workqueue import Priority, WorkQueue
@@ -76,6 +86,8 @@ class ManagerConfig:
     drain_timeout: float = 20.0
     shutdown_timeout: float = 30.0
     watch_inactivity_timeout: float = 90.0
+    leader_election_qps: float = 10.0
+    """The elector's own token bucket (a renewal is a GET and a PUT every 2 s)."""
 
     def workers_for(self, controller: str) -> int:
         return max(1, self.workers.get(controller, self.default_workers))
@@ -85,10 +97,19 @@ class Manager:
     """Runs controllers; see the module docstring."""
 
     def __init__(self, client: RestClient, config: ManagerConfig, metrics: OperatorMetrics | None = None) -> None:
-        self.client = client
+        #: The controllers' client: with leader election, writes pass the elector's fence.
+        self.client = client.sibling(write_fence=self._write_time_left) if config.leader_election else client
+        self._raw_client = client
         self.config = config
         self.metrics = metrics or OperatorMetrics()
-        self.cache = Cache(client, config.namespaces or None, inactivity_timeout=config.watch_inactivity_timeout)
+        self.cache = Cache(
+            client,
+            config.namespaces or None,
+            optional_api=lambda r: r.group in OPTIONAL_APIS,
+            inactivity_timeout=config.watch_inactivity_timeout,
+        )
+        self.cache.api_listeners.append(self._api_changed)
+        self._reported_missing: set[str] = set()
         self.controllers: list[Controller] = []
         self.queues: dict[str, WorkQueue[str]] = {}
         self.synced = False
@@ -98,6 +119,39 @@ class Manager:
         self._stop: anyio.Event | None = None
         self._stop_requested = False
         self._election_scope: anyio.CancelScope | None = None
+
+    def _write_time_left(self) -> float:
+        """The write fence of :attr:`client`: no writes before the lease is held or once it may be lost."""
+        return self.elector.write_time_left() if self.elector is not None else 0.0
+
+    # -- optional APIs -------------------------------------------------------------------------------
+
+    def api_missing(self, resource: Resource) -> bool:
+        """Whether ``resource`` is watched and the apiserver does not serve it (yet)."""
+        return self.cache.api_missing(resource)
+
+    def missing_api_details(self) -> list[str]:
+        """One line per missing API, for ``/readyz`` and the logs."""
+        return [describe_missing_api(r) for r in self.cache.missing_apis()]
+
+    def _api_changed(self, informer: Informer) -> None:
+        """One log line per API group when it goes missing and one when it is back (however many
+        of its kinds and namespaces are watched); a returning API replays every cached object."""
+        group = informer.resource.group
+        missing = [r for r in self.cache.missing_apis() if r.group == group]
+        if informer.api_missing:
+            if group not in self._reported_missing:
+                self._reported_missing.add(group)
+                level = log.warning if group in OPTIONAL_APIS else log.error
+                level(describe_missing_api(informer.resource), api_group=group)
+            return
+        if not missing and group in self._reported_missing:
+            self._reported_missing.discard(group)
+            log.info(
+                f"{OPTIONAL_APIS.get(group, group)} API installed; reconciling what waited for it", api_group=group
+            )
+        # Objects that needed the API were reported, not retried: replay everything (no API call).
+        self.cache.resync()
 
     # -- registration ------------------------------------------------------------------------------
 
@@ -109,9 +163,12 @@ class Manager:
         self.metrics.add_queue(controller.name, functools.partial(_queue_gauges, queue))
         self.queues[controller.name] = queue
         self.controllers.append(controller)
+        use = getattr(controller, "use_api_availability", None)
+        if use is not None:
+            use(self.api_missing)
         self.metrics.register_controller(controller.name, self.config.workers_for(controller.name))
         for watch in controller.watches():
-            informer = self.cache.informer(watch.resource, watch.transform)
+            informer = self.cache.informer(watch.resource, watch.transform, watch.selections)
             for index_name, fn in watch.indexers.items():
                 informer.add_indexer(index_name, fn)
             informer.add_handler(self._enqueuer(controller.name, queue, watch))
@@ -191,6 +248,7 @@ class Manager:
                 host,
                 port,
                 ready=lambda: self.ready,
+                ready_detail=self.missing_api_details,
                 routes=routes if routes != ALL_ROUTES else ALL_ROUTES,
             )
             self.servers.append(server)
@@ -203,7 +261,8 @@ class Manager:
             await self.cache.wait_synced()
         if scope.cancelled_caught:
             pending = [i.resource.name for i in self.cache if not i.has_synced]
-            log.error("caches did not sync", pending=pending, timeout=self.config.cache_sync_timeout)
+            missing = [describe_missing_api(i.resource) for i in self.cache if i.api_missing and not i.has_synced]
+            log.error("caches did not sync", pending=pending, missing=missing, timeout=self.config.cache_sync_timeout)
             raise CacheSyncTimeout(str(pending))
         self.synced = True
         log.info(
@@ -215,8 +274,14 @@ class Manager:
         le_cfg = LeaderElectionConfig(namespace=cfg.leader_election_namespace, name=cfg.leader_election_id)
         if cfg.leader_election_identity:
             le_cfg.identity = cfg.leader_election_identity
+        # The elector's client: same connections, its own token bucket, no write slots, no fence.
+        election_client = self._raw_client.sibling(
+            limiter=AsyncTokenBucket(cfg.leader_election_qps, 2 * max(1, int(cfg.leader_election_qps))),
+            max_inflight_writes=None,
+            write_fence=None,
+        )
         return LeaderElector(
-            self.client, le_cfg, on_change=lambda leading: self.metrics.set_leader(cfg.leader_election_id, leading)
+            election_client, le_cfg, on_change=lambda leading: self.metrics.set_leader(cfg.leader_election_id, leading)
         )
 
     async def _lead(self) -> None:
@@ -328,6 +393,18 @@ class Manager:
                 counts[(ns, str(state))] += 1
             for (ns, state), n in counts.items():
                 yield resource.kind, ns, state, n
+
+
+def describe_missing_api(resource: Resource) -> str:
+    """``"KServe API not installed: serving.kserve.io/v1beta1 inferenceservices ..."``."""
+    name = OPTIONAL_APIS.get(resource.group)
+    what = f"{resource.api_version} {resource.plural}"
+    if name is None:
+        return f"required API not installed: {what}; install the AIM CRDs (deploy/crds)"
+    return (
+        f"{name} API not installed: {resource.group} ({what}, ...) is not served; objects that need it "
+        f"report it in their conditions, and it is picked up without a restart once installed"
+    )
 
 
 def _state_of(obj: Obj) -> str:

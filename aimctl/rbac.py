@@ -26,7 +26,8 @@ PATCH (any, including server-side apply)    ``patch``; plus ``create`` when the 
 DELETE                                      ``delete``
 =========================================== ==============================================
 
-Secrets are read-only (list/watch for the informer; the operator never GETs one), there are no
+Secrets are read-only (list/watch for the informer, always with a field selector on the two
+pull-secret types, so other Secrets never reach the operator; it never GETs one), there are no
 wildcards, and there is no ``deletecollection``, ``escalate``, ``bind`` or ``impersonate``.
 
 Caveat: children carry ``blockOwnerDeletion: true``; on clusters with the
@@ -120,7 +121,16 @@ CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
         (*CACHED, *APPLY),
         "model cache volumes (never deleted by hand: garbage-collected with their cache)",
     ),
-    Permission.of(r.SECRETS, CACHED, "image pull secrets (projection: type and name only) for registry inspection"),
+    Permission.of(
+        r.SECRETS,
+        CACHED,
+        "image pull secrets only: every list and watch carries the field selector "
+        "type=kubernetes.io/dockerconfigjson or type=kubernetes.io/dockercfg, so no other Secret is "
+        "sent to the operator; their data is the registry credentials for image inspection, their "
+        "existence the PullSecretsFound condition of runtime configs. The grant itself cannot be "
+        "narrower: RBAC has no field-selector rules, and the pull secrets' names and namespaces are "
+        "user-chosen (no resourceNames); never get, never a write",
+    ),
     Permission.of(r.NODES, CACHED, "GPU availability from the AMD GPU node labels"),
     Permission.of(r.STORAGE_CLASSES, CACHED, "the storage class of model caches and runtime configs"),
     Permission.of(r.EVENTS, ("create",), "one event per state transition"),

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from informers.handlers import KeyMapper
+from informers.reflector import Selection
 from informers.resource import Resource
 from informers.store import IndexFunc
 from informers.transform import Transform
@@ -75,14 +76,16 @@ class TerminalError(Exception):
 class Watch:
     """One informer a controller needs, and how its events map to the controller's keys.
 
-    ``transform`` (a slim projection for children) and ``indexers`` are applied to the shared
-    informer of ``resource``; controllers sharing a resource must agree on its transform.
+    ``transform`` (a slim projection for children), ``selections`` (server-side field selectors:
+    what is listed and watched at all) and ``indexers`` are applied to the shared informer of
+    ``resource``; controllers sharing a resource must agree on its transform and selections.
     """
 
     resource: Resource
     map: KeyMapper
     transform: Transform | None = None
     indexers: Mapping[str, IndexFunc] = field(default_factory=dict)
+    selections: Sequence[Selection] = ()
 
 
 @runtime_checkable

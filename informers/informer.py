@@ -9,6 +9,11 @@ Guarantees:
     * an exception in a handler is logged and does not stop the informer or other handlers;
     * :attr:`Informer.has_synced` becomes true once every reflector has completed its first list,
       and :meth:`Informer.wait_synced` returns then;
+    * with ``selections`` (field selectors that cannot be AND-ed into one, e.g. two Secret types)
+      there is one reflector per namespace and selection, each owning the objects it matches;
+    * :attr:`Informer.api_missing` is true while the apiserver does not serve the resource (a CRD
+      not installed; ``on_api_change`` is called on both transitions); with ``optional_api`` the
+      informer then counts as synced and empty, and fills itself when the API appears;
     * with a ``resync_period`` every cached object is replayed to the handlers as a ``MODIFIED``
       event with ``old is obj`` and ``initial=True`` (low priority) every period ±10 %; this makes no
       API call. Off by default: controllers use ``requeue_after`` for polling.
@@ -17,7 +22,7 @@ Guarantees:
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -25,7 +30,7 @@ import structlog
 
 from informers.backoff import jittered
 from informers.handlers import EventType, Handler, InformerEvent
-from informers.reflector import Reflector
+from informers.reflector import Reflector, Selection
 from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import IndexFunc, Obj, Store, object_key
@@ -47,18 +52,35 @@ class Informer:
         indexers: Mapping[str, IndexFunc] | None = None,
         label_selector: str | None = None,
         resync_period: float | None = None,
+        selections: Sequence[Selection] = (),
+        on_api_change: Callable[[Informer], None] | None = None,
+        optional_api: bool = False,
         **reflector_options: Any,
     ) -> None:
         self.resource = resource
         self.transform = transform
         self.store = Store(indexers)
         self.resync_period = resync_period
+        self.selections = tuple(selections)
+        self.on_api_change = on_api_change
+        self.api_missing = False
         self._handlers: list[Handler] = []
         self._synced_event: anyio.Event | None = None
         scopes: Sequence[str | None] = list(namespaces) if (namespaces and resource.namespaced) else [None]
         self.reflectors = [
-            Reflector(client, resource, self, namespace=ns, label_selector=label_selector, **reflector_options)
+            Reflector(
+                client,
+                resource,
+                self,
+                namespace=ns,
+                label_selector=label_selector,
+                selection=selection,
+                on_api_change=self._reflector_api_change,
+                optional_api=optional_api,
+                **reflector_options,
+            )
             for ns in scopes
+            for selection in (self.selections or (None,))
         ]
         self.events_dispatched = 0
 
@@ -102,13 +124,19 @@ class Informer:
             await anyio.sleep(jittered(self.resync_period * 0.9, 0.2 / 0.9, rng))
             if not self.has_synced:
                 continue
-            for obj in self.store:
-                self._dispatch(InformerEvent(EventType.MODIFIED, self.resource, obj, old=obj, initial=True))
+            self.resync()
+
+    def resync(self) -> None:
+        """Replay every cached object to the handlers as a low-priority ``MODIFIED`` (``old is obj``)."""
+        for obj in self.store:
+            self._dispatch(InformerEvent(EventType.MODIFIED, self.resource, obj, old=obj, initial=True))
 
     # -- ReflectorSink -----------------------------------------------------------------------------
 
-    def replace(self, objs: list[Obj], namespace: str | None, initial: bool) -> None:
-        diff = self.store.replace([self.transform(o) for o in objs], namespace)
+    def replace(
+        self, objs: list[Obj], namespace: str | None, initial: bool, within: Callable[[Obj], bool] | None = None
+    ) -> None:
+        diff = self.store.replace([self.transform(o) for o in objs], namespace, within)
         for obj in diff.added:
             self._dispatch(InformerEvent(EventType.ADDED, self.resource, obj, initial=initial))
         for old, new in diff.updated:
@@ -128,6 +156,13 @@ class Informer:
         old = self.store.upsert(new)
         etype = EventType.ADDED if old is None else EventType.MODIFIED
         self._dispatch(InformerEvent(etype, self.resource, new, old=old))
+
+    def _reflector_api_change(self, _reflector: Reflector) -> None:
+        missing = any(r.api_missing for r in self.reflectors)
+        if missing != self.api_missing:
+            self.api_missing = missing
+            if self.on_api_change is not None:
+                self.on_api_change(self)
 
     def _dispatch(self, event: InformerEvent) -> None:
         self.events_dispatched += 1

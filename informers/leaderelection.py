@@ -25,8 +25,20 @@ Guarantees and caveats:
       matter (a skew *rate* does);
     * after a crash of the leader, a follower takes over at most ``lease_duration`` + one (jittered)
       retry period after the last renewal it observed: ≤ 15 + 2.4 s with the defaults;
-    * this is not fencing: a leader that is paused longer than the lease (a stopped process) may
-      still believe it leads for up to the renew deadline.
+    * writes stop before the lease can be taken: :meth:`LeaderElector.write_time_left` is the time
+      left until the *start* of the last successful acquire/renew plus the renew deadline (local
+      monotonic clock). Another replica cannot take over before that start plus the lease duration
+      (it must observe our renewal, then wait the lease out), so the margin (lease duration - renew
+      deadline, 5 s) covers clock-rate skew and requests in flight. The manager gives the
+      controllers' client this fence: no write is sent once it reaches zero, and none is given more
+      time than it has left — also after a pause (SIGSTOP, a frozen VM): on resuming, the first
+      write is refused, even before the renew loop notices. The renew loop gives up at the same
+      moment (``lead()`` is cancelled, :class:`LeaderElectionLost` is raised);
+    * the elector has its own budget: the manager gives it a client with its own token bucket and no
+      write slots (client-go gives leader election a client of its own), so renewals never queue
+      behind a burst of reconcile writes;
+    * this is fencing on the client only: a write the apiserver received before the fence closed
+      may still be applied after it (the apiserver has no lease-aware admission).
 """
 
 from __future__ import annotations
@@ -145,10 +157,22 @@ class LeaderElector:
         self.observed_at = 0.0
         self._resource_version: str | None = None
         self._lost = False
+        self._renewed_at: float | None = None
         self._poke: anyio.Event | None = None
         self._rng = random.Random()
 
     # -- public ------------------------------------------------------------------------------------
+
+    @property
+    def write_deadline(self) -> float:
+        """Local monotonic time after which this process must not write (0 when not leading)."""
+        if not self.is_leader or self._renewed_at is None or self._lost:
+            return 0.0
+        return self._renewed_at + self.config.renew_deadline
+
+    def write_time_left(self) -> float:
+        """Seconds writes may still be sent (``<= 0``: refuse); the controllers' write fence."""
+        return self.write_deadline - self.clock()
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
         """Acquire the lease, run ``lead()`` while holding it, release it when ``lead()`` returns.
@@ -212,6 +236,13 @@ class LeaderElector:
             return False
 
     async def _try_acquire_or_renew(self) -> bool:
+        started = self.clock()
+        if await self._try_acquire_or_renew_once():
+            self._renewed_at = started
+            return True
+        return False
+
+    async def _try_acquire_or_renew_once(self) -> bool:
         cfg = self.config
         now_wall = micro_time()
         lease = await self._get()
@@ -316,7 +347,9 @@ class LeaderElector:
         while True:
             await anyio.sleep(cfg.retry_period)
             renewed = False
-            with anyio.move_on_after(cfg.renew_deadline):
+            # Give up when the write fence closes (the last renewal's start + the renew deadline),
+            # not a renew deadline after this attempt: after a pause that is at once.
+            with anyio.move_on_after(max(0.0, self.write_time_left())):
                 renewed = await self._renew_until_success()
             if not renewed:
                 log.error(

@@ -2,9 +2,17 @@
 
 Why: the work queue must retry a failing key quickly at first and then ever more slowly (5 ms x2ⁿ,
 capped at 1000 s, client-go ``ItemExponentialFailureRateLimiter``), while a global token bucket
-(10 qps, burst 100, client-go ``BucketRateLimiter``) keeps a storm of failures across many keys from
-hammering the apiserver. The client layer reuses :class:`TokenBucket` (through
-:class:`AsyncTokenBucket`) as its request limiter, because kubernetes_asyncio has none.
+(10 qps, burst 100, client-go ``BucketRateLimiter``) spreads a storm of retries across many keys.
+The client layer reuses :class:`TokenBucket` (through :class:`AsyncTokenBucket`) as its request
+limiter, because kubernetes_asyncio has none.
+
+Changed from client-go: the retry bucket's debt is bounded (``max_delay``, 1 s by default). In
+client-go every failure reserves a token that is never given back, so during an outage a burst of
+keys failing again and again drives the bucket minutes into debt, and after the outage every retry
+waits behind that debt (1 000 keys failing for 30 s: retries pushed out by many minutes). Here a
+reservation never waits longer than ``max_delay``: demand beyond it is forgotten, so each key is
+retried by its own exponential backoff. The apiserver stays protected by the client's request token
+bucket (``aimctl.kube.client``), which every retry's requests still pass.
 
 All classes are pure: the clock is injectable, nothing sleeps except :meth:`AsyncTokenBucket.acquire`.
 """
@@ -51,8 +59,11 @@ class TokenBucket:
         self._tokens = min(float(self.burst), self._tokens + elapsed * self.rate)
         self._last = now
 
-    def reserve(self) -> float:
-        """Take one token; return the delay in seconds before the caller may proceed (>= 0)."""
+    def reserve(self, max_delay: float | None = None) -> float:
+        """Take one token; return the delay in seconds before the caller may proceed (>= 0).
+
+        With ``max_delay`` the debt never exceeds what ``max_delay`` seconds refill: a reservation
+        that would wait longer waits ``max_delay`` and takes no further debt."""
         if self.unlimited:
             return 0.0
         now = self._clock()
@@ -60,6 +71,9 @@ class TokenBucket:
         self._tokens -= 1.0
         if self._tokens >= 0:
             return 0.0
+        if max_delay is not None and -self._tokens / self.rate > max_delay:
+            self._tokens = -max_delay * self.rate
+            return max_delay
         return -self._tokens / self.rate
 
     def tokens(self) -> float:
@@ -129,13 +143,21 @@ class ItemExponentialRateLimiter(Generic[K]):
 
 
 class BucketRateLimiter(Generic[K]):
-    """The global token bucket as a retry limiter: the delay is the bucket's reservation delay."""
+    """The global token bucket as a retry limiter: the delay is the bucket's reservation delay,
+    bounded by ``max_delay`` (``None``: unbounded, as client-go; see the module docstring)."""
 
-    def __init__(self, rate: float = 10.0, burst: int = 100, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        rate: float = 10.0,
+        burst: int = 100,
+        clock: Callable[[], float] = time.monotonic,
+        max_delay: float | None = None,
+    ):
         self.bucket = TokenBucket(rate, burst, clock)
+        self.max_delay = max_delay
 
     def when(self, item: K) -> float:
-        return self.bucket.reserve()
+        return self.bucket.reserve(self.max_delay)
 
     def forget(self, item: K) -> None:
         return None
@@ -169,6 +191,10 @@ def default_controller_rate_limiter(
     qps: float = 10.0,
     burst: int = 100,
     clock: Callable[[], float] = time.monotonic,
+    bucket_max_delay: float | None = 1.0,
 ) -> MaxOfRateLimiter[K]:
-    """client-go's ``DefaultControllerRateLimiter``: per item 5 ms → 1000 s, max'd with 10 qps / 100."""
-    return MaxOfRateLimiter[K](ItemExponentialRateLimiter[K](base, cap), BucketRateLimiter[K](qps, burst, clock))
+    """client-go's ``DefaultControllerRateLimiter`` (per item 5 ms → 1000 s, max'd with 10 qps /
+    burst 100) with the bucket's delay bounded by ``bucket_max_delay`` (1 s; see the module docstring)."""
+    return MaxOfRateLimiter[K](
+        ItemExponentialRateLimiter[K](base, cap), BucketRateLimiter[K](qps, burst, clock, bucket_max_delay)
+    )

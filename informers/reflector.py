@@ -14,9 +14,13 @@ Expected flow::
         ▼
     watch(rv, allowWatchBookmarks, timeoutSeconds∈[300,600))  ──►  sink.apply(event)
         │ stream ended normally          → watch again from the last rv (no relist)
-        │ 410 Gone / Expired / too-large → relist
+        │ 410 Gone / Expired / too-large → back off, then relist
+        │ an event over max_event_bytes  → back off, then relist (the event cannot be skipped)
         │ silent for inactivity_timeout → watchdog: reconnect from the last rv
         │ any other error               → back off 0.8 s x2 ≤ 30 s (+100 % jitter), then re-watch
+        │ list answered 404              → the API is not installed: ``api_missing`` is set and the
+        │                                  list is retried with the backoff until it exists; for an
+        │                                  ``optional_api`` the content is empty and counts as synced
 
 Guarantees:
     * no event is lost: a watch always resumes from the resourceVersion of the last event or bookmark
@@ -25,7 +29,14 @@ Guarantees:
     * every list page has a request timeout; every watch has ``timeoutSeconds``,
       ``allowWatchBookmarks=true``, a socket read timeout and a client-side inactivity watchdog;
     * a watch that ends in under a second without delivering anything counts as a failure (backs
-      off), so a misbehaving server cannot cause a tight reconnect loop.
+      off), so a misbehaving server cannot cause a tight reconnect loop;
+    * every relist goes through the same backoff as every other restart (client-go's
+      ``BackoffUntil`` around ``ListAndWatch``), so a server answering 410 in a loop costs at most
+      one list per 30-60 s, not a tight list loop;
+    * watch events of any size up to ``max_event_bytes`` (64 MiB) are read — aiohttp's default line
+      limit, 4 MiB with kubernetes_asyncio's buffer, is reached by an object whose JSON holds
+      characters the apiserver escapes (``<`` becomes ``\u003c``, six bytes); a larger event is a
+      retryable error followed by a relist, never a crash.
 
 Caveats:
     * relists use ``resourceVersion=""`` (a consistent read), not the "list at last RV" optimisation
@@ -39,11 +50,14 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import aiohttp
 import anyio
 import structlog
+from aiohttp.http_exceptions import LineTooLong
 
 from informers.backoff import Backoff
 from informers.resource import Resource
@@ -56,13 +70,28 @@ log = structlog.get_logger("informers.reflector")
 class ReflectorSink(Protocol):
     """Where a reflector delivers what it sees (the informer)."""
 
-    def replace(self, objs: list[Obj], namespace: str | None, initial: bool) -> None:
-        """The complete content after a list (for ``namespace``, or everything if ``None``)."""
+    def replace(
+        self, objs: list[Obj], namespace: str | None, initial: bool, within: Callable[[Obj], bool] | None = None
+    ) -> None:
+        """The complete content after a list (for ``namespace``, or everything if ``None``; with
+        ``within``, of the stored objects it accepts — a :class:`Selection`'s)."""
         ...
 
     def apply(self, event_type: str, obj: Obj) -> None:
         """One ``ADDED``/``MODIFIED``/``DELETED`` watch event."""
         ...
+
+
+@dataclass(frozen=True)
+class Selection:
+    """A server-side field selector and the same test client-side, on a stored object.
+
+    Field selectors cannot express OR (``type in (a, b)``), so an informer that needs several values
+    runs one reflector per selection; ``matches`` tells each relist which stored objects are its own.
+    """
+
+    field_selector: str
+    matches: Callable[[Obj], bool]
 
 
 class WatchdogTimeout(Exception):
@@ -73,6 +102,15 @@ class VeryShortWatch(Exception):
     """The watch closed in under a second without delivering anything."""
 
 
+class WatchEventTooLarge(Exception):
+    """A watch event exceeded ``max_event_bytes``; it cannot be skipped, so the reflector relists."""
+
+
+#: The largest watch event read (one JSON line); far above etcd's 1.5 MiB object limit even with
+#: every character escaped to six bytes.
+MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+
 RETRYABLE = (
     ApiError,
     aiohttp.ClientError,
@@ -80,6 +118,7 @@ RETRYABLE = (
     TimeoutError,
     WatchdogTimeout,
     VeryShortWatch,
+    WatchEventTooLarge,
     ValueError,
 )
 
@@ -102,6 +141,10 @@ class Reflector:
         list_timeout: float = 60.0,
         backoff: Backoff | None = None,
         rng: random.Random | None = None,
+        max_event_bytes: int = MAX_EVENT_BYTES,
+        on_api_change: Callable[[Reflector], None] | None = None,
+        selection: Selection | None = None,
+        optional_api: bool = False,
     ) -> None:
         if watch_timeout_range[0] < 1 or watch_timeout_range[1] < watch_timeout_range[0]:
             raise ValueError("watch_timeout_range must be (lo, hi) with 1 <= lo <= hi")
@@ -110,6 +153,11 @@ class Reflector:
         self.sink = sink
         self.namespace = namespace if resource.namespaced else None
         self.label_selector = label_selector
+        if selection is not None:
+            if field_selector:
+                raise ValueError("give either field_selector or selection")
+            field_selector = selection.field_selector
+        self.selection = selection
         self.field_selector = field_selector
         self.page_size = page_size
         self.watch_timeout_range = watch_timeout_range
@@ -117,6 +165,11 @@ class Reflector:
         self.list_timeout = list_timeout
         self.backoff = backoff or Backoff()
         self.rng = rng or random.Random()
+        self.max_event_bytes = max_event_bytes
+        self.on_api_change = on_api_change
+        self.optional_api = optional_api
+        #: True while the apiserver answers 404 for the collection (CRD not installed).
+        self.api_missing = False
         # Observable state, for tests and metrics.
         self.last_resource_version: str | None = None
         self.lists = 0
@@ -160,8 +213,26 @@ class Reflector:
                     )
                     need_list = True
                     self.relists += 1
+                    await self._back_off(exc, quiet=True)
+                    continue
+                if exc.not_found:
+                    # A list: the API is not served. A watch: it may just have been removed; relist.
+                    if need_list:
+                        self._set_api_missing(True)
+                    need_list = True
+                    await self._back_off(exc, quiet=True)
                     continue
                 await self._back_off(exc)
+            except WatchEventTooLarge as exc:
+                log.warning(
+                    "watch event too large to read; relisting",
+                    resource=self.resource.name,
+                    ns=self.namespace,
+                    error=str(exc),
+                )
+                need_list = True
+                self.relists += 1
+                await self._back_off(exc, quiet=True)
             except WatchdogTimeout as exc:
                 self.watchdog_timeouts += 1
                 log.warning(
@@ -220,7 +291,37 @@ class Reflector:
         self.last_resource_version = rv
         self.lists += 1
         self.synced = True  # before replace(): the sink checks has_synced to wake waiters
-        self.sink.replace(items, self.namespace, initial)
+        self._replace(items, initial)
+        if self.api_missing:
+            self._set_api_missing(False)
+
+    def _replace(self, items: list[Obj], initial: bool) -> None:
+        if self.selection is None:
+            self.sink.replace(items, self.namespace, initial)
+        else:
+            self.sink.replace(items, self.namespace, initial, within=self.selection.matches)
+
+    def _set_api_missing(self, missing: bool) -> None:
+        """Record whether the API is served; while an optional one is not, the content is empty and
+        synced (a required one stays unsynced: the caller's sync timeout decides)."""
+        if missing == self.api_missing:
+            return
+        self.api_missing = missing
+        if missing:
+            log.debug(
+                "API not installed; listing again with backoff",
+                resource=self.resource.name,
+                api_version=self.resource.api_version,
+                ns=self.namespace,
+            )
+            self.last_resource_version = None
+            if self.optional_api:
+                self.synced = True
+                self._replace([], False)
+        else:
+            log.debug("API installed; now watching", resource=self.resource.name, ns=self.namespace)
+        if self.on_api_change is not None:
+            self.on_api_change(self)
 
     async def _watch(self) -> None:
         assert self.last_resource_version is not None
@@ -244,7 +345,10 @@ class Reflector:
             while True:
                 line = b""
                 with anyio.move_on_after(self.inactivity_timeout) as scope:
-                    line = await resp.content.readline()
+                    try:
+                        line = await resp.content.readline(max_line_length=self.max_event_bytes)
+                    except LineTooLong as exc:
+                        raise WatchEventTooLarge(f"a watch event exceeded {self.max_event_bytes} bytes") from exc
                 if scope.cancelled_caught:
                     raise WatchdogTimeout(f"no watch event for {self.inactivity_timeout}s")
                 if not line:

@@ -16,16 +16,27 @@ Guarantees:
       apply, delete) additionally hold one slot of a bounded pool, so a burst of work never floods
       the apiserver nor exhausts the connection pool that watches share;
     * every request is reported to the optional :class:`RequestObserver` with its verb, resource and
-      code (``"<error>"`` when no HTTP answer arrived).
+      code (``"<error>"`` when no HTTP answer arrived);
+    * a unary request answered 429, or 5xx with a ``Retry-After`` header, is retried after that
+      many seconds (bounded by ``max_retry_after``, 10 s, and ``max_retries``, 5, client-go's
+      ``checkWait``/``maxRetries`` behaviour): the apiserver says so when it did not process the
+      request (API Priority and Fairness, a starting apiserver). Each attempt takes its own token
+      and write slot; no slot is held while waiting;
+    * with a ``write_fence``, no write is *sent* once the fence reports no time left (the lease
+      may have been taken by another replica: :class:`WriteFenced` is raised instead), and a write
+      in flight is given no more time than the fence has left;
+    * watches can use their own ``ApiClient`` (``watch_api_client``): one long-lived connection per
+      watch, in a pool of their own, so many watches (``--namespaces`` with 50 namespaces) never
+      wait for, nor starve, the connections of unary requests.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import aiohttp
 import anyio
@@ -66,6 +77,8 @@ class ApiError(Exception):
         self.message = message
         self.body = body
         self.retry_after = retry_after
+        #: The ``Retry-After`` header of the answer (what decides a client-side retry).
+        self.http_retry_after: float | None = None
 
     @classmethod
     def from_status(cls, status: dict[str, Any], http_status: int | None = None) -> ApiError:
@@ -92,6 +105,14 @@ class ApiError(Exception):
         return self.status == 504 and "Too large resource version" in self.message
 
 
+class WriteFenced(Exception):
+    """A write was refused client-side: leadership may have passed to another replica."""
+
+
+WriteFence = Callable[[], float]
+"""Seconds during which writes may still be sent (``<= 0``: refuse every write)."""
+
+
 class RequestObserver(Protocol):
     """Receives one call per finished request (for the ``API requests by verb and code`` metric)."""
 
@@ -113,17 +134,54 @@ class RestClient:
         observer: RequestObserver | None = None,
         default_timeout: float = 30.0,
         own_client: bool = False,
+        watch_api_client: Any = None,
+        write_fence: WriteFence | None = None,
+        max_retries: int = 5,
+        max_retry_after: float = 10.0,
     ) -> None:
         self.api_client = api_client
+        self.watch_api_client = watch_api_client
         self.limiter = limiter
         self.write_slots = anyio.CapacityLimiter(max_inflight_writes) if max_inflight_writes else None
         self.observer = observer
         self.default_timeout = default_timeout
+        self.write_fence = write_fence
+        self.max_retries = max_retries
+        self.max_retry_after = max_retry_after
         self._own_client = own_client
+
+    def sibling(
+        self,
+        *,
+        limiter: AsyncTokenBucket | Literal["shared"] | None = "shared",
+        max_inflight_writes: int | Literal["shared"] | None = "shared",
+        write_fence: WriteFence | Literal["shared"] | None = "shared",
+    ) -> RestClient:
+        """A client over the same connections with some budgets of its own (``"shared"`` keeps this
+        client's): the leader elector's (own token bucket, no write slots, no fence, as client-go
+        gives leader election a client of its own), or the controllers' (the leader's write fence).
+        Closing a sibling closes nothing."""
+        other = RestClient(
+            self.api_client,
+            limiter=self.limiter if limiter == "shared" else limiter,
+            observer=self.observer,
+            default_timeout=self.default_timeout,
+            watch_api_client=self.watch_api_client,
+            write_fence=self.write_fence if write_fence == "shared" else write_fence,
+            max_retries=self.max_retries,
+            max_retry_after=self.max_retry_after,
+        )
+        if max_inflight_writes == "shared":
+            other.write_slots = self.write_slots
+        else:
+            other.write_slots = anyio.CapacityLimiter(max_inflight_writes) if max_inflight_writes else None
+        return other
 
     async def close(self) -> None:
         if self._own_client:
             await self.api_client.close()
+            if self.watch_api_client is not None:
+                await self.watch_api_client.close()
 
     async def request(
         self,
@@ -149,12 +207,50 @@ class RestClient:
             # json.dumps in the client would escape non-BMP characters, which the YAML reader refuses.
             body, content_type = encode_apply_patch(body), APPLY_PATCH_UTF8
         seconds = request_timeout if request_timeout is not None else self.default_timeout
+        for attempt in range(self.max_retries + 1):
+            try:
+                return await self._attempt(verb, path, resource, query, body, content_type, seconds)
+            except ApiError as exc:
+                wait = self._retry_wait(exc)
+                if wait is None or attempt == self.max_retries:
+                    raise
+            await anyio.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retry_wait(self, exc: ApiError) -> float | None:
+        """Seconds to wait before retrying after ``exc``, or ``None`` not to retry (client-go's
+        ``checkWait``: 429, or a 5xx carrying ``Retry-After``; the wait is bounded)."""
+        if exc.http_retry_after is None:
+            return None
+        if exc.status != 429 and exc.status // 100 != 5:
+            return None
+        return min(max(exc.http_retry_after, 0.0), self.max_retry_after)
+
+    async def _attempt(
+        self,
+        verb: str,
+        path: str,
+        resource: str,
+        query: Sequence[tuple[str, str]],
+        body: Any,
+        content_type: str,
+        seconds: float,
+    ) -> Any:
         if self.limiter is not None:
             await self.limiter.acquire()
         if self.write_slots is not None and verb in WRITE_VERBS:
             async with self.write_slots:
-                return await self._send(verb, path, resource, query, body, content_type, seconds)
-        return await self._send(verb, path, resource, query, body, content_type, seconds)
+                return await self._send(verb, path, resource, query, body, content_type, self._fenced(verb, seconds))
+        return await self._send(verb, path, resource, query, body, content_type, self._fenced(verb, seconds))
+
+    def _fenced(self, verb: str, seconds: float) -> float:
+        """The timeout a request may use; raises :class:`WriteFenced` for a write past the fence."""
+        if self.write_fence is None or verb not in WRITE_VERBS:
+            return seconds
+        left = self.write_fence()
+        if left <= 0:
+            raise WriteFenced(f"{verb} refused: the leader lease may have been taken by another replica")
+        return min(seconds, left)
 
     async def _send(
         self,
@@ -169,8 +265,11 @@ class RestClient:
         code = "<error>"
         start = time.perf_counter()
         try:
-            with anyio.fail_after(seconds + 1.0):
+            # A fenced write must not outlive the fence: no grace second for it.
+            grace = 1.0 if self.write_fence is None or verb not in WRITE_VERBS else 0.0
+            with anyio.fail_after(seconds + grace):
                 resp = await self._call(
+                    self.api_client,
                     _METHODS[verb],
                     path,
                     query,
@@ -210,9 +309,11 @@ class RestClient:
         code = "<error>"
         start = time.perf_counter()
         resp: aiohttp.ClientResponse | None = None
+        api_client = self.watch_api_client if self.watch_api_client is not None else self.api_client
         try:
             with anyio.fail_after(connect_timeout + 20.0):
                 resp = await self._call(
+                    api_client,
                     "GET",
                     path,
                     query,
@@ -235,8 +336,9 @@ class RestClient:
         finally:
             resp.close()
 
+    @staticmethod
     async def _call(
-        self,
+        api_client: Any,
         method: str,
         path: str,
         query: Sequence[tuple[str, str]],
@@ -244,7 +346,7 @@ class RestClient:
         content_type: str,
         client_timeout: aiohttp.ClientTimeout,
     ) -> aiohttp.ClientResponse:
-        resp: aiohttp.ClientResponse = await self.api_client.call_api(
+        resp: aiohttp.ClientResponse = await api_client.call_api(
             path,
             method,
             query_params=list(query),
@@ -276,5 +378,8 @@ def _error_from(resp: aiohttp.ClientResponse, data: Any) -> ApiError:
         err = ApiError.from_status(data, resp.status)
         if retry_after is not None:
             err.retry_after = retry_after
+        err.http_retry_after = retry_after
         return err
-    return ApiError(resp.status, resp.reason or "", "", None, retry_after)
+    err = ApiError(resp.status, resp.reason or "", "", None, retry_after)
+    err.http_retry_after = retry_after
+    return err

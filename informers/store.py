@@ -145,8 +145,11 @@ class Store:
             self._unindex(key)
         return old
 
-    def replace(self, objs: Iterable[Obj], namespace: str | None = None) -> Diff:
-        """Make the store (or, with ``namespace``, that namespace's slice of it) equal ``objs``.
+    def replace(
+        self, objs: Iterable[Obj], namespace: str | None = None, within: Callable[[Obj], bool] | None = None
+    ) -> Diff:
+        """Make the store (or, with ``namespace``, that namespace's slice of it; with ``within``, the
+        objects of the slice it accepts) equal ``objs``.
 
         Objects whose ``resourceVersion`` did not change are kept as they are and not reported.
         """
@@ -167,6 +170,8 @@ class Store:
         else:
             prefix = namespace + "/"
             stale = [k for k in self._items if k.startswith(prefix) and k not in seen]
+        if within is not None:
+            stale = [k for k in stale if within(self._items[k])]
         for key in stale:
             old = self.delete(key)
             if old is not None:

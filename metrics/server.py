@@ -9,7 +9,8 @@ a 10 s deadline per connection, requests over 16 KiB refused.
 Routes (each server is given the subset it serves):
     * ``/metrics`` — Prometheus text exposition of the registry;
     * ``/healthz`` — 200 while ``healthy()`` is true (the event loop answers, so the process lives);
-    * ``/readyz`` — 200 once ``ready()`` is true (the caches have synced), 503 before.
+    * ``/readyz`` — 200 once ``ready()`` is true (the caches have synced), 503 before; the body adds
+      one line per ``ready_detail()`` entry (e.g. an optional API that is not installed).
 """
 
 from __future__ import annotations
@@ -45,12 +46,14 @@ class ProbeServer:
         ready: Callable[[], bool],
         healthy: Callable[[], bool] = lambda: True,
         routes: Collection[str] = ALL_ROUTES,
+        ready_detail: Callable[[], list[str]] = list,
     ) -> None:
         self.registry = registry
         self.host = host
         self.port = port
         self.ready = ready
         self.healthy = healthy
+        self.ready_detail = ready_detail
         self.routes = frozenset(routes)
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -103,7 +106,9 @@ class ProbeServer:
             await self._respond(stream, 200 if ok else 503, b"ok\n" if ok else b"unhealthy\n", head=head)
         else:
             ok = self.ready()
-            await self._respond(stream, 200 if ok else 503, b"ok\n" if ok else b"caches not synced\n", head=head)
+            body = "ok\n" if ok else "caches not synced\n"
+            body += "".join(f"{line}\n" for line in self.ready_detail())
+            await self._respond(stream, 200 if ok else 503, body.encode(), head=head)
 
     @staticmethod
     async def _respond(

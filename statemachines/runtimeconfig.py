@@ -68,7 +68,13 @@ class RuntimeConfigObservation:
             )
         if self.missing_pull_secrets:
             names = ", ".join(f'"{_shown(n)}"' for n in self.missing_pull_secrets)
-            problems.append(("PullSecretMissing", f"image pull secret(s) not found in this namespace: {names}"))
+            problems.append(
+                (
+                    "PullSecretMissing",
+                    f"image pull secret(s) not found in this namespace: {names} (a pull secret is a Secret of "
+                    "type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg)",
+                )
+            )
         if self.storage_class and not self.storage_class_found:
             problems.append(("StorageClassNotFound", f'StorageClass "{_shown(self.storage_class)}" does not exist'))
         object.__setattr__(self, "problems", tuple(problems))

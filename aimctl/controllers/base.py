@@ -31,12 +31,13 @@ The read-your-writes and apply guarantees are described in ``docs/reconcile.md``
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
+from aimctl.kube.resources import OPTIONAL_APIS
 from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
 from aimctl.status.conditions import merge_conditions, now_rfc3339
@@ -92,6 +93,26 @@ class KindController(abc.ABC, Generic[Obs]):
         #: This controller's read-your-writes overlay: by key, the object its last status write
         #: returned, while the shared cache is older (see :meth:`_read`). Private to the controller.
         self._written: dict[str, Obj] = {}
+
+    #: Whether the apiserver does not serve a resource (an optional CRD not installed); the manager
+    #: sets it through :meth:`use_api_availability`.
+    _api_missing: Callable[[Resource], bool] = staticmethod(lambda _resource: False)
+
+    def use_api_availability(self, api_missing: Callable[[Resource], bool]) -> None:
+        self._api_missing = api_missing
+
+    def _installed(self, children: Sequence[Desired], missing: list[Resource]) -> list[Desired]:
+        """The children whose API is served; the others' resources are added to ``missing`` (they are
+        reported as a condition instead of failing the reconcile; the manager replays every object
+        when the API appears)."""
+        kept = []
+        for child in children:
+            if self._api_missing(child.resource):
+                if child.resource not in missing:
+                    missing.append(child.resource)
+            else:
+                kept.append(child)
+        return kept
 
     # -- kind-specific -----------------------------------------------------------------------------
     @abc.abstractmethod
@@ -186,9 +207,10 @@ class KindController(abc.ABC, Generic[Obs]):
         decision = self.machine.decide(obs, current)
         requeue: float | None = None
         changed = False
+        missing: list[Resource] = []
         for effect in decision.effects:
             if isinstance(effect, ApplyChild):
-                for child in self.desired(effect.role, obj, obs):
+                for child in self._installed(self.desired(effect.role, obj, obs), missing):
                     changed = await self._apply_child(key, child) or changed
             elif isinstance(effect, DeleteChild):
                 for gone in self.deletions(effect.role, obj, obs, effect.name):
@@ -199,6 +221,7 @@ class KindController(abc.ABC, Generic[Obs]):
             obs = await self.observe(obj)
             decision = self.machine.decide(obs, current)
         status = self.compose_status(obj, obs, decision)
+        _report_missing_apis(status, missing, obj, self.resource.kind)
         stored = await self.status_writer.apply_status(self.resource, obj, status)
         if stored is not None:
             self._remember_write(key, obj, stored)
@@ -245,6 +268,35 @@ def admission_refusal(exc: ApiError) -> bool:
     """An admission webhook denied the request (the apiserver's "admission webhook ... denied the
     request" answer), as opposed to a transient failure or a conflict."""
     return exc.status in (400, 403, 422) and "admission webhook" in exc.message and "denied the request" in exc.message
+
+
+def _report_missing_apis(status: dict[str, Any], missing: Sequence[Resource], obj: Obj, kind: str) -> None:
+    """Add an ``APIsInstalled`` condition (False) naming each API this object needs and the cluster
+    does not serve; without missing APIs there is no such condition."""
+    if not missing:
+        return
+    names = []
+    for r in missing:
+        product = OPTIONAL_APIS.get(r.group, r.group)
+        names.append(f"the {product} API ({r.api_version} {r.plural})")
+    reason = "".join(OPTIONAL_APIS.get(r.group, "API").replace(" ", "") for r in missing[:1]) + "NotInstalled"
+    message = (
+        f"{' and '.join(names)} {'is' if len(names) == 1 else 'are'} not installed in the cluster, so this "
+        f"{kind} cannot create its {', '.join(r.kind for r in missing)}; install it: the operator picks it up "
+        f"without a restart"
+    )
+    old = [c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "APIsInstalled"]
+    since = old[0].get("lastTransitionTime") if old and old[0].get("status") == "False" else None
+    generation = int((obj.get("metadata") or {}).get("generation") or 0)
+    condition = {
+        "type": "APIsInstalled",
+        "status": "False",
+        "reason": reason,
+        "message": message,
+        "lastTransitionTime": since or now_rfc3339(),
+        "observedGeneration": generation,
+    }
+    status["conditions"] = [*(status.get("conditions") or []), condition]
 
 
 def _uid(obj: Obj) -> str:

@@ -43,7 +43,7 @@ from aimctl.kube.resources import (
 )
 from aimctl.manager import Manager
 from aimctl.oci.client import RegistryClient
-from aimctl.oci.credentials import credentials_for, fingerprint, pull_secret_projection
+from aimctl.oci.credentials import PULL_SECRET_SELECTIONS, credentials_for, fingerprint, pull_secret_projection
 from aimctl.oci.errors import RegistryError
 from aimctl.oci.metadata import MetadataError, image_metadata
 from aimctl.oci.reference import parse_reference
@@ -93,7 +93,7 @@ class ImageController(KindController[ImageObservation]):
         rcs.add_indexer(BY_PULL_SECRET, index_pull_secret)
         self.runtime_configs = rcs.store
         self.cluster_runtime_configs = cache.informer(AIM_CLUSTER_RUNTIME_CONFIGS).store
-        self.secrets = cache.informer(SECRETS, pull_secret_projection).store
+        self.secrets = cache.informer(SECRETS, pull_secret_projection, PULL_SECRET_SELECTIONS).store
         super().__init__(images.store, *io_parts(manager.client, self.name), manager.metrics)
 
     # -- watches ---------------------------------------------------------------------------------------
@@ -102,7 +102,7 @@ class ImageController(KindController[ImageObservation]):
         return [
             Watch(self.resource, self_key),
             Watch(self.template_resource, owner_key(self.kind, self.cluster_scoped)),
-            Watch(SECRETS, self._secret_consumers, transform=pull_secret_projection),
+            Watch(SECRETS, self._secret_consumers, transform=pull_secret_projection, selections=PULL_SECRET_SELECTIONS),
             Watch(AIM_RUNTIME_CONFIGS, self._runtime_config_consumers),
             Watch(AIM_CLUSTER_RUNTIME_CONFIGS, self._cluster_runtime_config_consumers),
         ]

@@ -23,7 +23,7 @@ from aimctl.controllers.common import (
 )
 from aimctl.kube.resources import AIM_CLUSTER_RUNTIME_CONFIGS, AIM_RUNTIME_CONFIGS, SECRETS, STORAGE_CLASSES
 from aimctl.manager import Manager
-from aimctl.oci.credentials import pull_secret_projection
+from aimctl.oci.credentials import PULL_SECRET_SELECTIONS, pull_secret_projection
 from aimctl.reconcile import Watch
 from aimctl.routing.render import check_template
 from informers.handlers import InformerEvent, indexed_keys, self_key
@@ -46,7 +46,7 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
         if namespaced:
             informer.add_indexer(BY_PULL_SECRET, index_pull_secret)
         informer.add_indexer(BY_STORAGE_CLASS, index_storage_class)
-        self.secrets = manager.cache.informer(SECRETS, pull_secret_projection).store
+        self.secrets = manager.cache.informer(SECRETS, pull_secret_projection, PULL_SECRET_SELECTIONS).store
         self.storage_classes = manager.cache.informer(STORAGE_CLASSES).store
         super().__init__(informer.store, *io_parts(manager.client, self.name), manager.metrics)
 
@@ -57,7 +57,12 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
         ]
         if self.namespaced:
             watches.append(
-                Watch(SECRETS, indexed_keys(self.store, BY_PULL_SECRET, _key), transform=pull_secret_projection)
+                Watch(
+                    SECRETS,
+                    indexed_keys(self.store, BY_PULL_SECRET, _key),
+                    transform=pull_secret_projection,
+                    selections=PULL_SECRET_SELECTIONS,
+                )
             )
         return watches
 

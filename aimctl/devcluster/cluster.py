@@ -71,8 +71,12 @@ class DevCluster:
         port_base: int | None = None,
         nodes_file: Path | None = None,
         log: Callable[[str], None] = print,
+        kserve: bool = True,
     ) -> None:
         self.layout = Layout.for_name(name, port_base)
+        #: Whether KServe's controller manager and webhooks run (its CRDs are installed either way).
+        #: Off only for a cluster that plays one where KServe is not installed yet.
+        self.with_kserve = kserve
         self.nodes_file = nodes_file
         self.log = log
         self._binaries: Binaries | None = None
@@ -204,10 +208,15 @@ class DevCluster:
             finally:
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
+    @property
+    def components(self) -> tuple[str, ...]:
+        """The components this cluster runs, in start order."""
+        return tuple(n for n in components.ORDER if self.with_kserve or n != "kserve-manager")
+
     def running(self) -> bool:
         """True if every component's process is alive (health not checked)."""
         return all(
-            process.running_pid(self.layout.pidfile(n), self._executable(n)) is not None for n in components.ORDER
+            process.running_pid(self.layout.pidfile(n), self._executable(n)) is not None for n in self.components
         )
 
     def _write_kubeconfigs(self) -> None:
@@ -231,7 +240,8 @@ class DevCluster:
     def _up(self) -> None:
         started = time.monotonic()
         _ = self.binaries
-        _ = self.kserve_manager
+        if self.with_kserve:
+            _ = self.kserve_manager
         for d in (self.layout.root, self.layout.logs, self.layout.run, self.layout.config):
             d.mkdir(parents=True, exist_ok=True)
         ensure_pki(self.layout.pki)
@@ -243,7 +253,8 @@ class DevCluster:
         self.start_component("kube-scheduler")
         self.start_component("kwok")
         self.apply_nodes()
-        self.start_kserve()
+        if self.with_kserve:
+            self.start_kserve()
         self._wait_default_service_account()
         self.log(f"cluster {self.name!r} up in {time.monotonic() - started:.1f} s; KUBECONFIG={self.kubeconfig}")
 
@@ -262,7 +273,7 @@ class DevCluster:
     def status(self) -> list[ComponentStatus]:
         """Pid and health of every component."""
         out = []
-        for name in components.ORDER:
+        for name in self.components:
             comp = self.component(name)
             pid = process.running_pid(self.layout.pidfile(name), comp.argv[0])
             out.append(ComponentStatus(name, pid, pid is not None and self._healthy(comp)))

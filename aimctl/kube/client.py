@@ -9,15 +9,23 @@ configuration comes from follows controller-runtime's order, so users meet no su
     3. the in-cluster service account, when ``KUBERNETES_SERVICE_HOST`` is set;
     4. ``~/.kube/config``.
 
-The returned :class:`informers.rest.RestClient` carries the client-side limits of DESIGN.md §4:
-a token bucket (default 200 requests/s, burst 400 — above what 1 000 services need to converge in a
-minute, below what a 2-core apiserver can take) and at most 32 writes in flight, well below the
-connection pool (default 256 connections, shared with the long-running watches).
+The returned :class:`informers.rest.RestClient` carries the client-side limits: a token bucket
+(default 200 requests/s, burst 400 — above what 1 000 services need to converge in a minute, below
+what a 2-core apiserver can take) and at most 32 writes in flight, well below the pool of unary
+requests (default 256 connections).
+
+Watches have a connection pool of their own, without a limit: each watch holds one connection for
+minutes (HTTP/1.1 cannot multiplex them as client-go's HTTP/2 does), and there is one per namespace
+per watched kind — with ``--namespaces`` listing 50 namespaces that is several hundred, which a
+shared, bounded pool could not hold: watches would wait for connections and starve every request.
+Their number is fixed by the configuration (kinds x namespaces). For the same reason the process's
+soft open-file limit is raised to its hard limit (as the Go runtime does for every Go program).
 """
 
 from __future__ import annotations
 
 import os
+import resource
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,14 +73,32 @@ async def load_configuration(kubeconfig: Path | None = None, context: str | None
     return cfg
 
 
+def raise_open_file_limit() -> int:
+    """Raise the soft ``RLIMIT_NOFILE`` to the hard limit; return the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 async def new_client(settings: ClientSettings, observer: RequestObserver | None = None) -> RestClient:
-    """A :class:`RestClient` that owns its ``ApiClient`` (close it with :meth:`RestClient.close`)."""
+    """A :class:`RestClient` that owns its ``ApiClient``s (close it with :meth:`RestClient.close`):
+    one for unary requests (a pool of ``connection_pool_size``) and one for watches (unbounded)."""
+    raise_open_file_limit()
     cfg = await load_configuration(settings.kubeconfig, settings.context)
+    cfg.connection_pool_maxsize = 0  # aiohttp: no limit (the watches' pool; read at construction)
+    watch_api = k8s_client.ApiClient(cfg)
+    watch_api.user_agent = USER_AGENT
     cfg.connection_pool_maxsize = settings.connection_pool_size
     api = k8s_client.ApiClient(cfg)
     api.user_agent = USER_AGENT
     return RestClient(
         api,
+        watch_api_client=watch_api,
         limiter=AsyncTokenBucket(settings.qps, settings.burst) if settings.qps > 0 else None,
         max_inflight_writes=settings.max_inflight_writes or None,
         observer=observer,

@@ -68,6 +68,13 @@ CLUSTER_SERVING_RUNTIMES = Resource(
 INFERENCE_SERVICES = Resource("serving.kserve.io", "v1beta1", "inferenceservices", "InferenceService")
 HTTP_ROUTES = Resource("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute")
 
+#: API groups the operator runs without (their informers stay empty until the CRDs are installed),
+#: with the name users know them by (followed by "API" in messages).
+OPTIONAL_APIS: dict[str, str] = {
+    "serving.kserve.io": "KServe",
+    "gateway.networking.k8s.io": "Gateway",
+}
+
 ALL_RESOURCES: tuple[Resource, ...] = (
     *AIM_RESOURCES,
     NAMESPACES,

@@ -7,7 +7,12 @@ written ``https://index.docker.io/v1/``, ``docker.io`` or ``registry-1.docker.io
 (in the order given) with a matching entry wins.
 
 :func:`pull_secret_projection` is the transform of the shared Secret informer: it keeps the data of
-pull secrets only, so the operator never holds other secrets' contents in memory.
+pull secrets only, so the operator never holds other secrets' contents in memory. And
+:data:`PULL_SECRET_SELECTIONS` are its field selectors: the informer lists and watches only Secrets of
+the two pull-secret types (one selector each: field selectors cannot say "either"), so no other
+Secret's data ever crosses the wire. A Secret's ``type`` is immutable, so a Secret never moves between
+the two. Consequence: a Secret of another type named as a pull secret is reported as missing (the
+kubelet ignores it as a pull secret too).
 """
 
 from __future__ import annotations
@@ -22,10 +27,19 @@ from typing import Any
 
 from aimctl.logging import register_secret
 from aimctl.oci.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
+from informers.reflector import Selection
 
 DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
 DOCKER_CFG = "kubernetes.io/dockercfg"
 PULL_SECRET_TYPES = frozenset({DOCKER_CONFIG_JSON, DOCKER_CFG})
+
+
+def _of_type(secret_type: str) -> Selection:
+    return Selection(f"type={secret_type}", lambda obj: obj.get("type") == secret_type)
+
+
+#: The Secret informer's field selections: pull secrets only (see the module docstring).
+PULL_SECRET_SELECTIONS: tuple[Selection, ...] = (_of_type(DOCKER_CONFIG_JSON), _of_type(DOCKER_CFG))
 _KEEP_METADATA = (
     "name", "namespace", "uid", "resourceVersion", "labels", "ownerReferences", "deletionTimestamp",
     "creationTimestamp",

@@ -113,3 +113,47 @@ def test_max_of_uses_the_longest() -> None:
 def test_default_controller_rate_limiter_values() -> None:
     rl = default_controller_rate_limiter(clock=Clock())
     assert rl.when("x") == 0.005
+
+
+def simulate_outage(keys: int = 1000, outage: float = 30.0) -> tuple[float, list[tuple[int, float]]]:
+    """``keys`` keys fail together (a burst) and keep failing until ``outage`` seconds; each retry is
+    scheduled with the default limiter. Returns the time after the outage at which the last key's
+    first successful retry is scheduled, and every (failures-before, delay) pair handed out."""
+    import heapq
+
+    clock = Clock()
+    rl: MaxOfRateLimiter[int] = default_controller_rate_limiter(clock=clock)
+    heap = [(0.0, k) for k in range(keys)]
+    heapq.heapify(heap)
+    delays: list[tuple[int, float]] = []
+    last_retry = 0.0
+    while heap:
+        at, key = heapq.heappop(heap)
+        clock.now = at
+        if at >= outage:  # the apiserver is back: this retry succeeds
+            last_retry = max(last_retry, at - outage)
+            continue
+        failures = rl.retries(key)
+        delay = rl.when(key)
+        delays.append((failures, delay))
+        heapq.heappush(heap, (at + delay, key))
+    return last_retry, delays
+
+
+def test_after_an_outage_every_key_is_retried_by_its_own_backoff_not_the_global_bucket() -> None:
+    recovery, delays = simulate_outage()
+    for failures, delay in delays:
+        # the per-key delay (5 ms x 2^n) or at most the bucket's bound (1 s): never minutes of debt
+        assert delay <= max(0.005 * 2**failures, 1.0), (failures, delay)
+    # Per-key backoff alone: a key's delays double, so its first retry after the outage comes
+    # within about the outage's length again; client-go's unbounded bucket made it ~100x that.
+    assert recovery <= 2 * 30.0
+
+
+def test_bucket_debt_is_bounded() -> None:
+    clock = Clock()
+    tb = TokenBucket(rate=10, burst=1, clock=clock)
+    assert tb.reserve(max_delay=1.0) == 0.0
+    assert [round(tb.reserve(max_delay=1.0), 3) for _ in range(30)][-3:] == [1.0, 1.0, 1.0]
+    clock.now += 1.0
+    assert tb.tokens() == pytest.approx(0.0), "no debt beyond what max_delay refills"

@@ -58,3 +58,15 @@ def test_parse_address() -> None:
     assert parse_address("[::1]:9") == ("::1", 9)
     with pytest.raises(ValueError, match="host:port"):
         parse_address("8080")
+
+
+async def test_readyz_names_what_is_missing_and_stays_ready() -> None:
+    missing = ["KServe API not installed: serving.kserve.io (...)"]
+    m = OperatorMetrics()
+    server = ProbeServer(m.registry, "127.0.0.1", 0, ready=lambda: True, ready_detail=lambda: list(missing))
+    async with anyio.create_task_group() as tg:
+        port = await tg.start(server.serve)
+        assert await http_get(port, "/readyz") == (200, f"ok\n{missing[0]}\n")
+        missing.clear()
+        assert await http_get(port, "/readyz") == (200, "ok\n")
+        tg.cancel_scope.cancel()

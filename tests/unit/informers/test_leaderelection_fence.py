@@ -1,0 +1,107 @@
+"""The leader's write fence and its own budget (scripted lease API, injectable clock; no network)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from aimctl.manager import Manager, ManagerConfig
+from informers.leaderelection import LeaderElectionConfig, LeaderElector
+from informers.ratelimit import AsyncTokenBucket
+from informers.rest import ApiError, RestClient, WriteFenced
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class LeaseApi:
+    """A Lease held in memory, answering the elector's get/create/update (the clock advances by
+    ``latency`` per request)."""
+
+    def __init__(self, clock: Clock, latency: float = 0.0) -> None:
+        self.clock = clock
+        self.latency = latency
+        self.lease: dict[str, Any] | None = None
+        self.rv = 0
+
+    async def request(self, verb: str, path: str, **kw: Any) -> Any:
+        self.clock.now += self.latency
+        if verb == "get":
+            if self.lease is None:
+                raise ApiError(404, "NotFound")
+            return self.lease
+        self.rv += 1
+        body = dict(kw["body"])
+        body["metadata"] = {**body["metadata"], "resourceVersion": str(self.rv)}
+        self.lease = body
+        return body
+
+
+async def test_fence_closes_at_last_renewal_start_plus_renew_deadline() -> None:
+    clock = Clock()
+    api = LeaseApi(clock, latency=0.5)
+    cfg = LeaderElectionConfig(namespace="ns", name="l", identity="me")
+    elector = LeaderElector(api, cfg, clock=clock)  # type: ignore[arg-type]
+    assert elector.write_time_left() <= 0, "no writes before the lease is held"
+    started = clock.now
+    assert await elector.try_acquire_or_renew()
+    elector._set_leader(True)
+    # measured from the *start* of the successful attempt (the GET and the PUT took 1 s)
+    assert elector.write_deadline == started + cfg.renew_deadline
+    clock.now = started + cfg.renew_deadline - 0.01
+    assert elector.write_time_left() > 0
+    clock.now = started + cfg.renew_deadline + 0.01
+    assert elector.write_time_left() <= 0, "past the fence: writes must stop before the lease can be taken"
+    assert cfg.renew_deadline < cfg.lease_duration
+    # a renewal moves the fence
+    renew_start = clock.now
+    assert await elector.try_acquire_or_renew()
+    assert elector.write_deadline == renew_start + cfg.renew_deadline
+
+
+async def test_renew_loop_gives_up_when_the_fence_closes_not_a_deadline_later(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a pause longer than the fence (SIGSTOP), the renew loop gives up at once."""
+    clock = Clock()
+    api = LeaseApi(clock)
+    cfg = LeaderElectionConfig(namespace="ns", name="l", identity="me")
+    elector = LeaderElector(api, cfg, clock=clock)  # type: ignore[arg-type]
+    assert await elector.try_acquire_or_renew()
+    elector._set_leader(True)
+    clock.now += 60  # the process was stopped for a minute; another replica took the lease meanwhile
+    assert api.lease is not None
+    api.lease = {**api.lease, "spec": {**api.lease["spec"], "holderIdentity": "other"}}
+    # Before: renewals were retried for a whole renew deadline (10 s) after the pause, while the
+    # workers went on writing. Now the loop gives up after its first sleep.
+    with anyio.fail_after(cfg.retry_period + 3):
+        async with anyio.create_task_group() as tg:
+            await elector._renew_loop(tg.cancel_scope)
+    assert elector._lost
+    assert elector.write_time_left() <= 0
+
+
+class Api:
+    async def call_api(self, *a: Any, **kw: Any) -> Any:
+        raise AssertionError("no request expected")
+
+
+async def test_manager_fences_controller_writes_and_gives_the_elector_its_own_budget() -> None:
+    raw = RestClient(Api(), limiter=AsyncTokenBucket(200, 400), max_inflight_writes=32)
+    manager = Manager(raw, ManagerConfig(leader_election=True, metrics_address=None, probe_address=None))
+    with pytest.raises(WriteFenced):  # not leading (yet): the controllers' client sends no write
+        await manager.client.request("patch", "/api/v1/namespaces/x/configmaps/y", body={})
+    elector = manager._new_elector()
+    assert elector.client.api_client is raw.api_client
+    assert elector.client.limiter is not raw.limiter, "renewals must not queue behind reconcile requests"
+    assert elector.client.write_slots is None, "renewals must not wait for a reconcile write slot"
+    assert elector.client.write_fence is None
+    assert manager.client.limiter is raw.limiter and manager.client.write_slots is raw.write_slots
+    manager.elector = elector
+    elector._renewed_at, elector.is_leader = elector.clock(), True
+    assert manager.client.write_fence is not None and manager.client.write_fence() > 0
