@@ -1,6 +1,6 @@
 """aimctl: a Kubernetes operator for AMD Inference Microservices (``aim.silogen.ai/v1alpha1``).
 
-Sub-packages, by layer (DESIGN.md §2):
+Sub-packages, by layer (``docs/architecture.md``, "Layers and import direction"):
 
 * ``aimctl.api`` — pydantic models of the API and CRD generation;
 * ``aimctl.kube`` — the Kubernetes client layer (server-side apply, status, events);

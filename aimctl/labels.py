@@ -1,4 +1,4 @@
-"""Label and annotation keys and fixed values (``reference/original-operator-behaviour.md`` §1.4)."""
+"""Label and annotation keys and fixed values, the original operator's (``docs/original-behaviour.md``)."""
 
 from __future__ import annotations
 

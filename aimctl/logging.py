@@ -1,7 +1,7 @@
 """Structured logs (structlog, JSON by default) that never contain secrets.
 
 Why: operators leak secrets through logs all the time — a spec dumped at debug level with an
-``HF_TOKEN`` env value, a bearer token in verbose HTTP logging (perf-reliability-anchors.md §3.9).
+``HF_TOKEN`` env value, a bearer token in verbose HTTP logging.
 AIM specs carry exactly such values (``spec.env`` of services, caches and templates holds registry
 tokens), so redaction is part of the logging pipeline, not left to each call site.
 

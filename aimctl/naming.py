@@ -1,7 +1,7 @@
 """Deterministic, RFC 1123 names and sanitised label values (pure; bit-exact with the original operator).
 
-Users' dashboards, scripts and existing clusters rely on child names, so the schemes of
-``reference/original-operator-behaviour.md`` §1.3 are reproduced exactly, including their quirks
+Users' dashboards, scripts and existing clusters rely on child names, so the original operator's
+schemes (``docs/original-behaviour.md``) are reproduced exactly, including their quirks
 (a trailing ``.`` can survive :func:`rfc1123`). Every label value aimctl writes goes through
 :func:`label_value` (a fix: the original left some unsanitised).
 """

@@ -1,33 +1,41 @@
 """The contract between a controller and the manager: what it watches, how events become keys,
 and what a reconcile returns.
 
-Why a protocol and not a base class or a framework: a controller is three things — a name, a list of
-watches (each a resource plus a function from an informer event to the keys to reconcile) and an
-``async reconcile(key) -> Result`` that reads only the cache (DESIGN.md §3). Everything else — the
-work queue, the workers, retries, metrics, logging context, leader election — is the manager's.
+Why a protocol: the manager needs only three things from a controller — a name, a list of watches
+(each a resource plus a function from an informer event to the keys to reconcile) and an
+``async reconcile(key) -> Result`` that reads only the cache. Everything else — the work queue, the
+workers, retries, metrics, logging context, leader election — is the manager's.
 
-Writing a controller::
+Writing a controller: the AIM controllers do not implement this protocol by hand. They subclass
+:class:`aimctl.controllers.base.KindController`, whose ``reconcile`` is the shared pipeline (read,
+observe, decide, apply, status, event), and supply the kind-specific parts (see
+``docs/architecture.md``, "Writing a controller"). Abridged from
+:mod:`aimctl.controllers.runtimeconfig`::
 
-    class MyController:
-        name = "aimservice"
+    class RuntimeConfigController(KindController[RuntimeConfigObservation]):
+        machine = MACHINE  # statemachines.runtimeconfig: rules, guards, effects
 
-        def __init__(self, manager: Manager) -> None:
-            self.services = manager.cache.informer(AIM_SERVICES).store
-            self.applier = Applier(manager.client, self.name)
+        def __init__(self, manager: Manager, namespaced: bool) -> None:
+            self.resource = AIM_RUNTIME_CONFIGS if namespaced else AIM_CLUSTER_RUNTIME_CONFIGS
+            self.name = "aim-runtime-config" if namespaced else "aim-cluster-runtime-config"
+            informer = manager.cache.informer(self.resource)
+            informer.add_indexer(BY_STORAGE_CLASS, index_storage_class)
+            self.storage_classes = manager.cache.informer(STORAGE_CLASSES).store
+            super().__init__(informer.store, *io_parts(manager.client, self.name), manager.metrics)
 
-        def watches(self) -> list[Watch]:
+        def watches(self) -> Sequence[Watch]:
             return [
-                Watch(AIM_SERVICES, self_key),
-                Watch(INFERENCE_SERVICES, controller_owner_key("AIMService", "aim.silogen.ai"),
-                      transform=slim(["status.conditions"])),
+                Watch(self.resource, self_key),
+                Watch(STORAGE_CLASSES, indexed_keys(self.store, BY_STORAGE_CLASS, _name)),
             ]
 
-        async def reconcile(self, key: str) -> Result:
-            obj = self.services.get(key)
-            if obj is None:
-                return Result()          # deleted: children go by garbage collection
-            ...
-            return Result(requeue_after=30) if waiting else Result()
+        async def observe(self, obj: Obj) -> RuntimeConfigObservation:
+            ...  # from the stores only: the spec, and whether the storage class exists
+
+A kind with children also implements ``desired(role, obj, obs)`` (and ``deletions``) for each role
+its machine's ``ApplyChild`` / ``DeleteChild`` effects name. Only a controller outside the AIM kinds
+(the ``Echo`` test controller in ``tests/support/echo_controller.py``) implements the protocol
+directly. Every controller ``aimctl run`` starts is listed in :mod:`aimctl.controllers.registry`.
 
 Result semantics (controller-runtime's):
 

@@ -1,6 +1,6 @@
 """Informer events and the helpers that map them to work-queue keys.
 
-Why: DESIGN.md §3 step 2 — an event is turned into the keys that must be reconciled: the object
+Why: an event is turned into the keys that must be reconciled: the object
 itself, its controller owner, or every object that references it (through a store index). Handlers run
 synchronously inside the reflector, right after the store was updated, so a handler always sees a
 store that already contains the event's object; they must be quick and must not block (they only

@@ -1,6 +1,6 @@
 """Standard index functions for :class:`informers.store.Store`.
 
-Why: the handlers of DESIGN.md §3 step 2 map an event to the objects that must be reconciled; the
+Why: the event handlers (:mod:`informers.handlers`) map an event to the objects that must be reconciled; the
 three look-ups they need are "children of an owner" (by owner UID), "objects that reference a name"
 (by a field path) and "objects carrying a label". Each index function here is pure and returns the
 values an object is found under; an object may be found under several values, or none.

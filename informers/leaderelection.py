@@ -2,7 +2,7 @@
 
 Why: two replicas must never reconcile at the same time. kubernetes_asyncio ships an elector, but it
 is ``create_task``-based, cancels its leading task without awaiting it, has no release-on-cancel and
-no request timeouts (operator-patterns.md §1.6). This is client-go's algorithm
+no request timeouts. This is client-go's algorithm
 (``tools/leaderelection/leaderelection.go``) in structured concurrency.
 
 Defaults (client-go / controller-runtime): lease 15 s, renew deadline 10 s, retry period 2 s.

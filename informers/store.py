@@ -1,6 +1,6 @@
 """The informer cache: raw objects by ``namespace/name`` key, with secondary indexes.
 
-Why: reconciles read only from caches (DESIGN.md §3 step 4), and the event handlers need to find the
+Why: reconciles read only from caches, and the event handlers need to find the
 objects that *reference* a changed object (a template change enqueues the services resolved to it);
 both are dictionary look-ups here instead of API calls. Objects are kept as the raw JSON dicts the
 apiserver sent (after the informer's transform), never as generated models: decoding into models costs

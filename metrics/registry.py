@@ -1,4 +1,4 @@
-"""The operator's Prometheus metrics (DESIGN.md §7), in one registry.
+"""The operator's Prometheus metrics (``docs/architecture.md``, "Observability"), in one registry.
 
 Why these names: dashboards and alerts written for controller-runtime operators keep working —
 ``workqueue_*`` and ``controller_runtime_*`` are controller-runtime's names and label sets

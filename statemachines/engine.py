@@ -1,6 +1,6 @@
 """The shared machinery of every AIM state machine: rules, a transitions ``Machine``, a decision.
 
-Why this shape (DESIGN.md §3, ``reference/operator-patterns.md`` §4.4): the operator is
+Why this shape (``docs/architecture.md``, "The reconcile pipeline"): the operator is
 level-triggered, so the state is *derived* from an observation every time, never remembered. Each
 kind declares an ordered list of :class:`Rule` — a named transition with source states, a
 destination, a guard (a pure function of the observation) and an action (a pure function that

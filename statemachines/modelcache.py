@@ -2,14 +2,14 @@
 
 States are the API's ``AIMModelCacheStatusEnum``: Pending → Progressing → Available | Failed.
 
-What is kept from the original operator (``reference/original-operator-behaviour.md`` §7.3): the PVC
+What is kept from the original operator (``docs/original-behaviour.md``): the PVC
 first, the Job only once the PVC is Bound or its class binds on first consumer (a WaitForFirstConsumer
 PVC binds only when the Job's pod is scheduled), and the four conditions with their reasons —
 ``StorageReady`` (PVCPending, PVCProvisioning, PVCBound, PVCLost, or the phase), ``Ready`` (Warm,
 WaitingForPVC, Downloading), ``Progressing`` (WaitingForPVC, Downloading, RetryBackoff) and
 ``Failure`` (NoFailure, DownloadFailed, PVCLost).
 
-What is fixed (DESIGN.md §5 #6):
+What is fixed (``docs/original-behaviour.md``, fix 6):
 
 * **Available is sticky.** Once a download succeeded into a Bound PVC the cache stays Available: a
   missing Job (deleted by its 600 s TTL) means nothing, and no second download ever starts.
@@ -105,7 +105,7 @@ class ModelCacheObservation:
 
     @property
     def can_create_job(self) -> bool:
-        """The reference's rule: Bound, or Pending in a WaitForFirstConsumer class."""
+        """The original operator's rule: Bound, or Pending in a WaitForFirstConsumer class."""
         return self.pvc_bound or (self.pvc_present and self.pvc_phase == "Pending" and self.wait_for_first_consumer)
 
     @property

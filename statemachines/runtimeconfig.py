@@ -4,7 +4,7 @@ Runtime configs have no lifecycle of their own (their status has only ``conditio
 ``observedGeneration``), but a mistake in one silently breaks every consumer — routing enabled without
 a gateway, a pull secret that does not exist, a storage class that does not exist. So the controller
 checks what can be checked from the caches and reports each aspect as a condition, with ``Ready``
-summarising them (DESIGN.md §5 #2).
+summarising them (``docs/original-behaviour.md``, fix 2).
 
 States are internal (the API has no status enum for these kinds): ``Pending`` (never reconciled),
 ``Valid`` and ``Invalid``; the controller derives the current one from the ``Ready`` condition and

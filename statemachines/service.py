@@ -1,13 +1,13 @@
 """AIMService: from a resolved template to a running InferenceService (pure; no I/O).
 
-States are the API's ``AIMServiceStatusEnum``: Pending, Starting, Running, Degraded, Failed. The
-state is *derived* from the observation every reconcile (DESIGN.md §5 #7): a service that was Failed
-or Degraded becomes Starting or Running again as soon as the observation says so — every rule below
-has source ``ANY``. The rules follow the precedence chain of ``reference/original-operator-behaviour.md``
-§5.7 with its reasons and messages, and with these changes:
+States are the API's ``AIMServiceStatusEnum``: Pending, Starting, Running, Degraded, Failed. The state
+is *derived* from the observation every reconcile (``docs/original-behaviour.md``, fix 7): a service
+that was Failed or Degraded becomes Starting or Running again as soon as the observation says so — every
+rule below has source ``ANY``. The rules follow the original operator's precedence chain with its
+reasons and messages, and with these changes:
 
 * routing status follows the *effective* routing settings (service, else runtime config), so routing
-  enabled only through the runtime config reaches Running (DESIGN.md §5 #8);
+  enabled only through the runtime config reaches Running (fix 8);
 * a missing image or an image/template mismatch blocks a new InferenceService (#15) — the mismatch is
   a new check, reason ``ImageMismatch``;
 * caching is real (#3): when requested, the service waits (Starting, ``CacheReady=False``
@@ -116,7 +116,7 @@ class ServiceObservation:
     #: Why no InferenceService name can meet KServe's naming rule in this namespace ("" when one can).
     name_error: str = ""
 
-    # Routing (effective settings, DESIGN.md §5 #8).
+    # Routing (effective settings, docs/original-behaviour.md fix 8).
     routing_enabled: bool = False
     gateway_ref_present: bool = False
     #: Route template render error ("" when rendered).
@@ -129,7 +129,7 @@ class ServiceObservation:
     #: The route has parent statuses at all (``status.parents`` non-empty).
     route_has_parents: bool = False
 
-    # Caching (DESIGN.md §5 #3).
+    # Caching (docs/original-behaviour.md fix 3).
     cache_requested: bool = False
     #: The service (``cacheModel``) must create the template cache: the template does not cache
     #: itself (its own controller would create it) and no template cache exists yet.

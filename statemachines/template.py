@@ -3,7 +3,7 @@
 States are the API's ``AIMTemplateStatusEnum``: Pending, Progressing, Available, Degraded, Failed.
 Each reconcile the controller observes (from the caches, plus the log of a succeeded discovery pod)
 and this machine picks the first matching rule. Reasons, messages and events are the original
-operator's (``reference/original-operator-behaviour.md`` §4.7) with DESIGN.md §5's fixes:
+operator's (``docs/original-behaviour.md``) with these fixes (numbered as there):
 
 * conditions are recomputed every time (no stale ``Failure=True`` after recovery);
 * a missing GPU model is Degraded/``GPUNotAvailable`` and recovers when a node offers it (#4);
@@ -13,7 +13,7 @@ operator's (``reference/original-operator-behaviour.md`` §4.7) with DESIGN.md �
 * a missing runtime config is Degraded/``RuntimeConfigMissing`` for both kinds (Q23);
 * one event per transition (#14).
 
-Durable memory, all in ``.status`` (DESIGN.md §3): the image a successful discovery ran against is in
+Durable memory, all in ``.status`` (``docs/architecture.md``): the image a successful discovery ran against is in
 the ``Discovered=True`` message; failed attempts are a :class:`DiscoveryRecord` appended to the
 ``Discovered=False`` message (``[failures: 2, image: "…", generation: 3, last: …, next attempt after:
 …]``). The API status has no field for an attempt counter, and a condition's ``lastTransitionTime``

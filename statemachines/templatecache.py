@@ -1,8 +1,8 @@
 """AIMTemplateCache: the model caches of one template, created and watched as a group.
 
 States are the API's ``AIMTemplateCacheStatusEnum``: Pending | Progressing | Available | Failed.
-The original operator had no controller for this kind (DESIGN.md §5 #1); this follows its later
-behaviour (``reference/original-operator-behaviour.md`` §12) with the aggregation made explicit:
+The original operator had no controller for this kind (``docs/original-behaviour.md``, fix 1); this
+follows what its later versions did, with the aggregation made explicit:
 
 1. the runtime config (``spec.runtimeConfigName``; a missing non-default one) → **Failed**,
    ``RuntimeConfigMissing``;

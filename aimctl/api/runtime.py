@@ -7,7 +7,7 @@ silently re-target a running deployment).
 
 Precision is the full enum of the API reference (``auto fp4 fp8 fp16 fp32 bf16 int4 int8``). The
 original operator accepted only ``bf16 fp16 fp8 int8`` because two enum markers intersected; aimctl
-does not copy that (DESIGN.md §5 #9).
+does not copy that (``docs/original-behaviour.md``, fix 9).
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Templates auto-created from an image's recommended deployments (reference §3.3).
+"""Templates auto-created from an image's recommended deployments (``docs/original-behaviour.md``).
 
 One template per deployment: AIMServiceTemplate in the image's namespace for an AIMImage,
 AIMClusterServiceTemplate for an AIMClusterImage; named ``rfc1123(image-gpuModel-x<count>-metric-
 precision)`` (empty parts skipped); labelled ``auto-generated=true`` and ``aim-image=<image name>``
-(sanitised, DESIGN.md §5 #13); owned by the image (garbage-collected with it). The spec has
+(sanitised, fix 13); owned by the image (garbage-collected with it). The spec has
 ``aimImageName``, ``metric`` and ``precision`` when set, and ``gpuSelector`` only when the model is set
 and the count is positive; ``runtimeConfigName`` is left to the CRD default.
 

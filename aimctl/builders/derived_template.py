@@ -1,11 +1,11 @@
 """Derived templates: the namespaced AIMServiceTemplate a service's ``overrides`` call for (pure).
 
-Name (``reference/original-operator-behaviour.md`` §5.2, bit-exact): ``<base[:50]>-ovr-<h8>`` where
+Name (the original operator's, bit-exact; ``docs/original-behaviour.md``): ``<base[:50]>-ovr-<h8>`` where
 ``h8`` hashes the compact JSON of ``spec.overrides`` in the API's field order (``metric``,
 ``precision``, ``gpuSelector{count, model}``, unset fields left out). An empty ``overrides: {}``
 still derives.
 
-Spec (§5.4): the base spec (a cluster template contributes its common fields only), then
+Spec: the base spec (a cluster template contributes its common fields only), then
 
 * ``aimImageName``: the base's (the service's if the base has none);
 * ``runtimeConfigName``: the service's, else the base's, empty → ``default``;
@@ -16,12 +16,12 @@ Spec (§5.4): the base spec (a cluster template contributes its common fields on
 
 Metadata: labels ``app.kubernetes.io/managed-by=aim-controller`` and
 ``aim.silogen.ai/derived-template=true``, and — unlike the original, which never removed a derived
-template (DESIGN.md §5 #17) — one **non-controller ownerReference per consuming AIMService**. A derived
-template is shared by every service of the namespace that resolves to it; Kubernetes' garbage
-collector deletes it when its last owner is deleted, and removes the reference of a deleted owner
-while others remain. Nothing has to run for that to happen (not even the operator), no finalizer is
-involved, and the template's events map back to its consumers through those references (which also
-fixes the original's "derived template stops waking the service", quirk Q4). All consumers apply the
+template (``docs/original-behaviour.md``, fix 17) — one **non-controller ownerReference per consuming
+AIMService**. A derived template is shared by every service of the namespace that resolves to it;
+Kubernetes' garbage collector deletes it when its last owner is deleted, and removes the reference of a
+deleted owner while others remain. Nothing has to run for that to happen (not even the operator), no
+finalizer is involved, and the template's events map back to its consumers through those references
+(which also fixes the original's "derived template stops waking the service"). All consumers apply the
 same manifest (the owner list is computed from the cache, sorted by name, and the spec comes from the
 oldest consumer), so consumers never fight over the object.
 """

@@ -1,4 +1,4 @@
-"""The discovery Job of a template (``reference/original-operator-behaviour.md`` §4.4).
+"""The discovery Job of a template (``docs/original-behaviour.md``).
 
 Kept from the original: the name ``discover-<template[:45]>-<sha256(aimImageName+image)[:8]>``, the
 labels, the controller owner reference, ``backoffLimit: 3``, ``ttlSecondsAfterFinished: 60``, no
@@ -10,7 +10,7 @@ and the env order (``spec.env`` then ``AIM_METRIC``, ``AIM_PRECISION``, ``AIM_GP
 Changed:
 
 * ``imagePullSecrets`` are the template's (namespaced kind) followed by the runtime config's
-  (DESIGN.md §5 #16; the original ignored the template's);
+  (fix 16; the original ignored the template's);
 * a ``podFailurePolicy`` fails the Job at the first non-zero exit of ``discovery``: a dry run that
   exits non-zero fails the same way again, and the Job controller's pod backoff (10 s, 20 s, 40 s)
   would hold one of the 10 discovery slots for over a minute for nothing. The controller retries

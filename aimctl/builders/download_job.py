@@ -1,6 +1,6 @@
 """The Job that downloads an AIMModelCache's model into its PVC (pure).
 
-Shape (``reference/original-operator-behaviour.md`` §7.2, kept so existing clusters behave the same):
+Shape (the original operator's, ``docs/original-behaviour.md``, kept so existing clusters behave the same):
 
 * name ``rfc1123(<cache>-cache-download)``, the model cache's labels, the cache as controller owner;
 * ``backoffLimit: 2`` (three attempts), ``ttlSecondsAfterFinished: 600``, no deadline;
@@ -28,7 +28,7 @@ Differences from the original, all deliberate:
   failure of an older one (which it retries once with the current spec), and with the UID of the PVC
   it fills (:data:`PVC_UID_ANNOTATION`), so a success is never credited to a re-created, empty PVC.
 
-The TTL stays: once a cache is Available the controller never recreates the Job (DESIGN.md §5 #6),
+The TTL stays: once a cache is Available the controller never recreates the Job (fix 6),
 so the TTL only garbage-collects finished Jobs.
 """
 

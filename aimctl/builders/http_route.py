@@ -1,7 +1,7 @@
 """The Gateway API HTTPRoute of an AIMService (pure).
 
 ``gateway.networking.k8s.io/v1`` HTTPRoute named and namespaced like the service, controlled by it
-(``reference/original-operator-behaviour.md`` §6.3):
+(the original operator's, ``docs/original-behaviour.md``):
 
 * labels ``app.kubernetes.io/name=aim-service``, ``app.kubernetes.io/component=inference-service``,
   ``app.kubernetes.io/managed-by=aim-controller``, ``aim.silogen.ai/template`` and

@@ -3,7 +3,7 @@
 ``serving.kserve.io/v1beta1`` InferenceService named and namespaced like the service (a name KServe
 cannot serve is shortened, :func:`aimctl.naming.inference_service_name`, and the service's name is then
 in the label and annotation ``aim.silogen.ai/service``), controlled by it
-(``reference/original-operator-behaviour.md`` §5.6, with DESIGN.md §5 #3, #13, #16):
+(``docs/original-behaviour.md``, with fixes 3, 13 and 16):
 
 * **labels**: every service label, then ``app.kubernetes.io/name=aim-service``,
   ``app.kubernetes.io/component=inference-service``, ``app.kubernetes.io/managed-by=aim-controller``,

@@ -1,6 +1,6 @@
 """The PersistentVolumeClaim an AIMModelCache downloads its model into (pure).
 
-Shape (``reference/original-operator-behaviour.md`` §7.2, plus DESIGN.md §5 #2):
+Shape (the original operator's, ``docs/original-behaviour.md``, plus fix 2):
 
 * name ``rfc1123(<cache>-cache)`` in the cache's namespace; labels
   ``app.kubernetes.io/managed-by=modelcache-controller`` and ``aim.silogen.ai/modelcache=<cache>``;

@@ -1,8 +1,8 @@
 """``status.lastUsed`` of an AIMModelCache: when a service that mounts the cache was last deployed.
 
 Who writes it: the AIMService controller, when it applies an InferenceService that mounts the cache's
-PVC (DESIGN.md §5 #3). It sends the fragment :func:`last_used_status` returns as a server-side apply
-of the cache's **status subresource** with its own field manager, e.g.::
+PVC (``docs/original-behaviour.md``, fix 3). It sends the fragment :func:`last_used_status` returns as a
+server-side apply of the cache's **status subresource** with its own field manager, e.g.::
 
     fragment = last_used_status(cache, now_rfc3339())
     if fragment is not None:

@@ -1,6 +1,6 @@
 """Controller ownerReferences for children (pure).
 
-Why: every child aimctl creates is garbage-collected with its parent (DESIGN.md §6) and maps back to
+Why: every child aimctl creates is garbage-collected with its parent and maps back to
 it through ``controller_owner_key``; both need exactly one ``controller: true`` reference carrying the
 parent's UID. ``blockOwnerDeletion: true`` makes a foreground deletion of the parent wait for its
 children, as controller-runtime's ``SetControllerReference`` does.

@@ -1,12 +1,12 @@
 """The KServe ServingRuntime (namespaced template) or ClusterServingRuntime (cluster template) of an
-Available template (``reference/original-operator-behaviour.md`` §4.6), named after the template.
+Available template (``docs/original-behaviour.md``), named after the template.
 
 Kept: labels, controller owner reference, ``storageHelper.disabled``, model format ``aim``/``1``, one
 ``kserve-container`` with the image, ``AIM_MODEL_ID`` (the first model source with a URI, else the
 ``aimImageName``) and ``VLLM_ENABLE_METRICS=true``, ``amd.com/gpu`` requests and limits equal to the
 profile's ``gpu_count`` (also when it is 0), port 8000 ``http``, and an 8Gi in-memory ``/dev/shm``.
 
-Changed: ``imagePullSecrets`` are the template's followed by the runtime config's (DESIGN.md §5 #16).
+Changed: ``imagePullSecrets`` are the template's followed by the runtime config's (fix 16).
 """
 
 from __future__ import annotations

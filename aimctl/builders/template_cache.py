@@ -1,4 +1,6 @@
-"""The AIMTemplateCache of a namespaced template with ``caching.enabled`` (DESIGN.md §5 #1, #3).
+"""The AIMTemplateCache of a namespaced template with ``caching.enabled``.
+
+``docs/original-behaviour.md``, fixes 1 and 3.
 
 Named after the template, in its namespace, owned by it (controller reference: deleting the template
 or disabling caching removes the cache). The spec references the template, carries ``caching.env``,

@@ -1,4 +1,4 @@
-"""The reconcile pipeline every AIM kind runs (DESIGN.md §3 steps 4-7).
+"""The reconcile pipeline every AIM kind runs (``docs/architecture.md``, "The reconcile pipeline").
 
 1. Read the object from the cache (or from this controller's read-your-writes overlay, see
    :meth:`KindController._read`); a vanished object needs nothing (children go by garbage

@@ -1,4 +1,6 @@
-"""The AIMRuntimeConfig and AIMClusterRuntimeConfig controllers: validate and report (DESIGN.md §5 #2).
+"""The AIMRuntimeConfig and AIMClusterRuntimeConfig controllers: validate and report.
+
+The original operator had none (``docs/original-behaviour.md``, fix 2).
 
 A runtime config has no children; the controller only checks it against the caches (routing
 consistency, pull secrets, storage class — see :mod:`statemachines.runtimeconfig`) and writes

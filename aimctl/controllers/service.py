@@ -25,10 +25,10 @@ role                         what
                              subresource with this controller's field manager
 ============================ ======================================================================
 
-Derived-template garbage collection (DESIGN.md §5 #17): every consumer is a non-controller owner of
-the derived template (see :mod:`aimctl.builders.derived_template`); Kubernetes' garbage collector
-deletes the template with its last owner. A service that moves to another template releases the old
-one itself (``released-template``).
+Derived-template garbage collection (``docs/original-behaviour.md``, fix 17): every consumer is a
+non-controller owner of the derived template (see :mod:`aimctl.builders.derived_template`); Kubernetes'
+garbage collector deletes the template with its last owner. A service that moves to another template
+releases the old one itself (``released-template``).
 
 Watches and what they wake:
 

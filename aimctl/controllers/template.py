@@ -8,7 +8,7 @@ memory in the template's own status. :mod:`statemachines.template` decides; this
 applies what the decision asks for: the discovery Job, the (Cluster)ServingRuntime, the
 AIMTemplateCache, and deletions of finished or stale Jobs.
 
-Watches and what they wake (DESIGN.md §3 step 2):
+Watches and what they wake:
 
 ======================================= =================================================================
 event                                   templates reconciled

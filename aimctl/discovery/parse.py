@@ -1,7 +1,7 @@
 """Discovery output → ``status.profile`` and ``status.modelSources`` (pure).
 
 A discovery Job runs the AIM image with ``dry-run --format=json``; the container prints a JSON array
-of result objects (``reference/original-operator-behaviour.md`` §4.5)::
+of result objects (the original operator's format, ``docs/original-behaviour.md``)::
 
     [{"filename": "...",
       "profile": {"metadata": {"engine", "gpu", "precision", "gpu_count", "metric"},

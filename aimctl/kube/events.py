@@ -1,6 +1,6 @@
 """Kubernetes Events through ``events.k8s.io/v1``, best effort.
 
-Why: users look at ``kubectl describe`` and ``kubectl events`` first. DESIGN.md §4: one event per
+Why: users look at ``kubectl describe`` and ``kubectl events`` first. One event per
 state transition, never one per reconcile — the controllers decide *when* (on a transition); this
 module only builds and posts the event correctly:
 

@@ -1,10 +1,10 @@
 """Status writes through the status subresource, only when the status changed.
 
 Why: a status write on every reconcile is the classic hot loop — each write is a watch event, which
-triggers a reconcile, which writes again (perf-reliability-anchors.md §3.8). The controller computes
-the complete status from its observation every time (DESIGN.md §5 #7); this module compares it with
-the cached status and sends a server-side apply of ``{apiVersion, kind, metadata{name, namespace},
-status}`` to ``…/status`` only if they differ.
+triggers a reconcile, which writes again. The controller computes the complete status from its
+observation every time (``docs/original-behaviour.md``, fix 7); this module compares it with the cached
+status and sends a server-side apply of ``{apiVersion, kind, metadata{name, namespace}, status}`` to
+``…/status`` only if they differ.
 
 Guarantees: no request at all when the cached status is semantically equal (equal modulo keys whose
 value is ``None``) to the desired one; otherwise exactly one apply, with the controller's field

@@ -1,5 +1,5 @@
-"""Image config labels → ``status.imageMetadata`` (pure; ``reference/original-operator-behaviour.md``
-§3.3).
+"""Image config labels → ``status.imageMetadata`` (pure; as the original operator,
+``docs/original-behaviour.md``).
 
 OCI labels (``org.opencontainers.image.*``) fill ``oci``; AMD Silogen labels (``org.amd.silogen.*``)
 fill ``model``: comma lists are split, trimmed and emptied of blanks; ``hfToken.required`` accepts Go's
@@ -8,7 +8,7 @@ boolean spellings (unparsable values are ignored); ``model.canonicalName`` is re
 ``recommendedDeployments`` is parsed as JSON first, then as a Python literal (``ast.literal_eval``:
 single quotes, ``True``/``False``/``None`` — never evaluated as code). A single object is treated as a
 one-element list. The original swapped every ``'`` for ``"``, which broke on apostrophes in
-descriptions (DESIGN.md §5 #12); this does not.
+descriptions (``docs/original-behaviour.md``, fix 12); this does not.
 """
 
 from __future__ import annotations

@@ -46,7 +46,7 @@ def resolve_image(namespace: str | None, name: str, namespaced: Lookup, cluster:
 
 
 def missing_image_message(name: str, cluster_only: bool) -> str:
-    """The reference's message for an unresolved image (§4.7 rule 2)."""
+    """The original operator's message for an unresolved image (``docs/original-behaviour.md``)."""
     if cluster_only:
         return f'No AIMClusterImage found for image name "{name}"'
     return f'No AIMImage or AIMClusterImage found for image name "{name}"'

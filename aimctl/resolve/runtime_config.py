@@ -1,6 +1,6 @@
 """Runtime-config resolution: which AIMRuntimeConfig / AIMClusterRuntimeConfig a consumer uses.
 
-Rules (``reference/original-operator-behaviour.md`` §2, kept exactly):
+Rules (the original operator's, kept exactly; ``docs/original-behaviour.md``):
 
 1. the namespaced ``AIMRuntimeConfig <namespace>/<name>`` wins and its spec is used **wholesale**
    (no merging with the cluster config);

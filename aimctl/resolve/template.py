@@ -1,6 +1,6 @@
 """Template resolution for an AIMService (pure over caches).
 
-Steps (``reference/original-operator-behaviour.md`` §5.2-5.3, with one addition):
+Steps (the original operator's, ``docs/original-behaviour.md``, with one addition):
 
 1. **Base name**: ``spec.templateRef`` (trimmed), else the ``defaultServiceTemplate`` of the service's
    image — ``AIMImage <ns>/<aimImageName>`` when it exists and names one, else ``AIMClusterImage

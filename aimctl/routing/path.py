@@ -1,6 +1,6 @@
 """Path rules for HTTPRoute prefixes rendered from route templates (pure).
 
-Why these rules (``reference/original-operator-behaviour.md`` §6.2 step 3): the path becomes a Gateway
+Why these rules (the original operator's, ``docs/original-behaviour.md``): the path becomes a Gateway
 API ``PathPrefix`` match, and users compose it from object metadata; so it always starts with ``/``,
 never ends with one, has no empty segments, each segment is made RFC 1123 (lower case, ``[a-z0-9.-]``),
 and the whole path is at most :data:`MAX_PATH` characters (checked before and after the segment

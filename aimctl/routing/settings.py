@@ -1,6 +1,6 @@
 """The effective routing settings of an AIMService (pure).
 
-Precedence (``reference/original-operator-behaviour.md`` §6.1, kept):
+Precedence (the original operator's, kept; ``docs/original-behaviour.md``):
 
 * ``enabled``: the service's ``spec.routing.enabled`` when ``spec.routing`` is present (its default is
   false), otherwise the runtime config's ``routing.enabled``, otherwise false;
@@ -13,7 +13,7 @@ Precedence (``reference/original-operator-behaviour.md`` §6.1, kept):
 Everything downstream — path rendering, the HTTPRoute, ``RoutingReady`` and the service status —
 uses these effective settings, so routing enabled only through the runtime config behaves exactly as
 routing enabled on the service (a fix: the original looked at ``spec.routing.enabled`` for status,
-DESIGN.md §5 #8).
+``docs/original-behaviour.md`` fix 8).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``lastTransitionTime`` changes only when a condition's ``status`` flips; ``observedGeneration`` is
 the object's generation at the time of the decision. Conditions are recomputed from the observation
 every reconcile, so a type the machine no longer declares is dropped — no stale condition survives
-(a fix over the original operator, DESIGN.md §5 #7).
+(a fix over the original operator, ``docs/original-behaviour.md`` fix 7).
 """
 
 from __future__ import annotations

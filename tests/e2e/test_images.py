@@ -1,5 +1,5 @@
-"""Images end to end against a real OCI registry on loopback (reference §14 scenarios 15-17, DESIGN.md
-§5 #11, #12): metadata from config labels, auto-created templates and the image status aggregated from
+"""Images end to end against a real OCI registry on loopback (docs/original-behaviour.md scenarios
+15-17, fixes 11 and 12): metadata from config labels, auto-created templates and the image status aggregated from
 them, registry authentication through the runtime config's pull secrets, garbage collection."""
 
 from __future__ import annotations

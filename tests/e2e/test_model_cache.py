@@ -1,4 +1,4 @@
-"""AIMModelCache end to end (reference §7 and §14 scenarios 18 and 19, DESIGN.md §5 #2 and #6).
+"""AIMModelCache end to end (docs/original-behaviour.md scenarios 18 and 19, fixes 2 and 6).
 
 Storage comes from the simulated provisioner (fixture ``storage``): ``sim-immediate`` (the cluster
 default, binds at once) and ``sim-wait-for-first-consumer`` (binds when the download pod is
@@ -124,7 +124,7 @@ async def test_failed_download_is_final_until_the_spec_changes(
 
 
 async def test_job_ttl_after_success_never_downloads_again(api: client.ApiClient, namespace: str) -> None:
-    """DESIGN.md §5 #6: deleting the succeeded Job (what the TTL controller does after 600 s) leaves
+    """Fix 6: deleting the succeeded Job (what the TTL controller does after 600 s) leaves
     the cache Available and creates no Job."""
     mc = model_cache(namespace, "ttl")
     await aim.apply(api, mc)
@@ -153,7 +153,7 @@ async def test_lost_volume_is_reported_not_refilled(api: client.ApiClient, names
 
 
 async def test_storage_class_from_the_runtime_config_default(api: client.ApiClient, namespace: str) -> None:
-    """DESIGN.md §5 #2: no class on the cache → the ``default`` runtime config's class, not the
+    """Fix 2: no class on the cache → the ``default`` runtime config's class, not the
     cluster default (``sim-immediate``)."""
     rc = {
         "apiVersion": "aim.silogen.ai/v1alpha1",
@@ -172,7 +172,7 @@ async def test_storage_class_from_the_runtime_config_default(api: client.ApiClie
 async def test_namespace_runtime_config_without_a_class_means_the_cluster_default(
     api: client.ApiClient, namespace: str
 ) -> None:
-    """The namespace's ``default`` config wins wholesale (reference §2): without a class it hides the
+    """The namespace's ``default`` config wins wholesale (as in the original operator): without a class it hides the
     cluster config's class (other tests may have created a cluster ``default``), and the PVC gets the
     cluster's default StorageClass."""
     rc = {

@@ -1,4 +1,5 @@
-"""Runtime configs end to end: their own conditions, and consumers that follow them (DESIGN.md §5 #2)."""
+"""Runtime configs end to end: their own conditions, and consumers that follow them
+(docs/original-behaviour.md, fix 2)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""AIMService basics end to end: resolution, the InferenceService, status and events (reference §14
-scenarios 5, 6, 9, 14 and 20, with DESIGN.md §5 #7, #10, #13, #14, #15).
+"""AIMService basics end to end: resolution, the InferenceService, status and events (docs/original-behaviour.md
+scenarios 5, 6, 9, 14 and 20, with fixes 7, 10, 13, 14, 15).
 
 Templates discover for real (kwok pods whose logs print the aimdummy result); KServe itself (``kserve``
 fixture) turns InferenceServices into predictor Deployments and reports their status; tests steer the
@@ -145,7 +145,7 @@ async def test_missing_explicit_runtime_config_is_degraded(
 
 
 async def test_image_template_mismatch_is_degraded(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
-    """DESIGN.md §5 #15: a template for another image is reported and gets no InferenceService."""
+    """Fix 15: a template for another image is reported and gets no InferenceService."""
     async with discovery_logs(api, namespace, tmp_path):
         tpl = template("tpl", "img-b", namespace)
         await apply_all(api, image("img-a", namespace), image("img-b", namespace), tpl)
@@ -160,7 +160,7 @@ async def test_image_template_mismatch_is_degraded(api: client.ApiClient, namesp
 async def test_missing_image_blocks_a_new_inference_service(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
-    """Scenario 20's last case and DESIGN.md §5 #15: the template's image is deleted: Degraded
+    """Scenario 20's last case and fix 15: the template's image is deleted: Degraded
     ImageNotFound, and a service created now gets no InferenceService."""
     async with discovery_logs(api, namespace, tmp_path):
         img, tpl = image("img", namespace), template("tpl", "img", namespace)
@@ -330,8 +330,9 @@ def _metric(text: str, name: str, **match: str) -> float:
 async def test_steady_state_makes_no_writes(
     api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
 ) -> None:
-    """DESIGN.md §3/§9: a reconcile of a Running service whose inputs did not change writes nothing —
-    no InferenceService apply, no status write, no derived-template apply."""
+    """Zero writes at steady state (docs/architecture.md, "Guarantees"): a reconcile of a Running
+    service whose inputs did not change writes nothing — no InferenceService apply, no status write,
+    no derived-template apply."""
     async with discovery_logs(api, namespace, tmp_path):
         base = template("tpl", "img", namespace)
         await apply_all(api, image("img", namespace, default="tpl"), base)

@@ -1,4 +1,4 @@
-"""AIMService caching end to end (DESIGN.md §5 #3): ``cacheModel`` or template ``caching.enabled``
+"""AIMService caching end to end (docs/original-behaviour.md, fix 3): ``cacheModel`` or template ``caching.enabled``
 creates a template cache; the service waits (Starting, ``CacheReady=False``) until its model caches
 are Available, then mounts their PVCs into the InferenceService and records ``lastUsed``.
 

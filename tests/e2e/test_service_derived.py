@@ -1,5 +1,5 @@
 """Service overrides end to end: derived templates, reuse of an equal template, garbage collection
-(reference §14 scenarios 7 and 8; DESIGN.md §5 #17; quirk Q4 fixed)."""
+(docs/original-behaviour.md scenarios 7 and 8; fix 17)."""
 
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ async def test_an_equal_cluster_template_is_reused(api: client.ApiClient, namesp
 async def test_derived_template_is_removed_with_its_last_service(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
-    """DESIGN.md §5 #17: two services share a derived template (both own it); it survives the first
+    """Fix 17: two services share a derived template (both own it); it survives the first
     one's deletion and goes with the second."""
     async with discovery_logs(api, namespace, tmp_path):
         base = template("tpl", "img", namespace)

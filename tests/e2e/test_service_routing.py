@@ -1,5 +1,5 @@
-"""AIMService routing end to end: HTTPRoutes, route templates, RoutingReady (reference §14 scenarios
-10-13; DESIGN.md §5 #8 — routing enabled only through the runtime config reaches Running).
+"""AIMService routing end to end: HTTPRoutes, route templates, RoutingReady (docs/original-behaviour.md scenarios
+10-13; fix 8 — routing enabled only through the runtime config reaches Running).
 
 The simulated Gateway controller (``gateway`` fixture) writes route status by the Gateway API's rules,
 like a real implementation; KServe itself makes InferenceServices Ready and creates the predictor

@@ -1,4 +1,4 @@
-"""AIMTemplateCache end to end (DESIGN.md §5 #1 and #2, reference §8 and §12).
+"""AIMTemplateCache end to end (docs/original-behaviour.md, fixes 1 and 2).
 
 The templates here are created by the test, and their ``status.modelSources`` are written directly
 through the status subresource, as discovery would. They name an AIM image that does not exist, so

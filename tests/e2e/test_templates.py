@@ -1,5 +1,5 @@
 """Templates end to end: discovery Jobs, results from pod logs, failures and backoff, GPU availability,
-the 10-Job cap, rediscovery, and the serving runtimes (reference §14 scenarios 1-4, DESIGN.md §5).
+the 10-Job cap, rediscovery, and the serving runtimes (docs/original-behaviour.md scenarios 1-4).
 
 Discovery pods are kwok pods: their outcome is chosen by the image name (``kwok-fail``,
 ``kwok-unpullable``, ``kwok-hang``) and their log by :func:`tests.sim.pod_logs.serve_logs`. Cluster
@@ -305,7 +305,7 @@ async def test_discovery_pod_stuck_in_image_pull_is_degraded(
 
 
 async def test_gpu_model_absent_then_node_added(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
-    """DESIGN.md §5 #4: Degraded while no node offers the GPU model; Available once one does."""
+    """Fix 4: Degraded while no node offers the GPU model; Available once one does."""
     await serve_logs(api, namespace, one_model(), tmp_path)
     model = f"MI9{unique('x')[-5:].upper()}"  # a model no node has, unique to this test
     await aim.apply(api, image(namespace, "img", "registry.example/gpu:1"))

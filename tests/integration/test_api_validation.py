@@ -136,7 +136,7 @@ async def test_wrong_status_enum_through_the_status_subresource(api: client.ApiC
 async def test_every_precision_of_the_api_reference_is_accepted(
     api: client.ApiClient, namespace: str, precision: str
 ) -> None:
-    # The original CRD intersected two enums and refused auto/fp4/fp32/int4 (DESIGN.md §5 #9).
+    # The original CRD intersected two enums and refused auto/fp4/fp32/int4 (docs/original-behaviour.md fix 9).
     stored = await aim.apply(api, template(namespace, precision=precision))
     assert stored["spec"]["precision"] == precision
     profile = {"profile": {"metadata": {"precision": precision, "metric": "throughput", "gpu_count": 1}}}

@@ -1,5 +1,5 @@
 """The manager with a real apiserver: zero writes for unchanged objects, /readyz gated on cache sync,
-every metric of DESIGN.md §7 on /metrics, and no secret in the logs of ``aimctl run``."""
+every metric of ``metrics/registry.py`` on /metrics, and no secret in the logs of ``aimctl run``."""
 
 from __future__ import annotations
 

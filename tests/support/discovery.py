@@ -11,7 +11,7 @@ from kubernetes_asyncio import client
 
 from tests.support import kube
 
-#: The aimdummy image's result (``reference/original-operator-behaviour.md`` §14).
+#: The aimdummy image's result (the acceptance scenarios' fake image, ``docs/original-behaviour.md``).
 AIMDUMMY_RESULT: dict[str, Any] = {
     "filename": "aimdummy.yaml",
     "profile": {

@@ -1,4 +1,4 @@
-"""The metrics registry: every name of DESIGN.md §7 exposed, pre-created label sets, scrape-time gauges."""
+"""The metrics registry: every name of METRIC_NAMES exposed, pre-created label sets, scrape-time gauges."""
 
 from __future__ import annotations
 

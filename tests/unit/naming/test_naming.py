@@ -1,4 +1,4 @@
-"""Naming must be bit-exact with the original operator (reference §1.3, §4.4, §5.2)."""
+"""Naming must be bit-exact with the original operator (docs/original-behaviour.md)."""
 
 from __future__ import annotations
 

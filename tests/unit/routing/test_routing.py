@@ -1,4 +1,4 @@
-"""Route templates, path rules and effective routing settings (reference §6.1-6.2, DESIGN.md §5 #8)."""
+"""Route templates, path rules and effective routing settings (docs/original-behaviour.md, fix 8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""InferenceService and HTTPRoute builders (reference §5.6, §6.3; DESIGN.md §5 #3, #13, #16)."""
+"""InferenceService and HTTPRoute builders (docs/original-behaviour.md; fixes 3, 13, 16)."""
 
 from __future__ import annotations
 

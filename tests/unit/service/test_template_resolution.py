@@ -1,4 +1,4 @@
-"""Template resolution and derived templates of AIMServices (reference §5.2-5.4; DESIGN.md §5 #17)."""
+"""Template resolution and derived templates of AIMServices (docs/original-behaviour.md; fix 17)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""AIMModelCache rules: the reference's flow, sticky Available, final Failed, retries on spec edits."""
+"""AIMModelCache rules: the original operator's flow, sticky Available, final Failed, retries on spec edits."""
 
 from __future__ import annotations
 

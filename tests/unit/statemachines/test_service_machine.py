@@ -1,4 +1,4 @@
-"""The AIMService rules (reference §5.7 with DESIGN.md §5 #3, #7, #8, #14, #15)."""
+"""The AIMService rules (docs/original-behaviour.md, with fixes 3, 7, 8, 14, 15)."""
 
 from __future__ import annotations
 
