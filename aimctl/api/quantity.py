@@ -74,12 +74,14 @@ _BINARY_BY_EXPONENT: dict[int, str] = {v: k for k, v in _BINARY_SUFFIXES.items()
 
 #: The pattern the CRDs carry for quantity strings. It accepts exactly what :func:`parse_quantity`
 #: accepts, so anything the apiserver admits, the operator can parse (the upstream pattern also
-#: admits fractional exponents such as ``1e1.5``, which Go's parser then rejects).
-QUANTITY_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+#: admits fractional exponents such as ``1e1.5``, which Go's parser then rejects). Exponents have at
+#: most 15 digits: a longer one is beyond what a decimal can hold (Go's parser refuses them too), and no
+#: quantity needs one.
+QUANTITY_PATTERN = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(([KMGTPE]i)|[numkMGTPE]|[eE][+-]?[0-9]{1,15})?$"
 
 _QUANTITY_RE = re.compile(
     r"^(?P<sign>[+-]?)(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?$"
+    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]{1,15})?$"
 )
 _NANO = Decimal("1e-9")
 
