@@ -67,12 +67,17 @@ async def _setup(api: client.ApiClient, namespace: str, name: str, image: str) -
     return f"{base}/{name}"
 
 
+def ready_and_up_to_date(isvc: dict[str, Any]) -> bool:
+    """KServe's Ready condition and its ``modelStatus.transitionStatus`` are written by separate
+    reconciles: Ready can be True while the transition still reads InProgress for a moment."""
+    transition = ((isvc.get("status") or {}).get("modelStatus") or {}).get("transitionStatus")
+    return conditions(isvc).get("Ready", ("",))[0] == "True" and transition == "UpToDate"
+
+
 async def test_kserve_runs_a_predictor_and_reports_it_ready(api: client.ApiClient, namespace: str) -> None:
     """KServe's own logic: a Deployment and a Service for the predictor, Ready once its pod runs."""
     path = await _setup(api, namespace, "good", "registry.example/aim/model:1")
-    got = await wait_for(
-        lambda: kube.get(api, path), lambda o: conditions(o).get("Ready", ("",))[0] == "True", timeout=60, what="Ready"
-    )
+    got = await wait_for(lambda: kube.get(api, path), ready_and_up_to_date, timeout=60, what="Ready and UpToDate")
     assert conditions(got)["PredictorReady"][0] == "True"
     assert got["status"]["modelStatus"]["transitionStatus"] == "UpToDate"
     assert got["status"]["deploymentMode"] == "Standard"
@@ -113,9 +118,7 @@ async def test_kserve_crash_then_run_predictor_becomes_ready_and_keeps_the_failu
 ) -> None:
     """A predictor that crashes a few times, then runs: Ready, and KServe keeps lastFailureInfo."""
     path = await _setup(api, namespace, "flaky", "registry.example/aim/kwok-crash-then-run:1")
-    got = await wait_for(
-        lambda: kube.get(api, path), lambda o: conditions(o).get("Ready", ("",))[0] == "True", timeout=60, what="Ready"
-    )
+    got = await wait_for(lambda: kube.get(api, path), ready_and_up_to_date, timeout=60, what="Ready and UpToDate")
     pods = await predictor_pods(api, namespace, "flaky")
     ready = [p for p in pods if all(c["ready"] for c in p["status"].get("containerStatuses") or [{"ready": False}])]
     assert ready, pods
