@@ -398,15 +398,27 @@ def _pull_given_up(obs: TemplateObservation, out: Outcome) -> None:
     out.reason, out.message = reason, message
 
 
+def _inputs_changed(obs: TemplateObservation) -> bool:
+    """An earlier discovery of this image ran with another env."""
+    earlier = obs.discovered_inputs
+    return obs.has_results and obs.discovered_image == obs.image_uri and earlier not in (None, obs.discovery_inputs)
+
+
 def _replace_job(obs: TemplateObservation, out: Outcome) -> None:
-    message = f"Discovery job {obs.job_name} was built from other env, pull secrets or service account: replacing it"
-    out.condition("Progressing", True, "DiscoveryRestarting", message)
+    if _inputs_changed(obs):
+        reason, message = "DiscoveryInputsChanged", "The template's env changed: re-running discovery"
+    else:
+        reason = "DiscoveryRestarting"
+        message = (
+            f"Discovery job {obs.job_name} was built from other env, pull secrets or service account: replacing it"
+        )
+    out.condition("Progressing", True, reason, message)
     _not_discovered(out, obs, "JobPending", "Discovery will restart", obs.record)
     out.condition("Ready", False, "Reconciling", "Template is not ready")
-    out.effect(DeleteChild(DISCOVERY_JOB), EmitEvent("Normal", "DiscoveryRestarting", message))
+    out.effect(DeleteChild(DISCOVERY_JOB), EmitEvent("Normal", reason, message))
     out.effect(RequeueAfter(1.0))
     _housekeeping(obs, out)
-    out.reason, out.message = "DiscoveryRestarting", message
+    out.reason, out.message = reason, message
 
 
 def _awaiting_pod(obs: TemplateObservation, out: Outcome) -> None:

@@ -321,3 +321,12 @@ def test_env_change_after_available_rediscovers_and_pull_inputs_do_not() -> None
     assert any(isinstance(e, EmitEvent) and e.reason == "DiscoveryInputsChanged" for e in d.effects)
     # A Discovered message from an older operator (no fingerprint) is not a change.
     assert MACHINE.decide(replace(same, discovered_inputs=None), "Available").rule == "still_available"
+
+
+def test_env_change_with_the_old_job_still_cached_replaces_it_as_an_env_change() -> None:
+    old_job = JobView("j", "succeeded", "2026-01-01T11:59:00Z")
+    o = obs(has_results=True, discovered_image=URI, discovered_inputs="e1", discovery_inputs="e2", job=old_job,
+            job_outdated=True)  # fmt: skip
+    d = MACHINE.decide(o, "Available")
+    assert (d.rule, d.state) == ("replace_outdated_job", "Pending")
+    assert any(isinstance(e, EmitEvent) and e.reason == "DiscoveryInputsChanged" for e in d.effects)
