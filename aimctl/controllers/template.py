@@ -32,7 +32,8 @@ Discovery never holds a slot forever (issue 12):
   config ask for now is deleted and created again (a Job's pod template is immutable), so a fixed pull
   secret reaches a pending or retrying discovery; a pull-input change also resets the backoff;
 * a Job that completes before the cache shows its pod ``Succeeded`` waits for the pod (requeue): the
-  log is read only from a Succeeded pod, and its absence is not a parse failure.
+  log is read only from a Succeeded pod, and its absence is not a parse failure. (A pod that never
+  shows up is bounded by the Job's ``ttlSecondsAfterFinished``: once the Job is gone a new one runs.)
 """
 
 from __future__ import annotations
