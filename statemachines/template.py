@@ -63,6 +63,8 @@ DEFER_SECONDS = 5.0
 #: Discovery retry backoff: first retry after this, doubling per failure, capped at the maximum.
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_MAX_SECONDS = 3600.0
+#: The ``Discovered=False`` message while a discovery given up in image pull waits to retry.
+PULL_GIVEN_UP = "Discovery cannot start: image pull given up"
 
 _RECORD = re.compile(
     r'\[failures: (?P<n>\d+), image: "(?P<image>[^"]*)", generation: (?P<gen>\d+),'
@@ -388,7 +390,7 @@ def _pull_given_up(obs: TemplateObservation, out: Outcome) -> None:
         reason, message = "ImagePullBackOff", f"Discovery job pod stuck pulling image: {obs.pull_stuck}"
     out.condition("Failure", True, reason, message)
     out.condition("Progressing", False, reason, message)
-    _not_discovered(out, obs, reason, "Discovery cannot start: image pull given up", record)
+    _not_discovered(out, obs, reason, PULL_GIVEN_UP, record)
     out.condition("Ready", False, reason, "Template is not ready")
     out.effect(DeleteChild(DISCOVERY_JOB))
     out.effect(EmitEvent("Warning", "ImagePullFailed", message))
@@ -444,10 +446,14 @@ def _job_running(obs: TemplateObservation, out: Outcome) -> None:
 def _backing_off(obs: TemplateObservation, out: Outcome) -> None:
     reason, message = obs.previous_failure or ("DiscoveryFailed", "Discovery failed")
     out.condition("Failure", True, reason, message)
-    if reason == "ImagePullBackOff":
+    if reason == "ImagePullBackOff":  # the same conditions as when the pull was given up
         out.condition("Progressing", False, reason, message)
-    _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", obs.record)
-    out.condition("Ready", False, "Failed" if reason == "JobFailed" else reason, "Template is not ready due to errors")
+        _not_discovered(out, obs, reason, PULL_GIVEN_UP, obs.record)
+        out.condition("Ready", False, reason, "Template is not ready")
+    else:
+        _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", obs.record)
+        ready_reason = "Failed" if reason == "JobFailed" else reason
+        out.condition("Ready", False, ready_reason, "Template is not ready due to errors")
     out.effect(RequeueAfter(obs.retry_in))
     _housekeeping(obs, out)
     out.reason, out.message = reason, message

@@ -265,6 +265,7 @@ def test_pull_stuck_past_the_deadline_frees_the_slot_keeps_the_error_and_backs_o
     waiting = MACHINE.decide(obs(record=record, previous_failure=previous, pull_inputs="abcd"), "Degraded")
     assert (waiting.rule, waiting.state, waiting.transition) == ("pull_backing_off", "Degraded", None)
     assert conds(waiting)["Failure"] == c["Failure"]
+    assert {t: v[:2] for t, v in conds(waiting).items()} == {t: v[:2] for t, v in c.items()}
     later = NOW + dt.timedelta(seconds=61)
     retry = MACHINE.decide(obs(record=record, previous_failure=previous, now=later), "Degraded")
     assert (retry.rule, retry.state) == ("start_discovery", "Pending")
