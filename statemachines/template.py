@@ -204,7 +204,7 @@ class TemplateObservation:
     job_outdated: bool = False
     pull_stuck: str | None = None
     #: A discovery pod stuck in image pull this long after its Job was created is given up on.
-    pull_deadline_seconds: float = 600.0
+    pull_deadline_seconds: float = 300.0
     #: The Job completed but the cache does not show its pod Succeeded yet: wait for it.
     awaiting_pod: bool = False
     stale_jobs: tuple[str, ...] = ()

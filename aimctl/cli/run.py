@@ -24,7 +24,7 @@ option                              environment                          default
 ``--shutdown-timeout``              ``AIMCTL_SHUTDOWN_TIMEOUT``          30 s
 (environment only)                  ``AIMCTL_REGISTRY_MIRRORS``          none (``docker.io=host:port,...``)
 (environment only)                  ``AIM_OPERATOR_NAMESPACE``           aim-system (cluster-scoped work)
-(environment only)                  ``AIMCTL_DISCOVERY_PULL_DEADLINE``   600 s (see below)
+(environment only)                  ``AIMCTL_DISCOVERY_PULL_DEADLINE``   300 s (see below)
 ==================================  ===================================  ===========================
 
 ``AIMCTL_DISCOVERY_PULL_DEADLINE``: seconds a template's discovery pod may sit in

@@ -26,7 +26,7 @@ Discovery never holds a slot forever (issue 12):
 * a discovery pod stuck in ``ImagePullBackOff``/``ErrImagePull`` longer than the pull deadline after
   its Job was created is given up on: the Job is deleted (its slot freed), ``Failure`` keeps the pull
   error, and discovery is retried with the backoff (1 min doubling to 1 h). The deadline is
-  ``AIMCTL_DISCOVERY_PULL_DEADLINE`` seconds in the operator's environment (default 600; tests use a
+  ``AIMCTL_DISCOVERY_PULL_DEADLINE`` seconds in the operator's environment (default 300; tests use a
   few seconds). A Job that runs for an hour fails on its own ``activeDeadlineSeconds``;
 * a cached Job built with other env, pull secrets or ServiceAccount than the template and runtime
   config ask for now is deleted and created again (a Job's pod template is immutable), so a fixed pull
@@ -126,7 +126,7 @@ PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull")
 #: Environment variable: seconds a discovery pod may be stuck in image pull (counted from the Job's
 #: creation) before the attempt is given up on and its slot freed.
 PULL_DEADLINE_ENV = "AIMCTL_DISCOVERY_PULL_DEADLINE"
-DEFAULT_PULL_DEADLINE_SECONDS = 600.0
+DEFAULT_PULL_DEADLINE_SECONDS = 300.0
 
 
 def pull_deadline_from_env(environ: Mapping[str, str] | None = None) -> float:
@@ -139,7 +139,7 @@ def pull_deadline_from_env(environ: Mapping[str, str] | None = None) -> float:
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ValueError(f"{PULL_DEADLINE_ENV}={raw!r}: expected a positive number of seconds (e.g. 600)")
+        raise ValueError(f"{PULL_DEADLINE_ENV}={raw!r}: expected a positive number of seconds (e.g. 300)")
     return value
 
 

@@ -116,7 +116,7 @@ async def test_pending_job_with_other_pull_secrets_is_replaced() -> None:
 
 
 def test_pull_deadline_from_env() -> None:
-    assert pull_deadline_from_env({}) == 600.0
+    assert pull_deadline_from_env({}) == 300.0
     assert pull_deadline_from_env({PULL_DEADLINE_ENV: "5"}) == 5.0
     with pytest.raises(ValueError, match="AIMCTL_DISCOVERY_PULL_DEADLINE='soon': expected a positive number"):
         pull_deadline_from_env({PULL_DEADLINE_ENV: "soon"})
