@@ -11,12 +11,22 @@ operator's (``docs/original-behaviour.md``) with these fixes (numbered as there)
   (generation) or the image URI changes (#5); deferred discovery (the 10-Job cap) is requeued;
 * discovery re-runs when the image URI changes (the discovery Job name hashes it);
 * a missing runtime config is Degraded/``RuntimeConfigMissing`` for both kinds (Q23);
-* one event per transition (#14).
+* one event per transition (#14);
+* a discovery pod stuck pulling its image past the pull deadline
+  (:attr:`TemplateObservation.pull_deadline_seconds`) counts as a failed attempt: the Job is deleted
+  (freeing its discovery slot), the pull error stays on ``Failure``, the template stays Degraded and
+  retries with the backoff;
+* a discovery Job built from other inputs than today's (env, pull secrets, service account: see
+  :attr:`TemplateObservation.job_outdated`) is deleted and created again, whatever its outcome;
+* a Job that completed before its pod shows ``Succeeded`` in the cache waits for the pod (no failure);
+* an Available template rediscovers when the discovery inputs fingerprint (the dry run's env) changes.
 
 Durable memory, all in ``.status`` (``docs/architecture.md``): the image a successful discovery ran against is in
-the ``Discovered=True`` message; failed attempts are a :class:`DiscoveryRecord` appended to the
-``Discovered=False`` message (``[failures: 2, image: "…", generation: 3, last: …, next attempt after:
-…]``). The API status has no field for an attempt counter, and a condition's ``lastTransitionTime``
+the ``Discovered=True`` message (with the fingerprint of the discovery inputs it ran with, ``[inputs:
+…]``); failed attempts are a :class:`DiscoveryRecord` appended to the
+``Discovered=False`` message (``[failures: 2, image: "…", generation: 3, inputs: …, last: …, next attempt
+after: …]``); the record resets when the image URI, the generation or the pull inputs (pull secrets,
+service account) change. The API status has no field for an attempt counter, and a condition's ``lastTransitionTime``
 changes only on a flip, so the message is the one place that is durable, visible to users, and
 rewritten only when a new failure happens.
 """
@@ -53,11 +63,15 @@ DEFER_SECONDS = 5.0
 #: Discovery retry backoff: first retry after this, doubling per failure, capped at the maximum.
 BACKOFF_BASE_SECONDS = 60.0
 BACKOFF_MAX_SECONDS = 3600.0
+#: The ``Discovered=False`` message while a discovery given up in image pull waits to retry.
+PULL_GIVEN_UP = "Discovery cannot start: image pull given up"
 
 _RECORD = re.compile(
-    r'\[failures: (?P<n>\d+), image: "(?P<image>[^"]*)", generation: (?P<gen>\d+), last: (?P<last>[^,\]]+)'
+    r'\[failures: (?P<n>\d+), image: "(?P<image>[^"]*)", generation: (?P<gen>\d+),'
+    r"(?: inputs: (?P<inputs>[0-9a-f]*),)? last: (?P<last>[^,\]]+)"
 )
 _DISCOVERED_FROM = re.compile(r'from image "(?P<image>[^"]*)"')
+_DISCOVERED_INPUTS = re.compile(r"\[inputs: (?P<inputs>[0-9a-f]*)\]")
 
 
 def parse_time(text: str) -> dt.datetime | None:
@@ -86,6 +100,7 @@ class DiscoveryRecord:
     image: str = ""
     generation: int = 0
     last_failure: str = ""
+    inputs: str = ""
 
     @property
     def retry_at(self) -> dt.datetime | None:
@@ -98,26 +113,32 @@ class DiscoveryRecord:
             return ""
         retry = self.retry_at
         after = f", next attempt after: {format_time(retry)}" if retry else ""
+        inputs = f"inputs: {self.inputs}, " if self.inputs else ""
         return (
             f' [failures: {self.failures}, image: "{self.image}", generation: {self.generation}, '
-            f"last: {self.last_failure}{after}]"
+            f"{inputs}last: {self.last_failure}{after}]"
         )
 
-    def failed_again(self, image: str, generation: int, when: str) -> DiscoveryRecord:
-        return DiscoveryRecord(self.failures + 1, image, generation, when)
+    def failed_again(self, image: str, generation: int, when: str, inputs: str = "") -> DiscoveryRecord:
+        return DiscoveryRecord(self.failures + 1, image, generation, when, inputs)
 
     @classmethod
     def from_conditions(
-        cls, conditions: Sequence[Mapping[str, Any]] | None, image: str, generation: int
+        cls, conditions: Sequence[Mapping[str, Any]] | None, image: str, generation: int, inputs: str = ""
     ) -> DiscoveryRecord:
         """The record in a status's ``Discovered`` message, or an empty one when there is none or it
-        belongs to another image URI or spec generation (the backoff resets)."""
+        belongs to another image URI, spec generation or pull inputs (the backoff resets). A record
+        written without pull inputs (an older operator) matches any."""
         for c in conditions or []:
             if c.get("type") != "Discovered" or c.get("status") != "False":
                 continue
             m = _RECORD.search(str(c.get("message") or ""))
-            if m and m["image"] == image and int(m["gen"]) == generation:
-                return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip())
+            if not m or m["image"] != image or int(m["gen"]) != generation:
+                continue
+            recorded = m["inputs"] or ""
+            if recorded and inputs and recorded != inputs:
+                continue
+            return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), recorded or inputs)
         return cls()
 
 
@@ -127,6 +148,16 @@ def discovered_image(conditions: Sequence[Mapping[str, Any]] | None) -> str | No
         if c.get("type") == "Discovered" and c.get("status") == "True":
             m = _DISCOVERED_FROM.search(str(c.get("message") or ""))
             return m["image"] if m else None
+    return None
+
+
+def discovered_inputs(conditions: Sequence[Mapping[str, Any]] | None) -> str | None:
+    """The discovery inputs fingerprint the last successful discovery ran with (``None`` when the
+    ``Discovered=True`` message carries none: written by an older operator, taken as unchanged)."""
+    for c in conditions or []:
+        if c.get("type") == "Discovered" and c.get("status") == "True":
+            m = _DISCOVERED_INPUTS.search(str(c.get("message") or ""))
+            return m["inputs"] if m else None
     return None
 
 
@@ -146,6 +177,8 @@ class JobView:
     outcome: Literal["running", "succeeded", "failed"]
     finished_at: str = ""
     message: str = ""
+    #: The Job's ``creationTimestamp`` (the pull deadline counts from it).
+    started_at: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,13 +199,26 @@ class TemplateObservation:
     gpu_message: str = ""
     job_name: str = ""
     job: JobView | None = None
+    #: The cached Job was built from other discovery inputs (env, pull secrets, service account)
+    #: than the template and runtime config ask for today: it is replaced (a Job spec is immutable).
+    job_outdated: bool = False
     pull_stuck: str | None = None
+    #: A discovery pod stuck in image pull this long after its Job was created is given up on.
+    pull_deadline_seconds: float = 300.0
+    #: The Job completed but the cache does not show its pod Succeeded yet: wait for it.
+    awaiting_pod: bool = False
     stale_jobs: tuple[str, ...] = ()
     slot_free: bool = True
     result_profile: Mapping[str, Any] | None = None
     result_model_sources: tuple[Mapping[str, Any], ...] = ()
     result_error: str | None = None
     discovered_image: str | None = None
+    #: Fingerprint of the inputs that shape the dry run's output (its env); see ``discovered_inputs``.
+    discovery_inputs: str = ""
+    discovered_inputs: str | None = None
+    #: Fingerprint of the inputs that only decide whether the image can be pulled (pull secrets,
+    #: service account): a change resets the failure backoff, and never forces rediscovery.
+    pull_inputs: str = ""
     has_results: bool = False
     record: DiscoveryRecord = field(default_factory=DiscoveryRecord)
     previous_failure: tuple[str, str] | None = None
@@ -180,14 +226,34 @@ class TemplateObservation:
     template_cache_owned: bool = False
 
     @property
+    def fresh(self) -> bool:
+        """Discovery already succeeded for this image URI and these discovery inputs."""
+        inputs_same = self.discovered_inputs is None or self.discovered_inputs == self.discovery_inputs
+        return self.has_results and self.discovered_image == self.image_uri and inputs_same
+
+    @property
     def job_failure_recorded(self) -> bool:
-        """The current (finished) Job's failure is already counted in the record."""
-        return (
-            self.job is not None
-            and self.record.failures > 0
-            and bool(self.job.finished_at)
-            and self.job.finished_at == self.record.last_failure
-        )
+        """The current Job's failure is already counted in the record: a finished Job's by its finish
+        time, an unfinished one's (given up on at the pull deadline) by a failure recorded after it
+        was created (a new Job is only created after the backoff of the last failure)."""
+        if self.job is None or self.record.failures <= 0:
+            return False
+        if self.job.finished_at:
+            return self.job.finished_at == self.record.last_failure
+        return bool(self.job.started_at) and self.record.last_failure >= self.job.started_at
+
+    @property
+    def pull_deadline_in(self) -> float | None:
+        """Seconds until the pull deadline of the current Job (negative once past; ``None`` unknown)."""
+        started = parse_time(self.job.started_at) if self.job is not None else None
+        if started is None:
+            return None
+        return (started + dt.timedelta(seconds=self.pull_deadline_seconds) - self.now).total_seconds()
+
+    @property
+    def pull_overdue(self) -> bool:
+        left = self.pull_deadline_in
+        return left is not None and left <= 0
 
     @property
     def backing_off(self) -> bool:
@@ -211,11 +277,13 @@ def _housekeeping(obs: TemplateObservation, out: Outcome) -> None:
 def _keep_discovered(obs: TemplateObservation, out: Outcome) -> None:
     """While blocked (Degraded), a still-valid discovery keeps its ``Discovered=True`` condition."""
     if obs.discovered_image is not None and obs.discovered_image == obs.image_uri and obs.has_results:
-        out.condition("Discovered", True, "Discovered", _discovered_message(obs.discovered_image))
+        message = _discovered_message(obs.discovered_image, obs.discovered_inputs)
+        out.condition("Discovered", True, "Discovered", message)
 
 
-def _discovered_message(image: str) -> str:
-    return f'Model sources discovered from image "{image}"'
+def _discovered_message(image: str, inputs: str | None = None) -> str:
+    suffix = f" [inputs: {inputs}]" if inputs else ""
+    return f'Model sources discovered from image "{image}"{suffix}'
 
 
 def _not_discovered(out: Outcome, obs: TemplateObservation, reason: str, message: str, record: DiscoveryRecord) -> None:
@@ -247,8 +315,8 @@ def _gpu_unavailable(obs: TemplateObservation, out: Outcome) -> None:
     _housekeeping(obs, out)
 
 
-def _available(obs: TemplateObservation, out: Outcome, image: str) -> None:
-    out.condition("Discovered", True, "Discovered", _discovered_message(image))
+def _available(obs: TemplateObservation, out: Outcome, image: str, inputs: str | None) -> None:
+    out.condition("Discovered", True, "Discovered", _discovered_message(image, inputs))
     out.condition("Progressing", False, "Available", "Discovery complete")
     out.condition("Ready", True, "Available", "Template is ready")
     out.effect(ApplyChild(SERVING_RUNTIME))
@@ -261,11 +329,11 @@ def _available(obs: TemplateObservation, out: Outcome, image: str) -> None:
 
 
 def _still_available(obs: TemplateObservation, out: Outcome) -> None:
-    _available(obs, out, obs.image_uri or "")
+    _available(obs, out, obs.image_uri or "", obs.discovered_inputs)
 
 
 def _discovery_succeeded(obs: TemplateObservation, out: Outcome) -> None:
-    _available(obs, out, obs.image_uri or "")
+    _available(obs, out, obs.image_uri or "", obs.discovery_inputs or None)
     out.status["profile"] = dict(obs.result_profile or {})
     if obs.result_model_sources:
         out.status["modelSources"] = [dict(m) for m in obs.result_model_sources]
@@ -274,7 +342,7 @@ def _discovery_succeeded(obs: TemplateObservation, out: Outcome) -> None:
 
 def _failed(obs: TemplateObservation, out: Outcome, reason: str, message: str, ready_reason: str, event: str) -> None:
     assert obs.job is not None
-    record = obs.record.failed_again(obs.image_uri or "", obs.generation, obs.job.finished_at)
+    record = obs.record.failed_again(obs.image_uri or "", obs.generation, obs.job.finished_at, obs.pull_inputs)
     out.condition("Failure", True, reason, message)
     _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", record)
     out.condition("Ready", False, ready_reason, "Template is not ready due to errors")
@@ -303,8 +371,66 @@ def _pull_stuck(obs: TemplateObservation, out: Outcome) -> None:
     _not_discovered(out, obs, "ImagePullBackOff", "Discovery cannot start", obs.record)
     out.condition("Ready", False, "ImagePullBackOff", "Template is not ready")
     out.effect(EmitEvent("Warning", "ImagePullFailed", message))
+    left = obs.pull_deadline_in
+    if left is not None:
+        out.effect(RequeueAfter(max(1.0, left)))
     _housekeeping(obs, out)
     out.reason, out.message = "ImagePullBackOff", message
+
+
+def _pull_given_up(obs: TemplateObservation, out: Outcome) -> None:
+    """Past the pull deadline: count a failure (once), delete the Job to free its slot, keep the pull
+    error on ``Failure`` and wait for the backoff."""
+    assert obs.job is not None
+    record = obs.record
+    if obs.job_failure_recorded:
+        reason, message = obs.previous_failure or ("ImagePullBackOff", "Discovery job pod stuck pulling image")
+    else:
+        record = record.failed_again(obs.image_uri or "", obs.generation, format_time(obs.now), obs.pull_inputs)
+        reason, message = "ImagePullBackOff", f"Discovery job pod stuck pulling image: {obs.pull_stuck}"
+    out.condition("Failure", True, reason, message)
+    out.condition("Progressing", False, reason, message)
+    _not_discovered(out, obs, reason, PULL_GIVEN_UP, record)
+    out.condition("Ready", False, reason, "Template is not ready")
+    out.effect(DeleteChild(DISCOVERY_JOB))
+    out.effect(EmitEvent("Warning", "ImagePullFailed", message))
+    retry = record.retry_at
+    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else BACKOFF_BASE_SECONDS))
+    _housekeeping(obs, out)
+    out.reason, out.message = reason, message
+
+
+def _inputs_changed(obs: TemplateObservation) -> bool:
+    """An earlier discovery of this image ran with another env."""
+    earlier = obs.discovered_inputs
+    return obs.has_results and obs.discovered_image == obs.image_uri and earlier not in (None, obs.discovery_inputs)
+
+
+def _replace_job(obs: TemplateObservation, out: Outcome) -> None:
+    if _inputs_changed(obs):
+        reason, message = "DiscoveryInputsChanged", "The template's env changed: re-running discovery"
+    else:
+        reason = "DiscoveryRestarting"
+        message = (
+            f"Discovery job {obs.job_name} was built from other env, pull secrets or service account: replacing it"
+        )
+    out.condition("Progressing", True, reason, message)
+    _not_discovered(out, obs, "JobPending", "Discovery will restart", obs.record)
+    out.condition("Ready", False, "Reconciling", "Template is not ready")
+    out.effect(DeleteChild(DISCOVERY_JOB), EmitEvent("Normal", reason, message))
+    out.effect(RequeueAfter(1.0))
+    _housekeeping(obs, out)
+    out.reason, out.message = reason, message
+
+
+def _awaiting_pod(obs: TemplateObservation, out: Outcome) -> None:
+    message = f"Discovery job {obs.job_name} completed; waiting for its pod to show Succeeded"
+    out.condition("Progressing", True, "DiscoveryRunning", message)
+    _not_discovered(out, obs, "JobPending", "Discovery in progress", obs.record)
+    out.condition("Ready", False, "Reconciling", "Template is not ready")
+    out.effect(RequeueAfter(1.0))
+    _housekeeping(obs, out)
+    out.reason, out.message = "DiscoveryRunning", message
 
 
 def _job_running(obs: TemplateObservation, out: Outcome) -> None:
@@ -320,8 +446,14 @@ def _job_running(obs: TemplateObservation, out: Outcome) -> None:
 def _backing_off(obs: TemplateObservation, out: Outcome) -> None:
     reason, message = obs.previous_failure or ("DiscoveryFailed", "Discovery failed")
     out.condition("Failure", True, reason, message)
-    _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", obs.record)
-    out.condition("Ready", False, "Failed" if reason == "JobFailed" else reason, "Template is not ready due to errors")
+    if reason == "ImagePullBackOff":  # the same conditions as when the pull was given up
+        out.condition("Progressing", False, reason, message)
+        _not_discovered(out, obs, reason, PULL_GIVEN_UP, obs.record)
+        out.condition("Ready", False, reason, "Template is not ready")
+    else:
+        _not_discovered(out, obs, "DiscoveryFailed", "Discovery failed", obs.record)
+        ready_reason = "Failed" if reason == "JobFailed" else reason
+        out.condition("Ready", False, ready_reason, "Template is not ready due to errors")
     out.effect(RequeueAfter(obs.retry_in))
     _housekeeping(obs, out)
     out.reason, out.message = reason, message
@@ -358,9 +490,12 @@ def _start(obs: TemplateObservation, out: Outcome) -> None:
 
 def _rediscover(obs: TemplateObservation, out: Outcome) -> None:
     _start(obs, out)
-    message = f'Image URI changed to "{obs.image_uri}": re-running discovery'
-    out.effect(EmitEvent("Normal", "ImageChanged", message))
-    out.reason, out.message = "ImageChanged", message
+    if obs.discovered_image != obs.image_uri:
+        reason, message = "ImageChanged", f'Image URI changed to "{obs.image_uri}": re-running discovery'
+    else:
+        reason, message = "DiscoveryInputsChanged", "The template's env changed: re-running discovery"
+    out.effect(EmitEvent("Normal", reason, message))
+    out.reason, out.message = reason, message
 
 
 # -- guards ---------------------------------------------------------------------------------------------
@@ -368,6 +503,10 @@ def _rediscover(obs: TemplateObservation, out: Outcome) -> None:
 
 def _job(obs: TemplateObservation, outcome: str) -> bool:
     return obs.job is not None and obs.job.outcome == outcome
+
+
+def _pull_backoff(obs: TemplateObservation) -> bool:
+    return obs.backing_off and (obs.previous_failure or ("", ""))[0] == "ImagePullBackOff"
 
 
 MACHINE: KindMachine[TemplateObservation] = KindMachine(
@@ -381,14 +520,20 @@ MACHINE: KindMachine[TemplateObservation] = KindMachine(
              doc="No AIMImage/AIMClusterImage with the template's aimImageName."),
         Rule("gpu_unavailable", ANY, DEGRADED, lambda o: not o.gpu_available, _gpu_unavailable,
              doc="No schedulable node offers the GPU model and count."),
-        Rule("still_available", ANY, AVAILABLE,
-             lambda o: o.has_results and o.discovered_image == o.image_uri, _still_available,
-             doc="Discovery already succeeded for this image URI; keep the runtime applied."),
+        Rule("still_available", ANY, AVAILABLE, lambda o: o.fresh, _still_available,
+             doc="Discovery already succeeded for this image URI and env; keep the runtime applied."),
+        Rule("replace_outdated_job", ANY, PENDING, lambda o: o.job is not None and o.job_outdated, _replace_job,
+             doc="The Job has other env, pull secrets or service account than today's: replace it."),
+        Rule("pull_given_up", ANY, DEGRADED,
+             lambda o: _job(o, "running") and (o.job_failure_recorded or (o.pull_stuck is not None and o.pull_overdue)),
+             _pull_given_up, doc="Stuck in image pull past the deadline: count a failure, free the slot."),
         Rule("pull_stuck", ANY, DEGRADED, lambda o: _job(o, "running") and o.pull_stuck is not None, _pull_stuck,
-             doc="The discovery pod cannot pull its image."),
+             doc="The discovery pod cannot pull its image (until the pull deadline)."),
         Rule("discovery_succeeded", ANY, AVAILABLE,
              lambda o: _job(o, "succeeded") and o.result_profile is not None, _discovery_succeeded,
              doc="The Job succeeded and its log holds a result."),
+        Rule("awaiting_discovery_pod", ANY, PROGRESSING, lambda o: _job(o, "succeeded") and o.awaiting_pod,
+             _awaiting_pod, doc="The Job completed before the cache shows its pod Succeeded: wait."),
         Rule("discovery_output_invalid", ANY, FAILED,
              lambda o: _job(o, "succeeded") and o.result_error is not None and not o.job_failure_recorded,
              _output_invalid, doc="The Job succeeded but its log holds no usable result."),
@@ -396,6 +541,8 @@ MACHINE: KindMachine[TemplateObservation] = KindMachine(
              _job_failed, doc="The Job failed."),
         Rule("job_running", ANY, PROGRESSING, lambda o: _job(o, "running"), _job_running,
              doc="The discovery Job runs."),
+        Rule("pull_backing_off", ANY, DEGRADED, _pull_backoff, _backing_off,
+             doc="Wait before retrying discovery given up in image pull; the pull error stays."),
         Rule("backing_off", ANY, FAILED, lambda o: o.backing_off, _backing_off,
              doc="Wait before retrying failed discovery (60 s doubling to 1 h)."),
         Rule("clear_finished_job", ANY, PENDING, lambda o: o.job is not None, _clear_finished_job,
@@ -403,7 +550,7 @@ MACHINE: KindMachine[TemplateObservation] = KindMachine(
         Rule("discovery_deferred", ANY, PENDING, lambda o: not o.slot_free, _deferred,
              doc="All discovery slots are taken; look again shortly."),
         Rule("rediscover", AVAILABLE, PENDING, always, _rediscover,
-             doc="The image URI changed since discovery: discover again."),
+             doc="The image URI or the env changed since discovery: discover again."),
         Rule("start_discovery", ANY, PENDING, always, _start, doc="Create the discovery Job."),
     ],
 )  # fmt: skip

@@ -44,7 +44,10 @@ class AIMServiceTemplateSpecCommon(AIMRuntimeParameters):
     """AIMImageName is the AIM image name. Matches metadata.name of an AIMImage. Immutable.
     Example: meta/llama-3-8b:1.1+20240915"""
     runtime_config_name: str = DEFAULT_RUNTIME_CONFIG_NAME
-    """RuntimeConfigName references the AIM runtime configuration (by name) to use for this template."""
+    """RuntimeConfigName references the AIM runtime configuration (by name) to use for this template.
+    Its image pull secrets and service account only decide whether the image can be pulled: changing
+    them (or this name) never re-runs a successful discovery, but replaces a discovery Job that is still
+    pending or waiting to retry and resets the retry backoff."""
     resources: ResourceRequirements | None = None
     """Resources defines the default container resource requirements applied to services derived from
     this template. Service-specific values override the template defaults."""
@@ -77,9 +80,13 @@ class AIMServiceTemplateSpec(AIMServiceTemplateSpecCommon):
     models will be cached using the specified environment variables during download."""
     env: EnvList | None = None
     """Env specifies environment variables to use for authentication when downloading models. These
-    variables are used for authentication with model registries (e.g., HuggingFace tokens)."""
+    variables are used for authentication with model registries (e.g., HuggingFace tokens). The
+    discovery dry run sees them, so its result may depend on them: changing Env after the template is
+    Available re-runs discovery (the template is Pending until it succeeds again)."""
     image_pull_secrets: PullSecretList | None = None
-    """ImagePullSecrets references secrets for pulling AIM container images."""
+    """ImagePullSecrets references secrets for pulling AIM container images. Changing them never
+    re-runs a successful discovery (credentials do not change what the image serves), but replaces a
+    discovery Job that is still pending (e.g. stuck in image pull) or waiting to retry, at once."""
 
 
 class AIMTemplateStatusEnum(KubeEnum):

@@ -1,13 +1,19 @@
 """The discovery Job of a template (``docs/original-behaviour.md``).
 
 Kept from the original: the name ``discover-<template[:45]>-<sha256(aimImageName+image)[:8]>``, the
-labels, the controller owner reference, ``backoffLimit: 3``, ``ttlSecondsAfterFinished: 60``, no
-``activeDeadlineSeconds``, ``restartPolicy: Never``, the non-root pod and container security contexts,
+labels, the controller owner reference, ``backoffLimit: 3``, ``ttlSecondsAfterFinished: 60``,
+``restartPolicy: Never``, the non-root pod and container security contexts,
 the single ``discovery`` container running the AIM image's entrypoint with ``dry-run --format=json``
 and the env order (``spec.env`` then ``AIM_METRIC``, ``AIM_PRECISION``, ``AIM_GPU_MODEL``,
 ``AIM_GPU_COUNT``). Cluster templates' Jobs run in the operator namespace.
 
 Changed:
+
+* ``activeDeadlineSeconds: 3600`` (the original had none): a discovery pod that never finishes (a
+  dry run that hangs, an image that never arrives) fails the Job after an hour and frees its
+  discovery slot; the controller then retries with its backoff. A pod stuck in image pull is given up
+  on much sooner by the controller itself (``AIMCTL_DISCOVERY_PULL_DEADLINE``, see
+  :mod:`aimctl.controllers.template`);
 
 * ``imagePullSecrets`` are the template's (namespaced kind) followed by the runtime config's
   (fix 16; the original ignored the template's);
@@ -26,6 +32,8 @@ Changed:
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,6 +45,7 @@ CONTAINER = "discovery"
 ARGS = ["dry-run", "--format=json"]
 BACKOFF_LIMIT = 3
 TTL_SECONDS = 60
+ACTIVE_DEADLINE_SECONDS = 3600
 RUN_AS_USER = 65532
 
 
@@ -112,6 +121,7 @@ def build_discovery_job(
         },
         "spec": {
             "backoffLimit": BACKOFF_LIMIT,
+            "activeDeadlineSeconds": ACTIVE_DEADLINE_SECONDS,
             "ttlSecondsAfterFinished": TTL_SECONDS,
             "podFailurePolicy": {
                 "rules": [
@@ -125,3 +135,40 @@ def build_discovery_job(
             "template": {"metadata": {"labels": pod_labels}, "spec": pod_spec},
         },
     }
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()[:8]
+
+
+def _pod_spec(job: Mapping[str, Any]) -> Mapping[str, Any]:
+    return ((job.get("spec") or {}).get("template") or {}).get("spec") or {}
+
+
+def discovery_inputs(job: Mapping[str, Any]) -> str:
+    """Fingerprint of what shapes the dry run's output: the ``discovery`` container's env (the
+    template's ``env`` and its metric, precision and GPU). A change means the results may differ."""
+    containers: list[Mapping[str, Any]] = list(_pod_spec(job).get("containers") or [])
+    container = next((c for c in containers if c.get("name") == CONTAINER), {})
+    return _digest([_undefaulted(e) for e in container.get("env") or []])
+
+
+def _undefaulted(env: Mapping[str, Any]) -> Any:
+    """An env entry without the fields the API server defaults (``fieldRef.apiVersion: v1``,
+    ``resourceFieldRef.divisor: "0"``), so a stored Job compares equal to the one it was built from."""
+    source = env.get("valueFrom")
+    if not isinstance(source, Mapping):
+        return env
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in source.items()}
+    if out.get("fieldRef", {}).get("apiVersion") == "v1":
+        del out["fieldRef"]["apiVersion"]
+    if str(out.get("resourceFieldRef", {}).get("divisor", "")) in ("0", "1"):
+        del out["resourceFieldRef"]["divisor"]
+    return {**env, "valueFrom": out}
+
+
+def pull_inputs(job: Mapping[str, Any]) -> str:
+    """Fingerprint of what only decides whether the image can be pulled: ``imagePullSecrets`` and the
+    ServiceAccount. A change never changes the results, but a pending Job must be replaced for it."""
+    spec = _pod_spec(job)
+    return _digest([spec.get("imagePullSecrets") or [], spec.get("serviceAccountName") or ""])

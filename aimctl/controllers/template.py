@@ -20,12 +20,27 @@ AIMImage / AIMClusterImage spec or uid  templates whose ``aimImageName`` names i
 AIMRuntimeConfig / AIMClusterRuntime…   templates whose ``runtimeConfigName`` names it (spec changes)
 Node labels, allocatable, schedulable   templates whose GPU model the node offers (or offered)
 ======================================= =================================================================
+
+Discovery never holds a slot forever (issue 12):
+
+* a discovery pod stuck in ``ImagePullBackOff``/``ErrImagePull`` longer than the pull deadline after
+  its Job was created is given up on: the Job is deleted (its slot freed), ``Failure`` keeps the pull
+  error, and discovery is retried with the backoff (1 min doubling to 1 h). The deadline is
+  ``AIMCTL_DISCOVERY_PULL_DEADLINE`` seconds in the operator's environment (default 300; tests use a
+  few seconds). A Job that runs for an hour fails on its own ``activeDeadlineSeconds``;
+* a cached Job built with other env, pull secrets or ServiceAccount than the template and runtime
+  config ask for now is deleted and created again (a Job's pod template is immutable), so a fixed pull
+  secret reaches a pending or retrying discovery; a pull-input change also resets the backoff;
+* a Job that completes before the cache shows its pod ``Succeeded`` waits for the pod (requeue): the
+  log is read only from a Succeeded pod, and its absence is not a parse failure. (A pod that never
+  shows up is bounded by the Job's ``ttlSecondsAfterFinished``: once the Job is gone a new one runs.)
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +48,7 @@ import anyio
 import structlog
 
 from aimctl import labels as L
-from aimctl.builders.discovery_job import CONTAINER, build_discovery_job
+from aimctl.builders.discovery_job import CONTAINER, build_discovery_job, discovery_inputs, pull_inputs
 from aimctl.builders.serving_runtime import build_serving_runtime
 from aimctl.builders.template_cache import build_template_cache
 from aimctl.controllers.base import Deletion, Desired, KindController
@@ -99,6 +114,7 @@ from statemachines.template import (
     TemplateObservation,
     condition_of,
     discovered_image,
+    discovered_inputs,
 )
 
 log = structlog.get_logger("aimctl.controllers.template")
@@ -107,6 +123,24 @@ log = structlog.get_logger("aimctl.controllers.template")
 LOG_LIMIT_BYTES = 1 << 20
 LOG_TIMEOUT_SECONDS = 15.0
 PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull")
+#: Environment variable: seconds a discovery pod may be stuck in image pull (counted from the Job's
+#: creation) before the attempt is given up on and its slot freed.
+PULL_DEADLINE_ENV = "AIMCTL_DISCOVERY_PULL_DEADLINE"
+DEFAULT_PULL_DEADLINE_SECONDS = 300.0
+
+
+def pull_deadline_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """The pull deadline from ``AIMCTL_DISCOVERY_PULL_DEADLINE``; a clear error names a bad value."""
+    raw = (os.environ if environ is None else environ).get(PULL_DEADLINE_ENV, "").strip()
+    if not raw:
+        return DEFAULT_PULL_DEADLINE_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{PULL_DEADLINE_ENV}={raw!r}: expected a positive number of seconds (e.g. 300)")
+    return value
 
 
 @dataclass(frozen=True)
@@ -131,6 +165,7 @@ class TemplateController(KindController[TemplateObservation]):
         self.name = "aim-cluster-template" if cluster_scoped else "aim-namespace-template"
         self.client = manager.client
         self.slots = slots
+        self.pull_deadline = pull_deadline_from_env()
         self.operator_namespace = operator_namespace()
         cache = manager.cache
         templates = cache.informer(self.resource)
@@ -259,6 +294,8 @@ class TemplateController(KindController[TemplateObservation]):
             "gpu_message": unavailable_message(model, count) if model else "",
             "has_results": bool(status.get("profile")),
             "discovered_image": discovered_image(conditions),
+            "discovered_inputs": discovered_inputs(conditions),
+            "pull_deadline_seconds": self.pull_deadline,
             "previous_failure": condition_of(conditions, "Failure"),
             "caching_enabled": bool((spec.get("caching") or {}).get("enabled")) and not self.cluster_scoped,
             "template_cache_owned": self._owns_template_cache(obj),
@@ -271,20 +308,29 @@ class TemplateController(KindController[TemplateObservation]):
             return TemplateView(**base)
         uri = image.uri
         job_name = discovery_job_name(name, image_name, uri)
-        record = DiscoveryRecord.from_conditions(conditions, uri, generation)
+        wanted = self._job_manifest(obj, uri, job_ns, base["runtime_config"])
+        inputs, pulls = discovery_inputs(wanted), pull_inputs(wanted)
+        record = DiscoveryRecord.from_conditions(conditions, uri, generation, pulls)
         uid = str(meta.get("uid") or "")
         owned = self.jobs.by_index(BY_CONTROLLER_UID, uid) if uid else []
         stale = tuple(sorted(name_of(j) for j in owned if name_of(j) != job_name))
         job_obj = next((j for j in owned if name_of(j) == job_name), None)
         view = _job_view(job_obj) if job_obj is not None else None
-        base.update(image_uri=uri, job_name=job_name, record=record, stale_jobs=stale, job=view)
+        base.update(
+            image_uri=uri, job_name=job_name, record=record, stale_jobs=stale, job=view,
+            discovery_inputs=inputs, pull_inputs=pulls,
+            job_outdated=job_obj is not None
+            and (discovery_inputs(job_obj), pull_inputs(job_obj)) != (inputs, pulls),
+        )  # fmt: skip
 
         if view is not None and view.outcome == "running":
             base["pull_stuck"] = self._pull_stuck(job_ns, job_name)
         if view is not None and view.outcome == "succeeded":
             recorded = record.failures > 0 and view.finished_at == record.last_failure
             done = base["has_results"] and base["discovered_image"] == uri
-            if not recorded and not done:
+            if not recorded and not done and not self._pod_succeeded(job_ns, job_name):
+                base["awaiting_pod"] = True  # the cache shows the Job Complete before its pod Succeeded
+            elif not recorded and not done:
                 try:
                     result = parse_discovery_output(await self._discovery_log(job_ns, job_name))
                 except DiscoveryParseError as err:
@@ -302,7 +348,8 @@ class TemplateController(KindController[TemplateObservation]):
     def _wants_job(self, base: dict[str, Any], record: DiscoveryRecord, now: dt.datetime) -> bool:
         if base["runtime_config_missing"] or not base["gpu_available"]:
             return False
-        if base["has_results"] and base["discovered_image"] == base.get("image_uri"):
+        same_inputs = base["discovered_inputs"] in (None, base.get("discovery_inputs"))
+        if base["has_results"] and base["discovered_image"] == base.get("image_uri") and same_inputs:
             return False
         retry = record.retry_at
         return not (record.failures > 0 and retry is not None and now < retry)
@@ -313,6 +360,14 @@ class TemplateController(KindController[TemplateObservation]):
         meta = obj.get("metadata") or {}
         cached = self.template_caches.get(f"{meta.get('namespace')}/{meta.get('name')}")
         return cached is not None and controller_uid(cached) == [str(meta.get("uid"))]
+
+    def _job_manifest(self, obj: Obj, uri: str, job_ns: str, rc: ResolvedRuntimeConfig | None) -> dict[str, Any]:
+        secrets = rc.image_pull_secrets if rc else []
+        return build_discovery_job(obj, self.kind, uri, job_ns, secrets, rc.service_account_name if rc else None)
+
+    def _pod_succeeded(self, namespace: str, job_name: str) -> bool:
+        pods = self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}")
+        return any((p.get("status") or {}).get("phase") == "Succeeded" for p in pods)
 
     def _pull_stuck(self, namespace: str, job_name: str) -> str | None:
         for pod in self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}"):
@@ -349,9 +404,7 @@ class TemplateController(KindController[TemplateObservation]):
         rc_secrets = rc.image_pull_secrets if rc else []
         if role == DISCOVERY_JOB:
             assert obs.image_uri is not None
-            manifest = build_discovery_job(
-                obj, self.kind, obs.image_uri, obs.job_namespace, rc_secrets, rc.service_account_name if rc else None
-            )
+            manifest = self._job_manifest(obj, obs.image_uri, obs.job_namespace, rc)
             self._created.add(_key(obj))
             return [Desired(JOBS, manifest, None)]
         if role == SERVING_RUNTIME:
@@ -410,7 +463,7 @@ def _job_view(job: Obj) -> JobView:
     outcome = job_finished(job)
     name = name_of(job)
     if outcome is None:
-        return JobView(name, "running")
+        return JobView(name, "running", started_at=str((job.get("metadata") or {}).get("creationTimestamp") or ""))
     cond = next(c for c in (job.get("status") or {}).get("conditions") or [] if c.get("type") == outcome)
     finished = str(cond.get("lastTransitionTime") or "")
     if outcome == "Complete":

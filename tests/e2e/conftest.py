@@ -98,6 +98,9 @@ def operator(
             "AIM_OPERATOR_NAMESPACE": operator_namespace,
             "AIMCTL_LOG_LEVEL": os.environ.get("AIMCTL_TEST_LOG_LEVEL", "debug"),
             "AIMCTL_LOG_FORMAT": "json",
+            # Give up on a discovery pod stuck in image pull after 5 s (default 5 min), so tests
+            # with unpullable images free their discovery slots quickly.
+            "AIMCTL_DISCOVERY_PULL_DEADLINE": "5",
         }
     )
     argv = [

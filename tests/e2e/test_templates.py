@@ -34,6 +34,7 @@ from tests.support.discovery import (
     two_models,
     unique,
 )
+from tests.support.services import release_discovery
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.usefixtures("operator")
@@ -424,3 +425,123 @@ async def test_at_most_ten_discovery_jobs_run_and_all_twelve_templates_become_av
         stop.set()
     assert max(peak) <= 10, f"peak of unfinished discovery jobs: {max(peak)}"
     assert max(peak) >= 2
+
+
+# -- issue 12: discovery never stalls; pull-secret and env changes reach discovery -------------------
+
+
+async def test_ten_unpullable_discoveries_do_not_hold_up_an_eleventh(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """Ten templates whose discovery image never pulls take all ten slots; past the pull deadline
+    (``AIMCTL_DISCOVERY_PULL_DEADLINE``, a few seconds in the e2e operator) their Jobs are given up,
+    the slots freed, the pull error kept on ``Failure``; an eleventh template with a good image
+    becomes Available."""
+    await serve_logs(api, namespace, one_model(), tmp_path)
+    await aim.apply(api, image(namespace, "img-pull", "registry.example/kwok-unpullable/model:1"))
+    await aim.apply(api, image(namespace, "img-ok", "registry.example/model:1"))
+    stuck = [template(namespace, f"tpl-pull-{i:02d}", "img-pull") for i in range(10)]
+    try:
+        for t in stuck:
+            await aim.apply(api, t)
+
+        async def all_states() -> list[dict[str, Any]]:
+            return [await aim.get(api, t) for t in stuck]
+
+        def all_pull_errors(objs: list[dict[str, Any]]) -> bool:
+            return all(
+                state(o) == "Degraded" and condition(o, "Failure").get("reason") == "ImagePullBackOff" for o in objs
+            )
+
+        await wait_for(all_states, all_pull_errors, timeout=60, what="10 templates stuck in image pull")
+        good = template(namespace, "tpl-good", "img-ok")
+        await aim.apply(api, good)
+        await wait_state(api, good, "Available", Ready=("True", "Available"))
+
+        def given_up(objs: list[dict[str, Any]]) -> bool:
+            return all_pull_errors(objs) and all(
+                "failures: 1" in condition(o, "Discovered").get("message", "") for o in objs
+            )
+
+        objs = await wait_for(all_states, given_up, timeout=60, what="10 pull failures recorded")
+        for o in objs:
+            assert condition(o, "Failure")["message"].startswith(
+                'Discovery job pod stuck pulling image: Container "discovery" is stuck in'
+            )
+    finally:
+        for t in stuck:
+            await aim.delete(api, t)
+        await release_discovery(api, namespace)
+
+
+async def _job_pull_secrets(api: client.ApiClient, namespace: str, name: str) -> list[str]:
+    try:
+        job = await get_job(api, namespace, name)
+    except Exception:
+        return []
+    return [s["name"] for s in job["spec"]["template"]["spec"].get("imagePullSecrets") or []]
+
+
+@pytest.mark.parametrize("where", ["template", "runtime-config"])
+async def test_pull_secret_change_reaches_a_pending_discovery_job(
+    api: client.ApiClient, namespace: str, where: str
+) -> None:
+    """A discovery stuck in image pull (pending, or given up and backing off) gets the fixed pull
+    secret of the template or of the runtime config: its Job is replaced with one that carries it."""
+    uri = "registry.example/kwok-unpullable/secret:1"
+    rc = {
+        "apiVersion": "aim.silogen.ai/v1alpha1",
+        "kind": "AIMRuntimeConfig",
+        "metadata": {"name": "default", "namespace": namespace},
+        "spec": {"imagePullSecrets": [{"name": "old-secret"}]},
+    }
+    tpl = template(namespace, "tpl-secret", "img", imagePullSecrets=[{"name": "tpl-old"}])
+    job_name = discovery_job_name("tpl-secret", "img", uri)
+    try:
+        await aim.apply(api, rc)
+        await aim.apply(api, image(namespace, "img", uri))
+        await aim.apply(api, tpl)
+        await wait_state(api, tpl, "Degraded", Failure=("True", "ImagePullBackOff"))
+        before = await _job_pull_secrets(api, namespace, job_name)
+        assert "old-secret" in before or before == []  # present, or already given up at the deadline
+        if where == "template":
+            tpl["spec"]["imagePullSecrets"] = [{"name": "tpl-new"}]
+            await aim.apply(api, tpl)
+            wanted = "tpl-new"
+        else:
+            rc["spec"]["imagePullSecrets"] = [{"name": "new-secret"}]
+            await aim.apply(api, rc)
+            wanted = "new-secret"
+        await wait_for(
+            lambda: _job_pull_secrets(api, namespace, job_name),
+            lambda names: wanted in names,
+            timeout=30,
+            what=f"discovery job with {wanted}",
+        )
+    finally:
+        await aim.delete(api, tpl)
+        await release_discovery(api, namespace)
+
+
+async def test_env_change_after_available_rediscovers(
+    api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
+) -> None:
+    """The dry run's env shapes its result: an ``env`` edit of an Available template runs discovery
+    again (a new Job with the new env) and the template ends Available with the new fingerprint."""
+    await serve_logs(api, namespace, one_model(), tmp_path)
+    await aim.apply(api, image(namespace, "img", "registry.example/model:1"))
+    tpl = template(namespace, "tpl-env", "img", env=[{"name": "AIM_MODEL_VARIANT", "value": "a"}])
+    await aim.apply(api, tpl)
+    first = await wait_state(api, tpl, "Available")
+    before = condition(first, "Discovered")["message"]
+    assert "[inputs: " in before
+    tpl["spec"]["env"] = [{"name": "AIM_MODEL_VARIANT", "value": "b"}]
+    await aim.apply(api, tpl)
+
+    def rediscovered(o: dict[str, Any]) -> bool:
+        message = condition(o, "Discovered").get("message", "")
+        return state(o) == "Available" and "[inputs: " in message and message != before
+
+    await wait_for(lambda: aim.get(api, tpl), rediscovered, timeout=60, what="rediscovery after the env edit")
+    reasons = [e["reason"] for e in await events_about(api, namespace, "tpl-env", operator.instance)]
+    assert "DiscoveryInputsChanged" in reasons

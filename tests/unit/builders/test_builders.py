@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aimctl.builders.auto_template import build_auto_templates
-from aimctl.builders.discovery_job import build_discovery_job
+from aimctl.builders.discovery_job import build_discovery_job, discovery_inputs, pull_inputs
 from aimctl.builders.serving_runtime import build_serving_runtime
 from aimctl.builders.template_cache import build_template_cache
 from aimctl.naming import discovery_job_name
@@ -37,7 +37,7 @@ def test_discovery_job_follows_the_reference() -> None:
     ]  # fmt: skip
     spec = job["spec"]
     assert (spec["backoffLimit"], spec["ttlSecondsAfterFinished"]) == (3, 60)
-    assert "activeDeadlineSeconds" not in spec
+    assert spec["activeDeadlineSeconds"] == 3600  # issue 12: a discovery that never ends frees its slot
     pod = spec["template"]["spec"]
     assert pod["restartPolicy"] == "Never"
     assert pod["imagePullSecrets"] == [{"name": "tpl-secret"}, {"name": "rc-secret"}]
@@ -58,6 +58,22 @@ def test_discovery_job_follows_the_reference() -> None:
         {"name": "AIM_GPU_MODEL", "value": "MI300X"},
         {"name": "AIM_GPU_COUNT", "value": "1"},
     ]
+
+
+def test_discovery_fingerprints_separate_env_from_pull_inputs() -> None:
+    """Issue 12: env shapes the results (rediscovery); pull secrets and the ServiceAccount do not."""
+
+    def job(env: str = "a", secret: str = "s", sa: str | None = None) -> dict[str, Any]:
+        tpl = template(env=[{"name": "HF_TOKEN", "value": env}], imagePullSecrets=[{"name": secret}])
+        return build_discovery_job(tpl, "AIMServiceTemplate", "img:1", "ns1", [], sa)
+
+    base = job()
+    assert discovery_inputs(job(env="b")) != discovery_inputs(base)
+    assert pull_inputs(job(env="b")) == pull_inputs(base)
+    assert discovery_inputs(job(secret="t")) == discovery_inputs(base)
+    assert pull_inputs(job(secret="t")) != pull_inputs(base)
+    assert pull_inputs(job(sa="sa1")) != pull_inputs(base)
+    assert len(discovery_inputs(base)) == 8 and discovery_inputs(base) == discovery_inputs(job())
 
 
 def test_discovery_pod_gets_no_service_account_token() -> None:

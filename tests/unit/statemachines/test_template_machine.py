@@ -21,6 +21,7 @@ from statemachines.template import (
     backoff_seconds,
     condition_of,
     discovered_image,
+    discovered_inputs,
 )
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -225,3 +226,108 @@ def test_no_free_slot_defers_and_requeues() -> None:
 def test_every_decision_is_deterministic() -> None:
     o = obs(job=JobView("j", "running"))
     assert MACHINE.decide(o, "Pending") == MACHINE.decide(replace(o), "Pending")
+
+
+# -- issue 12: discovery deadline, outdated Jobs, a pod not yet Succeeded, rediscovery on env --------
+
+STUCK = 'Container "discovery" is stuck in ImagePullBackOff: pull access denied'
+
+
+def _stuck(started: str, **kw: Any) -> TemplateObservation:
+    job = JobView("j", "running", started_at=started)
+    return obs(job=job, pull_stuck=STUCK, pull_deadline_seconds=300.0, **kw)
+
+
+def test_pull_stuck_before_the_deadline_requeues_at_the_deadline() -> None:
+    d = MACHINE.decide(_stuck("2026-01-01T11:58:00Z"), "Progressing")
+    assert (d.rule, d.state) == ("pull_stuck", "Degraded")
+    assert RequeueAfter(180.0) in d.effects
+    assert DeleteChild(DISCOVERY_JOB) not in d.effects
+
+
+def test_pull_stuck_past_the_deadline_frees_the_slot_keeps_the_error_and_backs_off() -> None:
+    d = MACHINE.decide(_stuck("2026-01-01T11:55:00Z", pull_inputs="abcd"), "Degraded")
+    assert (d.rule, d.state) == ("pull_given_up", "Degraded")
+    assert DeleteChild(DISCOVERY_JOB) in d.effects
+    c = conds(d)
+    assert c["Failure"] == ("True", "ImagePullBackOff", f"Discovery job pod stuck pulling image: {STUCK}")
+    record = DiscoveryRecord.from_conditions(as_status(d), URI, 1, "abcd")
+    assert record == DiscoveryRecord(1, URI, 1, "2026-01-01T12:00:00Z", "abcd")
+    assert RequeueAfter(60.0) in d.effects
+    # The deleted Job still in the cache: no second failure, deleted again.
+    previous = condition_of(as_status(d), "Failure")
+    again = MACHINE.decide(
+        _stuck("2026-01-01T11:55:00Z", record=record, previous_failure=previous, pull_inputs="abcd"), "Degraded"
+    )
+    assert again.rule == "pull_given_up" and DeleteChild(DISCOVERY_JOB) in again.effects
+    assert DiscoveryRecord.from_conditions(as_status(again), URI, 1, "abcd") == record
+    # Gone from the cache: Degraded with the pull error until the backoff ends, then a new Job.
+    waiting = MACHINE.decide(obs(record=record, previous_failure=previous, pull_inputs="abcd"), "Degraded")
+    assert (waiting.rule, waiting.state, waiting.transition) == ("pull_backing_off", "Degraded", None)
+    assert conds(waiting)["Failure"] == c["Failure"]
+    assert {t: v[:2] for t, v in conds(waiting).items()} == {t: v[:2] for t, v in c.items()}
+    later = NOW + dt.timedelta(seconds=61)
+    retry = MACHINE.decide(obs(record=record, previous_failure=previous, now=later), "Degraded")
+    assert (retry.rule, retry.state) == ("start_discovery", "Pending")
+
+
+def test_pull_inputs_change_resets_the_backoff() -> None:
+    d = MACHINE.decide(_stuck("2026-01-01T11:55:00Z", pull_inputs="abcd"), "Degraded")
+    assert DiscoveryRecord.from_conditions(as_status(d), URI, 1, "ef01") == DiscoveryRecord()
+    # A record from an older operator (no inputs) still counts.
+    old = [
+        {
+            "type": "Discovered",
+            "status": "False",
+            "reason": "DiscoveryFailed",
+            "message": f'Discovery failed [failures: 2, image: "{URI}", generation: 1, last: 2026-01-01T11:00:00Z]',
+        }
+    ]
+    assert DiscoveryRecord.from_conditions(old, URI, 1, "ef01").failures == 2
+
+
+@pytest.mark.parametrize("outcome", ["running", "succeeded", "failed"])
+def test_an_outdated_job_is_replaced_whatever_its_outcome(outcome: str) -> None:
+    job = JobView("j", outcome, "2026-01-01T11:59:00Z" if outcome != "running" else "")  # type: ignore[arg-type]
+    d = MACHINE.decide(obs(job=job, job_outdated=True, pull_stuck=STUCK, result_profile=PROFILE), "Degraded")
+    assert (d.rule, d.state) == ("replace_outdated_job", "Pending")
+    assert DeleteChild(DISCOVERY_JOB) in d.effects
+    assert "Failure" not in conds(d)
+
+
+def test_a_completed_job_whose_pod_is_not_yet_succeeded_waits_without_failing() -> None:
+    job = JobView("j", "succeeded", "2026-01-01T11:59:50Z")
+    d = MACHINE.decide(obs(job=job, awaiting_pod=True), "Progressing")
+    assert (d.rule, d.state) == ("awaiting_discovery_pod", "Progressing")
+    assert "Failure" not in conds(d)
+    assert DiscoveryRecord.from_conditions(as_status(d), URI, 1) == DiscoveryRecord()
+    assert RequeueAfter(1.0) in d.effects
+
+
+def test_env_change_after_available_rediscovers_and_pull_inputs_do_not() -> None:
+    done = MACHINE.decide(
+        obs(job=JobView("j", "succeeded", "2026-01-01T11:59:00Z"), result_profile=PROFILE, discovery_inputs="e1"),
+        "Progressing",
+    )
+    status = as_status(done)
+    assert conds(done)["Discovered"][2] == f'Model sources discovered from image "{URI}" [inputs: e1]'
+    assert discovered_image(status) == URI
+    assert discovered_inputs(status) == "e1"
+    same = obs(has_results=True, discovered_image=URI, discovered_inputs="e1", discovery_inputs="e1", pull_inputs="p2")
+    assert MACHINE.decide(same, "Available").rule == "still_available"
+    edited = replace(same, discovery_inputs="e2")
+    d = MACHINE.decide(edited, "Available")
+    assert (d.rule, d.state) == ("rediscover", "Pending")
+    assert ApplyChild(DISCOVERY_JOB) in d.effects
+    assert any(isinstance(e, EmitEvent) and e.reason == "DiscoveryInputsChanged" for e in d.effects)
+    # A Discovered message from an older operator (no fingerprint) is not a change.
+    assert MACHINE.decide(replace(same, discovered_inputs=None), "Available").rule == "still_available"
+
+
+def test_env_change_with_the_old_job_still_cached_replaces_it_as_an_env_change() -> None:
+    old_job = JobView("j", "succeeded", "2026-01-01T11:59:00Z")
+    o = obs(has_results=True, discovered_image=URI, discovered_inputs="e1", discovery_inputs="e2", job=old_job,
+            job_outdated=True)  # fmt: skip
+    d = MACHINE.decide(o, "Available")
+    assert (d.rule, d.state) == ("replace_outdated_job", "Pending")
+    assert any(isinstance(e, EmitEvent) and e.reason == "DiscoveryInputsChanged" for e in d.effects)
