@@ -146,9 +146,13 @@ async def test_lost_volume_is_reported_not_refilled(api: client.ApiClient, names
         api, mc, "Failed", within=90, StorageReady=("False", "PVCLost"), Failure=("True", "PVCLost")
     )
     assert "not downloaded again automatically" in condition(failed, "Failure")["message"]
-    assert "PVCLost" in [
-        e["reason"] for e in await events_about(api, namespace, "lost", operator.instance) if e["type"] == "Warning"
-    ]
+    # The transition's event is posted after its status write: wait for it rather than race it.
+    await wait_for(
+        lambda: events_about(api, namespace, "lost", operator.instance),
+        lambda events: "PVCLost" in [e["reason"] for e in events if e["type"] == "Warning"],
+        timeout=30,
+        what="a Warning event PVCLost",
+    )
     await assert_no_job_appears(api, namespace, seconds=2)
 
 
