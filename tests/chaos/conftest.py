@@ -1,0 +1,87 @@
+"""Fixtures of the chaos suite: one private cluster (audit log on) for the whole suite, its admin
+client with the AIM CRDs, the simulated KServe controller and discovery logs; see harness.py."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kubernetes_asyncio import client, config
+
+from tests.chaos.harness import OPERATOR_NAMESPACE, ChaosCluster
+from tests.sim.kserve_controller import KServeSimulator
+from tests.support import kube
+from tests.support.aim_crds import CRD_PATH, load_crds
+from tests.support.wait import wait_for
+
+
+def free_port_base(count: int = 7) -> int:
+    """A base of ``count`` consecutive free loopback ports (other clusters may run on this machine)."""
+    for _ in range(200):
+        base = random.randrange(20000, 32000, 10)
+        try:
+            with contextlib.ExitStack() as stack:
+                for port in range(base, base + count):
+                    s = stack.enter_context(socket.socket())
+                    s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+    raise RuntimeError("no free port range for the chaos cluster")
+
+
+@pytest.fixture(scope="session")
+def chaos_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The chaos suite's own cluster: scenarios run operators of their own, delete CRDs and restart
+    etcd and the apiserver, none of which may touch the session's shared cluster."""
+    if os.environ.get("AIMCTL_TEST_CLUSTER") == "external":
+        pytest.skip("the chaos suite needs the local development cluster (restarts, audit log)")
+    from aimctl.devcluster.cluster import DevCluster
+
+    name = f"chaos-{os.getpid()}"
+    local = DevCluster(name, port_base=free_port_base(), log=lambda m: print(f"[{name}] {m}"), audit_log=True)
+    try:
+        local.up()
+        yield local
+    finally:
+        local.destroy()
+
+
+@pytest.fixture(scope="session")
+async def chaos(chaos_local: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[ChaosCluster]:
+    cfg = client.Configuration()
+    await config.load_kube_config(config_file=str(chaos_local.kubeconfig), client_configuration=cfg)
+    tmp = tmp_path_factory.mktemp("chaos")
+    async with client.ApiClient(cfg) as api:
+        crds = load_crds()
+        for crd in crds:
+            await kube.apply(api, f"{CRD_PATH}/{crd['metadata']['name']}", crd)
+        for crd in crds:
+            name = crd["metadata"]["name"]
+            await wait_for(lambda name=name: kube.get(api, f"{CRD_PATH}/{name}"),  # type: ignore[misc]
+                           lambda c: any(x["type"] == "Established" and x["status"] == "True"
+                                         for x in (c.get("status") or {}).get("conditions") or []),
+                           timeout=60, what=f"{name} Established")  # fmt: skip
+        await kube.create(
+            api,
+            "/api/v1/namespaces",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
+        )
+        sim = KServeSimulator(api)
+        task = asyncio.get_running_loop().create_task(sim.run())
+        try:
+            yield ChaosCluster(chaos_local, api, tmp)
+        finally:
+            task.cancel()
+
+
+@pytest.fixture
+def chaos_tmp(tmp_path: Path) -> Path:
+    return tmp_path

@@ -1,0 +1,132 @@
+"""Chaos scenario 5 — a hostile tenant among many.
+
+The operator (leader election on) watches 25 namespaces. One tenant sets a runtime config
+``routeTemplate`` with a catastrophic regex filter (``=~ "^(a+)+$"``) and labels a service with 37
+characters, gives a service 20 000 env values, and (in a second namespace) has a template whose
+discovery prints JSON nested 100 000 deep. Meanwhile the other tenants create their services.
+
+Proves: ``/healthz`` answers 200 within 5 s at every probe (once a second) throughout; the lease stays
+with the one replica (never lost, no exit); the other tenants' services converge; the deeply nested
+discovery output ends the template Failed (never a retry loop). A hostile object the apiserver refuses
+(CRD validation) is a fine outcome and is printed.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from kubernetes_asyncio.client.rest import ApiException
+
+from tests.chaos.harness import ChaosCluster, Fleet, figure, healthz_monitor, operators, size
+from tests.sim.pod_logs import serve_logs
+from tests.support import aim, kube
+from tests.support import services as svc
+from tests.support.discovery import one_model, state
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.cluster
+
+NAMESPACES = 25
+FLEETS = 4
+REGEX_TEMPLATE = '/{.metadata.labels[?(@ =~ "^(a+)+$")]}/x'
+LEASE = "chaos-hostile"
+
+
+async def test_hostile_tenant(chaos: ChaosCluster, chaos_tmp: Path) -> None:
+    count = size(100, 400)
+    hostile = await chaos.namespace("hostile")
+    deep_ns = await chaos.namespace("deep")
+    fleets = [Fleet(chaos, await chaos.namespace(f"tenant{i}"), count // FLEETS) for i in range(FLEETS)]
+    idle = [await chaos.namespace(f"idle{i}") for i in range(NAMESPACES - 2 - FLEETS)]
+    all_ns = [hostile, deep_ns, *(f.namespace for f in fleets), *idle]
+    assert len(all_ns) == NAMESPACES
+    failures: list[str] = []
+    stop = anyio.Event()
+    refusals: dict[str, str] = {}
+
+    async def hostile_apply(what: str, obj: dict[str, Any]) -> None:
+        try:
+            await aim.apply(chaos.api, obj)
+        except ApiException as err:
+            refusals[what] = f"{err.status}: {(err.body or '')[:300]}"
+
+    try:
+        async with operators(chaos, chaos_tmp) as start, anyio.create_task_group() as tg:
+            op = await start(
+                "hostile",
+                ["--namespaces", ",".join(all_ns), "--leader-election-namespace", fleets[0].namespace,
+                 "--leader-election-id", LEASE, "--leader-election-identity", "only"],
+            )  # fmt: skip
+            await op.wait_ready(300)
+            tg.start_soon(healthz_monitor, op, failures, stop)
+            lease_path = f"/apis/coordination.k8s.io/v1/namespaces/{fleets[0].namespace}/leases/{LEASE}"
+
+            # The hostile tenant: a template that discovers normally, the regex route template, a
+            # 37-character label, 20 000 env values; and a template with deeply nested discovery output.
+            await serve_logs(chaos.api, hostile, one_model(), chaos.tmp)
+            tpl = svc.template("tpl", "img", hostile)
+            await svc.apply_all(chaos.api, svc.image("img", hostile), tpl)
+            await hostile_apply("routeTemplate", svc.runtime_config(
+                "default", hostile, routing={"enabled": True, "gatewayRef": {"name": "gw"},
+                                             "routeTemplate": REGEX_TEMPLATE}))  # fmt: skip
+            await hostile_apply("labelled service", svc.service(
+                hostile, "regex", "img", labels={"x": "a" * 36 + "!"}, templateRef="tpl"))  # fmt: skip
+            env = [{"name": f"E{i:05d}", "value": f"v{i:05d}"} for i in range(20_000)]
+            await hostile_apply("20000 env", svc.service(hostile, "env", "img", templateRef="tpl", env=env))
+            deep = "[" * 100_000 + "]" * 100_000
+            await serve_logs(chaos.api, deep_ns, deep, chaos.tmp)
+            deep_tpl = svc.template("deep", "img", deep_ns)
+            await svc.apply_all(chaos.api, svc.image("img", deep_ns), deep_tpl)
+
+            # The other tenants.
+            t0 = time.monotonic()
+            async with anyio.create_task_group() as tenants:
+                for f in fleets:
+
+                    async def one(f: Fleet = f) -> None:
+                        await f.prepare()
+                        await f.create()
+
+                    tenants.start_soon(one)
+            for f in fleets:
+                await f.wait_converged(300, f"tenant {f.namespace} to converge")
+            converge = time.monotonic() - t0
+
+            def settled(o: dict[str, Any]) -> bool:
+                return state(o) in ("Failed", "Available")
+
+            deep_obj: dict[str, Any] = {}
+            try:
+                deep_obj = await wait_for(lambda: aim.get(chaos.api, deep_tpl), settled, timeout=120,
+                                          what="the deeply nested template to settle")  # fmt: skip
+            except AssertionError:
+                deep_obj = await aim.get(chaos.api, deep_tpl)
+            lease = await kube.get(chaos.api, lease_path)
+            stop.set()
+            figure(
+                "5 hostile tenant",
+                namespaces=len(all_ns),
+                services=sum(f.count for f in fleets),
+                tenants_converge_s=converge,
+                healthz_failures=len(failures),
+                lease_holder=lease["spec"].get("holderIdentity"),
+                lease_transitions=lease["spec"].get("leaseTransitions", 0),
+                deep_template=state(deep_obj),
+                refused=refusals,
+                operator_writes=len([w for w in chaos.writes(user=op.user) if w.ok]),
+                unexpected_exits=op.unexpected_exits,
+            )
+            assert failures == [], f"/healthz failed {len(failures)} time(s): {failures[:5]}"
+            assert op.unexpected_exits == 0 and not any(
+                e.get("event") == "leader election lost; exiting" for e in op.log_events()
+            ), f"the replica lost its lease or exited: exits {op.exit_codes}"
+            assert lease["spec"].get("holderIdentity") == "only"
+            assert lease["spec"].get("leaseTransitions", 0) == 0, "the lease changed hands"
+            assert state(deep_obj) == "Failed", f"deeply nested discovery output left the template {state(deep_obj)}"
+    finally:
+        for ns in all_ns:
+            await chaos.drop_namespace(ns)
