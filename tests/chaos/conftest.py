@@ -46,7 +46,9 @@ def chaos_local(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     from aimctl.devcluster.cluster import DevCluster
 
     name = f"chaos-{os.getpid()}"
-    local = DevCluster(name, port_base=free_port_base(), log=lambda m: print(f"[{name}] {m}"), audit_log=True)
+    # AIMCTL_CHAOS_PORT_BASE pins the port range (e.g. one reserved for you on a shared machine).
+    base = int(os.environ["AIMCTL_CHAOS_PORT_BASE"]) if os.environ.get("AIMCTL_CHAOS_PORT_BASE") else free_port_base()
+    local = DevCluster(name, port_base=base, log=lambda m: print(f"[{name}] {m}"), audit_log=True)
     try:
         local.up()
         yield local

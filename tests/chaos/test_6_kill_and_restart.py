@@ -61,6 +61,8 @@ async def test_kill_and_restart(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                     await anyio.to_thread.run_sync(local.start_component, "etcd")
                     await anyio.to_thread.run_sync(local.start_component, "kube-apiserver")  # waits for readyz
                     outages["etcd_outage_s"] = time.monotonic() - t
+                    # Whatever else of the cluster the outage took down comes back (later scenarios use it).
+                    await anyio.to_thread.run_sync(local.up)
 
                 tg.start_soon(killer)
                 tg.start_soon(components)
