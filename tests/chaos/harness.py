@@ -353,8 +353,9 @@ class Fleet:
                         out.append(f"{n}: InferenceService model.{k}={model.get(k)!r}, want {v!r}")
         return out
 
-    async def wait_converged(self, within: float, what: str = "the fleet to converge") -> float:
-        """Wait until :meth:`problems` is empty; returns the seconds it took (a figure)."""
+    async def converge(self, within: float, what: str = "the fleet to converge") -> Convergence:
+        """Wait until :meth:`problems` is empty or ``within`` seconds passed; never raises, so a scenario
+        prints its figures before it asserts ``result.ok``."""
         start = time.monotonic()
         last: list[str] = []
         while True:
@@ -363,13 +364,38 @@ class Fleet:
             except Exception as exc:  # the apiserver may be restarting
                 last = [f"(list failed: {exc!r})"]
             if not last:
-                return time.monotonic() - start
+                return Convergence(what, within, time.monotonic() - start, [])
             if time.monotonic() - start > within:
-                raise AssertionError(
-                    f"timed out after {within:.0f} s waiting for {what}: {len(last)} problem(s), e.g. "
-                    + "; ".join(last[:8])
-                )
+                return Convergence(what, within, None, last)
             await anyio.sleep(1.0)
+
+    async def wait_converged(self, within: float, what: str = "the fleet to converge") -> float:
+        """Wait until :meth:`problems` is empty; returns the seconds it took (a figure)."""
+        result = await self.converge(within, what)
+        assert result.ok, result.message()
+        return result.seconds or 0.0
+
+
+@dataclass
+class Convergence:
+    what: str
+    within: float
+    seconds: float | None  # None: not converged within ``within``
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def figure(self) -> str:
+        return f"{self.seconds:.1f}" if self.seconds is not None else f"not within {self.within:.0f}"
+
+    def message(self) -> str:
+        return (
+            f"timed out after {self.within:.0f} s waiting for {self.what}: {len(self.problems)} problem(s), e.g. "
+            + "; ".join(self.problems[:8])
+        )
 
 
 async def healthz_monitor(op: ChaosOperator, failures: list[str], stop: anyio.Event, interval: float = 1.0) -> None:

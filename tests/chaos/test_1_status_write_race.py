@@ -67,7 +67,7 @@ async def test_status_write_race(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                     pass
                 await anyio.sleep(max(0.0, started + (edits + 1) / EDIT_HZ - time.monotonic()))
             op.proxy.clear()
-            converge = await fleet.wait_converged(300, "every service to converge to its last spec")
+            converge = await fleet.converge(300, "every service to converge to its last spec")
 
             # A minute after the deletes, nothing of the deleted services may exist; and nothing may
             # have been written for them once the operator had seen the delete (10 s of grace).
@@ -87,12 +87,13 @@ async def test_status_write_race(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 first_converge_s=first,
                 edits=edits,
                 deleted=len(to_delete),
-                converge_after_faults_s=converge,
+                converge_after_faults_s=converge.figure,
                 operator_writes=len([w for w in chaos.writes(user=op.user) if w.ok]),
                 status_writes=len(status_writes),
                 late_child_writes_for_deleted=len(late_writes),
                 unexpected_exits=op.unexpected_exits,
             )
+            assert converge.ok, converge.message()
             assert problems == [], f"a minute after the deletes the fleet is not converged: {problems[:8]}"
             assert late_writes == [], (
                 f"{len(late_writes)} InferenceService write(s) for deleted services more than 10 s after their "

@@ -23,7 +23,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.chaos.harness import ChaosCluster, Fleet, figure, healthz_monitor, operators, size
+from tests.chaos.harness import ChaosCluster, Convergence, Fleet, figure, healthz_monitor, operators, size
 from tests.support import kube
 from tests.support.fault_proxy import Rule
 
@@ -76,11 +76,11 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
             await kube.apply(chaos.api, f"{secrets}/big-pull", pull_secret(ns, 800_000))
             await anyio.sleep(3)
             await bump_all(fleet, "after-large-event")
-            after_large = await fleet.wait_converged(300, "the fleet to converge after the large watch event")
+            after_large = await fleet.converge(300, "the fleet to converge after the large watch event")
 
             # 2. Watches answered 410 Gone, then 504 Too large resource version.
             lists: dict[str, dict[str, int]] = {}
-            converge: dict[str, float] = {}
+            converge: dict[str, Convergence] = {}
             faults = {
                 "410 Gone": Rule("watch 410", watch=True, watch_error=410, reason="Expired",
                                  message="too old resource version: 1 (2)"),
@@ -96,16 +96,16 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
                 per_resource = collections.Counter(r.path for r in op.proxy.records if r.at >= since and r.list)
                 lists[name] = dict(per_resource)
                 await bump_all(fleet, name)
-                converge[name] = await fleet.wait_converged(300, f"the fleet to converge after {name}")
+                converge[name] = await fleet.converge(300, f"the fleet to converge after {name}")
             stop.set()
 
             figure(
                 "2 watches",
                 services=count,
                 initial_converge_s=initial,
-                converge_after_large_event_s=after_large,
-                converge_after_410_s=converge["410 Gone"],
-                converge_after_too_large_rv_s=converge["too large RV"],
+                converge_after_large_event_s=after_large.figure,
+                converge_after_410_s=converge["410 Gone"].figure,
+                converge_after_too_large_rv_s=converge["too large RV"].figure,
                 lists_during_410=sum(lists["410 Gone"].values()),
                 max_lists_one_resource_410=max(lists["410 Gone"].values(), default=0),
                 lists_during_too_large=sum(lists["too large RV"].values()),
@@ -115,6 +115,8 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
                 unexpected_exits=op.unexpected_exits,
             )
             assert op.unexpected_exits == 0, f"the operator exited on its own: {op.exit_codes}"
+            for result in (after_large, *converge.values()):
+                assert result.ok, result.message()
             assert failures == [], f"/healthz failed: {failures[:5]}"
             for name, per_resource in lists.items():
                 worst = {p: n for p, n in per_resource.items() if n > MAX_LISTS_PER_RESOURCE}

@@ -81,7 +81,7 @@ async def test_leadership_under_load(chaos: ChaosCluster, chaos_tmp: Path) -> No
                 await anyio.sleep(max(0.0, LEASE_SECONDS + 10 - (time.monotonic() - stopped)))
                 old.kill(signal.SIGCONT)
                 resumed = time.monotonic()
-            converge = await fleet.wait_converged(300, "every service to converge after the failover")
+            converge = await fleet.converge(300, "every service to converge after the failover")
 
             await anyio.sleep(5)  # let the resumed replica do whatever it will do
             new_writes = [w for w in chaos.writes(user=new.user) if w.ok and w.resource != "leases"]
@@ -99,7 +99,7 @@ async def test_leadership_under_load(chaos: ChaosCluster, chaos_tmp: Path) -> No
                 "3 leadership",
                 services=count,
                 takeover_after_stop_s=took_over,
-                converge_after_resume_s=converge,
+                converge_after_resume_s=converge.figure,
                 converge_since_burst_s=time.monotonic() - t0,
                 old_leader_writes=len(old_writes),
                 new_leader_writes=len(new_writes),
@@ -109,6 +109,7 @@ async def test_leadership_under_load(chaos: ChaosCluster, chaos_tmp: Path) -> No
                 exits={r.name: r.exit_codes for r in replicas.values()},
                 resumed_s_ago=time.monotonic() - resumed,
             )
+            assert converge.ok, converge.message()
             assert stale == [], (
                 f"the old leader made {len(stale)} write(s) after the new leader's first ({first_new}), e.g. "
                 + "; ".join(f"{w.verb} {w.resource}/{w.subresource} {w.name} at {w.received}" for w in stale[:5])

@@ -74,7 +74,7 @@ async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 await aim.apply(chaos.api, obj)
             await fleet.prepare()
             await fleet.create()
-            fleet_converge = await fleet.wait_converged(300, "the other tenant's services to converge")
+            fleet_converge = await fleet.converge(300, "the other tenant's services to converge")
 
             def ready_or_failed(o: dict[str, Any]) -> bool:
                 return state(o) in ("Ready", "Failed")
@@ -91,7 +91,7 @@ async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
             figure(
                 "4 registry",
                 services=count,
-                fleet_converge_s=fleet_converge,
+                fleet_converge_s=fleet_converge.figure,
                 chunked_image_state=state(chunked_obj),
                 chunked_settled_s=chunked_s,
                 chunked_metadata=condition(chunked_obj, "MetadataExtracted").get("reason"),
@@ -109,6 +109,7 @@ async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 + json.dumps([{"path": r["path"], "authorization": bool(r["headers"].get("Authorization"))}
                               for r in canary.received])
             )  # fmt: skip
+            assert fleet_converge.ok, fleet_converge.message()
             assert state(chunked_obj) == "Ready", (
                 f"the chunked image is {state(chunked_obj)}: {condition(chunked_obj, 'MetadataExtracted')}"
             )

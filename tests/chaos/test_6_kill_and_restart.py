@@ -67,7 +67,7 @@ async def test_kill_and_restart(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 tg.start_soon(killer)
                 tg.start_soon(components)
             faults_over = time.monotonic()
-            converge = await fleet.wait_converged(600, "every service to converge after the kills and restarts")
+            converge = await fleet.converge(600, "every service to converge after the kills and restarts")
 
             runtimes = (await kube.get(chaos.api, f"/apis/serving.kserve.io/v1alpha1/namespaces/{ns}/servingruntimes"))[
                 "items"
@@ -82,7 +82,7 @@ async def test_kill_and_restart(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 services=count,
                 kills=op.intentional_kills,
                 starts=op.starts,
-                converge_after_faults_s=converge,
+                converge_after_faults_s=converge.figure,
                 converge_since_burst_s=time.monotonic() - t0 - 10 - IDLE_SECONDS,
                 faults_s=faults_over - t0,
                 operator_writes=len(all_writes),
@@ -91,6 +91,7 @@ async def test_kill_and_restart(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 unexpected_exits=op.unexpected_exits,
                 **outages,
             )
+            assert converge.ok, converge.message()
             assert len(runtimes) == 1, f"{len(runtimes)} ServingRuntimes for one template"
             assert idle_writes == [], (
                 f"{len(idle_writes)} write(s) in {IDLE_SECONDS:.0f} s once idle, e.g. "
