@@ -73,14 +73,18 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
             initial = await fleet.wait_converged(300, "the fleet to converge before the faults")
 
             # 1. An ≈800 KB pull Secret change while the watch runs.
+            watched = f"/api/v1/namespaces/{ns}/secrets"
+            before = op.proxy.watch_bytes.get(watched, 0) + op.proxy.watch_bytes.get("/api/v1/secrets", 0)
             await kube.apply(chaos.api, f"{secrets}/big-pull", pull_secret(ns, 800_000))
             await anyio.sleep(3)
+            relayed = op.proxy.watch_bytes.get(watched, 0) + op.proxy.watch_bytes.get("/api/v1/secrets", 0) - before
             await bump_all(fleet, "after-large-event")
             after_large = await fleet.converge(300, "the fleet to converge after the large watch event")
 
             # 2. Watches answered 410 Gone, then 504 Too large resource version.
             lists: dict[str, dict[str, int]] = {}
             converge: dict[str, Convergence] = {}
+            cut: dict[str, int] = {}
             faults = {
                 "410 Gone": Rule("watch 410", watch=True, watch_error=410, reason="Expired",
                                  message="too old resource version: 1 (2)"),
@@ -91,6 +95,7 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
             for name, rule in faults.items():
                 since = time.monotonic()
                 op.proxy.add(rule)
+                cut[name] = op.proxy.close_watches()  # established watches meet the fault at once
                 await anyio.sleep(FAULT_SECONDS)
                 op.proxy.remove(rule)
                 per_resource = collections.Counter(r.path for r in op.proxy.records if r.at >= since and r.list)
@@ -103,7 +108,9 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
                 "2 watches",
                 services=count,
                 initial_converge_s=initial,
+                large_event_bytes_relayed=relayed,
                 converge_after_large_event_s=after_large.figure,
+                watches_cut=cut,
                 converge_after_410_s=converge["410 Gone"].figure,
                 converge_after_too_large_rv_s=converge["too large RV"].figure,
                 lists_during_410=sum(lists["410 Gone"].values()),
@@ -114,6 +121,7 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
                 healthz_failures=len(failures),
                 unexpected_exits=op.unexpected_exits,
             )
+            assert relayed > 1_000_000, f"the large Secret event did not reach the operator's watch ({relayed} bytes)"
             assert op.unexpected_exits == 0, f"the operator exited on its own: {op.exit_codes}"
             for result in (after_large, *converge.values()):
                 assert result.ok, result.message()

@@ -146,6 +146,9 @@ class FaultProxy:
     port: int = 0
 
     def __post_init__(self) -> None:
+        #: Bytes relayed on watch streams, by path (e.g. to prove a large event reached the client).
+        self.watch_bytes: dict[str, int] = {}
+        self._open_watches: set[aiohttp.ClientResponse] = set()
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
         self._upstream_ssl = ssl.create_default_context(cafile=str(self.pki / "ca.crt"))
@@ -205,6 +208,14 @@ class FaultProxy:
 
     def clear(self) -> None:
         self.rules.clear()
+
+    def close_watches(self) -> int:
+        """End every watch stream in flight (cleanly, as an apiserver's watch timeout does), so the clients
+        watch again — and meet the rules now in force. Returns how many were ended."""
+        open_now = list(self._open_watches)
+        for up in open_now:
+            up.close()
+        return len(open_now)
 
     def count(self, predicate: Callable[[Record], bool], since: float = 0.0) -> int:
         return sum(1 for r in self.records if r.at >= since and predicate(r))
@@ -273,13 +284,17 @@ class FaultProxy:
             if rule and rule.delay_response:
                 await asyncio.sleep(rule.delay_response)
             resp = web.StreamResponse(status=up.status, headers=out_headers)
+            self._open_watches.add(up)
             try:
                 await resp.prepare(request)
                 async for chunk in up.content.iter_any():
+                    self.watch_bytes[request.path] = self.watch_bytes.get(request.path, 0) + len(chunk)
                     await resp.write(chunk)
                 await resp.write_eof()
             except (ConnectionResetError, aiohttp.ClientError):
                 pass
+            finally:
+                self._open_watches.discard(up)
             return resp
         finally:
             await up_cm.__aexit__(None, None, None)
