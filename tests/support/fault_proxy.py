@@ -166,7 +166,7 @@ class FaultProxy:
         )
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", self.port, ssl_context=serving)
         await site.start()
@@ -287,11 +287,14 @@ class FaultProxy:
             self._open_watches.add(up)
             try:
                 await resp.prepare(request)
-                async for chunk in up.content.iter_any():
-                    self.watch_bytes[request.path] = self.watch_bytes.get(request.path, 0) + len(chunk)
-                    await resp.write(chunk)
+                try:
+                    async for chunk in up.content.iter_any():
+                        self.watch_bytes[request.path] = self.watch_bytes.get(request.path, 0) + len(chunk)
+                        await resp.write(chunk)
+                except aiohttp.ClientError:
+                    pass  # the upstream stream ended early (or close_watches() cut it): end ours cleanly
                 await resp.write_eof()
-            except (ConnectionResetError, aiohttp.ClientError):
+            except ConnectionResetError:
                 pass
             finally:
                 self._open_watches.discard(up)

@@ -3,6 +3,7 @@ upstream signed by a throwaway cluster PKI, and the audit-log reader on apiserve
 
 from __future__ import annotations
 
+import asyncio
 import json
 import ssl
 import time
@@ -33,6 +34,8 @@ async def upstream(tmp_path: Path):  # type: ignore[no-untyped-def]
             resp = web.StreamResponse()
             await resp.prepare(request)
             await resp.write(b'{"type":"ADDED","object":{}}\n')
+            if request.query.get("forever"):
+                await asyncio.sleep(3600)
             await resp.write_eof()
             return resp
         return web.json_response({"method": request.method, "cn": cn})
@@ -42,7 +45,7 @@ async def upstream(tmp_path: Path):  # type: ignore[no-untyped-def]
     ctx.verify_mode = ssl.CERT_REQUIRED
     app = web.Application()
     app.router.add_route("*", "/{tail:.*}", echo)
-    runner = web.AppRunner(app)
+    runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ctx)
     await site.start()
@@ -93,9 +96,15 @@ async def test_fault_proxy_forwards_with_its_identity_and_applies_rules(upstream
                 await call("DELETE", "/api/v1/namespaces/a/pods/x")
             assert not any(s.startswith("DELETE") for s in seen), "a dropped request never reaches upstream"
 
+            async with session.get(base + "/api/v1/pods?watch=true&forever=1", ssl=client_ctx) as r:
+                assert (await r.content.readline()).startswith(b'{"type":"ADDED"')
+                assert proxy.close_watches() == 1
+                assert await asyncio.wait_for(r.content.read(), 5) == b"", "the cut watch ends cleanly"
+            assert proxy.watch_bytes["/api/v1/pods"] > 0
+
         lists = proxy.count(lambda r: r.list)
         watches = proxy.count(lambda r: r.watch)
-        assert (lists, watches) == (1, 2)
+        assert (lists, watches) == (1, 3)
     finally:
         await proxy.stop()
 
