@@ -1,7 +1,7 @@
 """Chaos scenario 3 — leadership under load.
 
 Two replicas (each with its own client certificate, so the apiserver's audit log tells their writes
-apart) elect a leader on one Lease; every write but the Lease's is answered 0.3 s late by their fault
+apart) elect a leader on one Lease; every write but the Lease's is answered 0.1 s late by their fault
 proxies; a burst of services arrives; the leader is SIGSTOPped for longer than its lease (15 s + 10 s),
 the other takes over, then the old leader is resumed (SIGCONT).
 
@@ -68,7 +68,7 @@ async def test_leadership_under_load(chaos: ChaosCluster, chaos_tmp: Path) -> No
             await old.wait_ready()
             await fleet.prepare()
             for op in replicas.values():
-                op.proxy.add(Rule("slow writes", method=WRITE_METHODS, not_path=r"/leases/", delay_response=0.3))
+                op.proxy.add(Rule("slow writes", method=WRITE_METHODS, not_path=r"/leases/", delay_response=0.1))
 
             t0 = time.monotonic()
             async with anyio.create_task_group() as tg:

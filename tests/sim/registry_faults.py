@@ -56,6 +56,11 @@ def manifest_for(config: bytes) -> bytes:
     ).encode()  # fmt: skip
 
 
+async def _api_version(request: web.Request) -> web.Response:
+    """``GET /v2/``: the API version check every client makes first."""
+    return web.json_response({})
+
+
 class _Server:
     """One aiohttp app on 127.0.0.1 (a free port); ``host`` is what image references use."""
 
@@ -120,7 +125,7 @@ class ChunkedConfigRegistry(_Server):
         self.chunk, self.pause = chunk, pause
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/v2/", lambda r: web.json_response({}))
+        app.router.add_get("/v2/", _api_version)
         app.router.add_get(f"/v2/{self.repository}/manifests/{{ref}}", self._manifest)
         app.router.add_get(f"/v2/{self.repository}/blobs/{{digest}}", self._blob)
 
@@ -198,7 +203,7 @@ class HostileRegistry(_Server):
         self.basic = "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
     def routes(self, app: web.Application) -> None:
-        app.router.add_get("/v2/", lambda r: web.json_response({}))
+        app.router.add_get("/v2/", _api_version)
         app.router.add_get("/v2/{org}/model/manifests/{ref}", self._manifest)
         app.router.add_get("/v2/{org}/model/blobs/{digest}", self._blob)
 
