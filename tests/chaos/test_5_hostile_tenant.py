@@ -21,7 +21,7 @@ import anyio
 import pytest
 from kubernetes_asyncio.client.rest import ApiException
 
-from tests.chaos.harness import ChaosCluster, Fleet, figure, healthz_monitor, operators, size
+from tests.chaos.harness import ChaosCluster, Convergence, Fleet, figure, healthz_monitor, operators, size
 from tests.sim.pod_logs import serve_logs
 from tests.support import aim, kube
 from tests.support import services as svc
@@ -97,8 +97,14 @@ async def test_hostile_tenant(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                         await f.create()
 
                     tenants.start_soon(one)
-            results = [await f.converge(300 if i == 0 else 60, f"tenant {f.namespace} to converge")
-                       for i, f in enumerate(fleets)]  # fmt: skip
+            failed = {e.split(":")[0] for e in tenant_errors}
+            results: list[Convergence] = []
+            for i, f in enumerate(fleets):
+                what = f"tenant {f.namespace} to converge"
+                if f.namespace in failed:
+                    results.append(Convergence(what, 0, None, ["its template never became Available"]))
+                else:
+                    results.append(await f.converge(300 if i == 0 else 60, what))
             converge = time.monotonic() - t0
 
             def settled(o: dict[str, Any]) -> bool:
