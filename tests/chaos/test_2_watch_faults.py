@@ -2,7 +2,9 @@
 
 1. A pull Secret (``kubernetes.io/dockerconfigjson``, a kind the operator watches — and keeps watching
    once it narrows its Secret watch to pull-secret types) grows to ≈800 KB while the watch runs: its
-   watch event is one line of > 512 KiB, over aiohttp's ``readline()`` limit.
+   watch event is one line of ≈1 MB. (aiohttp's ``readline()`` refuses a line longer than twice the
+   session's ``read_bufsize``; kubernetes_asyncio sets 2 MiB, so the limit is 4 MiB — above anything
+   etcd stores, whose request limit is 1.5 MiB. The scenario checks the event did reach the watch.)
 2. For 20 s the fault proxy answers every watch with an ``ERROR`` event of 410 Gone; then for 20 s
    with 504 "Too large resource version" (how the apiserver refuses a resourceVersion it has not seen).
 
