@@ -2,12 +2,17 @@
 # lock files only, running as a non-root user and needing no writable path besides /tmp (an emptyDir in
 # deploy/manager), so the Deployment can set readOnlyRootFilesystem.
 #
-#   docker build -t aimctl:dev .          (make image)
+#   make image        docker where a Docker engine answers, buildah otherwise (aimctl/devcluster/image.py)
 #
-# tests/integration/test_deploy_image_layout.py performs these same steps without Docker and runs the
-# result as UID 65532 on a read-only root filesystem; hadolint checks this file (tests/unit/deploy).
+# The base is the official python image pinned by digest (refresh: `docker buildx imagetools inspect
+# python:3.11-slim-bookworm`). Where it cannot be pulled, `make image` passes PYTHON_IMAGE=
+# localhost/aimctl-base:bookworm-python3.11-mmdebstrap, the same Debian release and Python minor made
+# from the Debian archive; its python is /usr/bin/python (python-is-python3) where the official image's
+# is /usr/local/bin/python, and this file only ever runs `python` from PATH, so it serves both as it is.
+# tests/integration/test_image.py builds this file and runs the image as UID 65532 on a read-only root
+# against the local cluster; hadolint checks it (tests/unit/deploy).
 
-ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm@sha256:a36c24f9cbdf4fd0f52d67f0823eeac19c2028c637cecc392d97f980d4fec56b
 
 # ---- build: a virtualenv with the locked dependencies and the aimctl wheel -------------------------
 FROM ${PYTHON_IMAGE} AS build

@@ -8,6 +8,7 @@ PYTEST_ARGS ?=
 
 .PHONY: help venv lint test test-unit dev cluster-up cluster-down cluster-status k8s-binaries crds bench clean
 .PHONY: test-deps deploy-tools manifests lock image kind-up kind-down kind-crds kind-load deploy undeploy samples
+.PHONY: image-tools
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -28,13 +29,14 @@ lint: $(STAMP) ## ruff, mypy (strict) and the import-layering contract
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint k8s-binaries deploy-tools test-deps ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
+test: lint k8s-binaries deploy-tools test-deps image-tools ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: $(STAMP) ## pure unit tests only (no cluster)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-dev: k8s-binaries ## the local cluster, the simulators and the operator with deploy/samples; a status table until all are ready
+# test-deps first: the demo's registry mirror is Debian's docker-registry (installed before the long build).
+dev: test-deps k8s-binaries ## the local cluster, the simulators and the operator with deploy/samples; a status table until all are ready
 	$(BIN)/aimctl dev demo
 
 cluster-up: $(STAMP) ## start the local development cluster
@@ -68,15 +70,17 @@ SAMPLES_NAMESPACE ?= aim-demo
 test-deps: ## Debian's docker-registry (a real OCI registry for image tests) and htpasswd (its Basic auth)
 	@command -v docker-registry >/dev/null && command -v htpasswd >/dev/null || { \
 	  echo "installing Debian's docker-registry and apache2-utils (htpasswd) ..."; \
-	  $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }
+	  $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils || { \
+	    $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends docker-registry apache2-utils; }; }
 
-deploy-tools: $(STAMP) ## Debian's prometheus and promtool (monitoring tests) and kustomize (built once from Go)
+deploy-tools: $(STAMP) ## Debian's prometheus and promtool (monitoring tests), kustomize and helm (built once from Go)
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null || { \
 	  echo "installing Debian's prometheus (prometheus, promtool) ..."; \
 	  $(SUDO) apt-get install -y --no-install-recommends prometheus; }
 	@$(BIN)/python -c 'from aimctl.devcluster.tools import ensure_kustomize; ensure_kustomize()'
+	@$(BIN)/python -c 'from aimctl.devcluster.tools import ensure_helm; ensure_helm()'
 
-manifests: $(STAMP) ## regenerate deploy/crds, deploy/rbac roles and the Grafana dashboard
+manifests: $(STAMP) ## regenerate deploy/crds, deploy/rbac roles, the Grafana dashboard and the Helm chart's files
 	$(BIN)/aimctl crds
 	$(BIN)/aimctl deploy manifests
 
@@ -86,8 +90,16 @@ lock: $(STAMP) ## regenerate requirements.lock and requirements-build.lock (hash
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
 	  --only-build-deps --build-deps-for=wheel --output-file requirements-build.lock pyproject.toml
 
-image: ## build the operator image $(IMG) (needs docker)
-	$(DOCKER) build -t $(IMG) .
+IMAGE_BASE ?= auto
+
+image-tools: ## Debian's buildah and mmdebstrap, unless a Docker engine answers (make image, tests/integration/test_image.py)
+	@$(DOCKER) info >/dev/null 2>&1 || { command -v buildah >/dev/null && command -v mmdebstrap >/dev/null; } || { \
+	  echo "installing Debian's buildah and mmdebstrap (no Docker engine answers) ..."; \
+	  $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap \
+	  || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y --no-install-recommends buildah mmdebstrap; }; }
+
+image: $(STAMP) image-tools ## build $(IMG) from the Dockerfile: docker, else buildah; IMAGE_BASE=auto|pinned|debian|<ref>
+	$(BIN)/python -m aimctl.devcluster.image --tag $(IMG) --base $(IMAGE_BASE)
 
 kind-up: ## create the kind cluster of deploy/kind/cluster.yaml; advertise amd.com/gpu on its GPU workers
 	$(KIND) create cluster --name $(KIND_CLUSTER) --config deploy/kind/cluster.yaml
@@ -99,8 +111,10 @@ kind-up: ## create the kind cluster of deploy/kind/cluster.yaml; advertise amd.c
 kind-down: ## delete the kind cluster
 	$(KIND) delete cluster --name $(KIND_CLUSTER)
 
-kind-load: ## load $(IMG) into the kind cluster
-	$(KIND) load docker-image $(IMG) --name $(KIND_CLUSTER)
+kind-load: ## load $(IMG) into the kind cluster (from docker, or from buildah's storage as an archive)
+	if $(DOCKER) image inspect $(IMG) >/dev/null 2>&1; then $(KIND) load docker-image $(IMG) --name $(KIND_CLUSTER); \
+	else archive=$$(mktemp --suffix=.tar) && rm -f $$archive && buildah push $(IMG) docker-archive:$$archive:$(IMG) \
+	  && $(KIND) load image-archive $$archive --name $(KIND_CLUSTER); rc=$$?; rm -f $$archive; exit $$rc; fi
 
 kind-crds: $(STAMP) ## install the KServe and Gateway API CRDs (pinned, from their Go modules) the operator watches
 	$(BIN)/aimctl deploy upstream-crds | $(KUBECTL) apply --server-side -f -

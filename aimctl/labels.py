@@ -18,6 +18,8 @@ TEMPLATE_PRECISION: Final = "aim.silogen.ai/template.precision"
 MODEL_CACHE: Final = "aim.silogen.ai/modelcache"
 TEMPLATE_CACHE: Final = "aim.silogen.ai/templatecache"
 JOB_NAME: Final = "job-name"
+#: On an InferenceService whose name is a shortened form of its AIMService's: the service's name.
+SERVICE: Final = "aim.silogen.ai/service"
 
 MANAGER_AIM: Final = "aim-controller"
 MANAGER_MODEL_CACHE: Final = "modelcache-controller"

@@ -17,21 +17,36 @@ Redaction, two layers:
          ``authorization``, ``apiKey``, ``*Token``, ``*Password``, ``*Secret``…, but not
          ``secretName``-style references),
        is replaced by ``[REDACTED]``;
-    2. **by value** (after rendering): every value redacted by layer 1 is remembered (up to
-       :data:`MAX_REMEMBERED` values of at least :data:`MIN_SECRET_LENGTH` characters) and scrubbed from
-       the final line, so the same secret quoted inside an exception message or an apiserver error
-       (``Invalid value: "…"``) is also hidden. :func:`register_secret` adds values explicitly.
+    2. **by value** (after rendering): values that *are* secrets are remembered and scrubbed from the
+       final line, so the same secret quoted inside an exception message or an apiserver error
+       (``Invalid value: "…"``) is also hidden. Remembered: Secret ``data`` (decoded too) and
+       ``stringData`` values, values under credential keys, env values whose *name* names a
+       credential (``HF_TOKEN``, ``AWS_SECRET_ACCESS_KEY``), and what :func:`register_secret` is given
+       (pull-secret credentials, registry tokens). Other env literals (``true``, ``info``, a model
+       name) are redacted structurally but not remembered: scrubbing them from every line would damage
+       the logs and hide nothing secret.
+
+Cost and memory are bounded: values shorter than :data:`MIN_SECRET_LENGTH` or longer than
+:data:`MAX_SECRET_LENGTH` characters are not remembered (too short to scrub without damage; too long to
+be quoted in a line), at most :data:`MAX_REMEMBERED` values and :data:`MAX_REMEMBERED_CHARS` characters
+are kept (the oldest is forgotten first),
+and matching uses an index of each value's first :data:`MIN_SECRET_LENGTH` characters — one dictionary
+look-up per character of the line, whatever the number of values, and nothing recompiled when a value
+is added.
 
 Caveat: a secret that reaches the logs only as free text and was never seen structurally (nor
-registered) cannot be recognised.
+registered) cannot be recognised; nor can a secret env literal under a name that does not look like
+a credential (use ``valueFrom.secretKeyRef``: the value then never appears in a spec).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import logging
-import re
 import sys
+from collections import OrderedDict
 from collections.abc import Mapping, MutableMapping
 from typing import Any, TextIO
 
@@ -39,8 +54,10 @@ import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
 REDACTED = "[REDACTED]"
-MIN_SECRET_LENGTH = 4
+MIN_SECRET_LENGTH = 8
+MAX_SECRET_LENGTH = 8192
 MAX_REMEMBERED = 10_000
+MAX_REMEMBERED_CHARS = 4 << 20
 
 _CREDENTIAL_KEYS = frozenset(
     {
@@ -59,7 +76,7 @@ _CREDENTIAL_KEYS = frozenset(
         "credential",
     }
 )
-_CREDENTIAL_SUFFIXES = ("token", "password", "secret", "apikey", "privatekey")
+_CREDENTIAL_SUFFIXES = ("token", "password", "secret", "apikey", "privatekey", "accesskey", "secretkey")
 _ENV_KEYS = frozenset({"name", "value", "valueFrom"})
 
 
@@ -73,21 +90,41 @@ class SecretScrubber:
 
     def __init__(self, max_values: int = MAX_REMEMBERED) -> None:
         self.max_values = max_values
-        self._values: dict[str, None] = {}
-        self._pattern: re.Pattern[str] | None = None
+        #: Remembered values (insertion order: the first is the oldest). An OrderedDict: dropping the
+        #: oldest is O(1) there, while a plain dict's first key gets slower to find after many deletions.
+        self._values: OrderedDict[str, None] = OrderedDict()
+        #: First MIN_SECRET_LENGTH characters → the remembered values (and their JSON-escaped forms)
+        #: starting with them, grouped by length.
+        self._index: dict[str, _Bucket] = {}
+        self._chars = 0
 
     def register(self, value: str) -> None:
         """Remember ``value`` so it is scrubbed from every rendered line."""
-        if len(value) < MIN_SECRET_LENGTH or value in self._values:
+        if not MIN_SECRET_LENGTH <= len(value) <= MAX_SECRET_LENGTH or value in self._values:
             return
-        if len(self._values) >= self.max_values:
-            self._values.pop(next(iter(self._values)))
+        while self._values and (
+            len(self._values) >= self.max_values or self._chars + len(value) > MAX_REMEMBERED_CHARS
+        ):
+            self._forget(self._values.popitem(last=False)[0])
         self._values[value] = None
-        self._pattern = None
+        self._chars += len(value)
+        for form in _forms(value):
+            self._index.setdefault(form[:MIN_SECRET_LENGTH], _Bucket()).add(form)
+
+    def _forget(self, value: str) -> None:
+        self._chars -= len(value)
+        for form in _forms(value):
+            bucket = self._index.get(form[:MIN_SECRET_LENGTH])
+            if bucket is not None and bucket.remove(form):
+                del self._index[form[:MIN_SECRET_LENGTH]]
 
     def clear(self) -> None:
         self._values.clear()
-        self._pattern = None
+        self._index.clear()
+        self._chars = 0
+
+    def __len__(self) -> int:
+        return len(self._values)
 
     def redact(self, value: Any, key: str | None = None) -> Any:
         """Return ``value`` with layer-1 redactions applied (a copy; the input is not modified)."""
@@ -103,7 +140,8 @@ class SecretScrubber:
     def _redact_mapping(self, value: Mapping[Any, Any]) -> dict[Any, Any]:
         keys = set(value)
         if "name" in keys and "value" in keys and keys <= _ENV_KEYS:
-            self._remember(value["value"])
+            if is_credential_key(str(value["name"])):
+                self._remember(value["value"])
             return {**{k: self.redact(v) for k, v in value.items() if k != "value"}, "value": REDACTED}
         is_secret = value.get("kind") == "Secret"
         out: dict[Any, Any] = {}
@@ -111,6 +149,8 @@ class SecretScrubber:
             if is_secret and k in ("data", "stringData") and isinstance(v, Mapping):
                 for secret_value in v.values():
                     self._remember(secret_value)
+                    if k == "data" and isinstance(secret_value, str):
+                        self._remember(_b64decode(secret_value))
                 out[k] = dict.fromkeys(v, REDACTED)
             else:
                 out[k] = self.redact(v, str(k))
@@ -124,22 +164,77 @@ class SecretScrubber:
 
     def scrub_text(self, text: str) -> str:
         """Replace every remembered value in ``text`` (layer 2)."""
-        if not self._values:
+        index = self._index
+        if not index or len(text) < MIN_SECRET_LENGTH:
             return text
-        if self._pattern is None:
-            alternatives = sorted(self._values, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(v) for v in alternatives))
-            # JSON rendering escapes some characters; match those forms too.
-            escaped = [e for v in alternatives if (e := _json_escaped(v)) != v]
-            if escaped:
-                self._pattern = re.compile(
-                    "|".join(re.escape(v) for v in sorted(alternatives + escaped, key=len, reverse=True))
-                )
-        return self._pattern.sub(REDACTED, text)
+        out: list[str] = []
+        start = i = 0
+        last = len(text) - MIN_SECRET_LENGTH
+        while i <= last:
+            bucket = index.get(text[i : i + MIN_SECRET_LENGTH])
+            if bucket is not None:
+                length = bucket.match(text, i)
+                if length:
+                    out.append(text[start:i])
+                    out.append(REDACTED)
+                    i = start = i + length
+                    continue
+            i += 1
+        if not out:
+            return text
+        out.append(text[start:])
+        return "".join(out)
 
     # structlog processor (layer 1)
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
         return {k: self.redact(v, k) if k != "event" else v for k, v in event_dict.items()}
+
+
+class _Bucket:
+    """Remembered values sharing their first characters, by length (longest tried first)."""
+
+    __slots__ = ("by_length", "lengths")
+
+    def __init__(self) -> None:
+        self.by_length: dict[int, set[str]] = {}
+        self.lengths: list[int] = []  # descending
+
+    def add(self, form: str) -> None:
+        n = len(form)
+        if n not in self.by_length:
+            self.by_length[n] = set()
+            self.lengths = sorted(self.by_length, reverse=True)
+        self.by_length[n].add(form)
+
+    def remove(self, form: str) -> bool:
+        """Forget ``form``; whether the bucket is now empty."""
+        forms = self.by_length.get(len(form))
+        if forms is not None:
+            forms.discard(form)
+            if not forms:
+                del self.by_length[len(form)]
+                self.lengths = sorted(self.by_length, reverse=True)
+        return not self.by_length
+
+    def match(self, text: str, at: int) -> int:
+        """The length of the longest remembered form at ``text[at:]``, or 0."""
+        for n in self.lengths:
+            if text[at : at + n] in self.by_length[n]:
+                return n
+        return 0
+
+
+def _forms(value: str) -> tuple[str, ...]:
+    """``value`` and, when different, its JSON-escaped form (JSON rendering escapes some characters)."""
+    escaped = _json_escaped(value)
+    return (value,) if escaped == value or len(escaped) < MIN_SECRET_LENGTH else (value, escaped)
+
+
+def _b64decode(value: str) -> str:
+    try:
+        return base64.b64decode(value, validate=True).decode("utf-8")
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return ""
 
 
 def _json_escaped(value: str) -> str:
@@ -153,6 +248,15 @@ SCRUBBER = SecretScrubber()
 def register_secret(value: str) -> None:
     """Make sure ``value`` never appears in a log line (e.g. a token read from a Secret)."""
     SCRUBBER.register(value)
+
+
+def register_env_secrets(env: Any) -> None:
+    """Remember the literal values of the env entries in ``env`` (a spec's ``env`` list) whose name
+    names a credential (``HF_TOKEN``…); other literals are not secrets (see the module docstring)."""
+    for entry in env or []:
+        value = entry.get("value") if isinstance(entry, Mapping) else None
+        if isinstance(value, str) and is_credential_key(str(entry.get("name") or "")):
+            SCRUBBER.register(value)
 
 
 class ScrubbingRenderer:

@@ -88,3 +88,98 @@ def model_cache_pvc_name(cache_name: str) -> str:
 
 def model_cache_job_name(cache_name: str) -> str:
     return rfc1123(f"{cache_name}-cache-download")
+
+
+# -- the InferenceService of an AIMService ----------------------------------------------------------
+#
+# KServe v0.16.0 derives objects and hostnames from an InferenceService's name (see
+# docs/long-names.md for the sources):
+#
+# * the name itself must match ``[a-z]([-a-z0-9]*[a-z0-9])?`` (its validating webhook, ``IsvcNameFmt``);
+# * the predictor's Service, Deployment and autoscaler are ``<isvc>-predictor``
+#   (``constants.PredictorServiceName``); a Service name is a DNS-1035 label, at most 63 characters;
+# * in RawDeployment mode the predictor's URL host is rendered from the ingress ``domainTemplate``,
+#   by default ``{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}`` with ``.Name = <isvc>-predictor``,
+#   and must be a valid DNS name: its first label ``<isvc>-predictor-<namespace>`` at most 63
+#   characters (kserve/kserve#4807). KServe then fails the InferenceService ("failed creating host name").
+
+#: KServe's suffix of the predictor component's objects.
+PREDICTOR_SUFFIX = "-predictor"
+#: Longest InferenceService name whose ``<isvc>-predictor`` Service name fits a DNS label.
+MAX_ISVC_NAME = MAX_NAME - len(PREDICTOR_SUFFIX)
+#: Hash characters of a shortened InferenceService name.
+ISVC_HASH_LENGTH = 8
+#: Shortest shortened name: one character of the service name, ``-`` and the hash.
+MIN_SHORT_ISVC_NAME = 1 + 1 + ISVC_HASH_LENGTH
+_ISVC_NAME = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+
+
+#: KServe's default ingress ``domainTemplate`` (``DefaultDomainTemplate``).
+DEFAULT_DOMAIN_TEMPLATE = "{{ .Name }}-{{ .Namespace }}.{{ .IngressDomain }}"
+_TEMPLATE_FIELD = re.compile(r"\{\{-?\s*\.(\w+)\s*-?\}\}")
+_TEMPLATE_ACTION = re.compile(r"\{\{.*?\}\}")
+
+
+def predictor_host(isvc_name: str, namespace: str, domain_template: str = DEFAULT_DOMAIN_TEMPLATE) -> str:
+    """The predictor's host as KServe renders it (``.Name`` = ``<isvc>-predictor``), with the ingress
+    domain ``example.com``; template actions other than ``.Name``, ``.Namespace`` and
+    ``.IngressDomain`` (labels, annotations) render empty."""
+    values = {"Name": isvc_name + PREDICTOR_SUFFIX, "Namespace": namespace, "IngressDomain": "example.com"}
+    host = _TEMPLATE_FIELD.sub(lambda m: values.get(m.group(1), ""), domain_template)
+    return _TEMPLATE_ACTION.sub("", host)
+
+
+def isvc_name_limit(namespace: str, domain_template: str = DEFAULT_DOMAIN_TEMPLATE) -> int:
+    """The longest InferenceService name KServe accepts in ``namespace``: ``<isvc>-predictor`` at most
+    63 characters and every label of the predictor's host (by default ``<isvc>-predictor-<namespace>``)
+    at most 63; -1 when even an empty name would not fit."""
+    for length in range(MAX_ISVC_NAME, -1, -1):
+        if all(len(label) <= MAX_NAME for label in predictor_host("x" * length, namespace, domain_template).split(".")):
+            return length
+    return -1
+
+
+def isvc_name_fits(name: str, namespace: str, domain_template: str = DEFAULT_DOMAIN_TEMPLATE) -> bool:
+    """KServe can serve an InferenceService of this name in ``namespace`` (see the rules above)."""
+    return bool(_ISVC_NAME.match(name)) and len(name) <= isvc_name_limit(namespace, domain_template)
+
+
+class IsvcNameError(ValueError):
+    """No InferenceService name can meet KServe's rule in this namespace: the message names the limit
+    and the ways out."""
+
+
+def inference_service_name(service_name: str, namespace: str, domain_template: str = DEFAULT_DOMAIN_TEMPLATE) -> str:
+    """The InferenceService name of AIMService ``namespace/service_name``.
+
+    A name KServe can serve (:func:`isvc_name_fits`) is used unchanged — every such service keeps the
+    InferenceService it has always had. Any other gets a deterministic shortened form,
+    ``<prefix>-<sha256(service name)[:8]>``: the service name made a DNS-1035 label (lowercase, runs of
+    other characters → ``-``, a leading digit or ``-`` dropped), cut so the whole fits
+    :func:`isvc_name_limit`. Two names that share a long prefix differ in their hash.
+
+    Raises :class:`IsvcNameError` when the namespace alone leaves less than
+    :data:`MIN_SHORT_ISVC_NAME` characters (``<isvc>-predictor-<namespace>`` cannot fit whatever the
+    service is called) and the name is not short enough as it is. ``domain_template`` is KServe's
+    ingress ``domainTemplate`` (the operator's ``AIMCTL_KSERVE_DOMAIN_TEMPLATE``).
+    """
+    if isvc_name_fits(service_name, namespace, domain_template):
+        return service_name
+    limit = isvc_name_limit(namespace, domain_template)
+    if limit < MIN_SHORT_ISVC_NAME:
+        raise IsvcNameError(
+            f'KServe derives the host label "<name>{PREDICTOR_SUFFIX}-<namespace>" from the InferenceService name, '
+            f'and a DNS label holds at most {MAX_NAME} characters; namespace "{namespace}" '
+            f"({len(namespace)} characters) leaves {max(limit, 0)} for the name, too few for "
+            f'"{service_name}" ({len(service_name)}) or a shortened form ({MIN_SHORT_ISVC_NAME}). '
+            "Use a namespace of at most "
+            f"{MAX_NAME - len(PREDICTOR_SUFFIX) - 1 - MIN_SHORT_ISVC_NAME} characters, or set KServe's "
+            "ingress domainTemplate (ConfigMap inferenceservice-config) to one that keeps the name and "
+            'namespace in separate labels, e.g. "{{ .Name }}.{{ .Namespace }}.{{ .IngressDomain }}", '
+            "and give the operator the same template in AIMCTL_KSERVE_DOMAIN_TEMPLATE"
+        )
+    digest = sha256_hex(service_name, ISVC_HASH_LENGTH)
+    prefix = _NOT_DNS.sub("-", service_name.lower()).replace(".", "-")
+    prefix = _SEP_RUNS.sub("-", prefix).lstrip("-0123456789")
+    prefix = prefix[: limit - 1 - ISVC_HASH_LENGTH].rstrip("-")
+    return f"{prefix}-{digest}" if prefix else f"s{digest}"

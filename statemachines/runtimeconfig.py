@@ -13,11 +13,16 @@ never writes ``status.status``. Conditions:
 ================== ========================================= ==========================================
 type               True                                      False
 ================== ========================================= ==========================================
-RoutingValid       ``RoutingDisabled`` / ``GatewayConfigured`` ``GatewayRefMissing``
+RoutingValid       ``RoutingDisabled`` / ``GatewayConfigured`` ``GatewayRefMissing`` / ``RouteTemplateInvalid``
 PullSecretsFound   ``NoPullSecrets`` / ``PullSecretsFound``  ``PullSecretMissing`` (namespaced kind only)
 StorageClassFound  ``NoDefaultStorageClass`` / ``Found``     ``StorageClassNotFound``
 Ready              ``Valid``                                 the reason of the first failing aspect
 ================== ========================================= ==========================================
+
+``RouteTemplateInvalid`` reports a ``spec.routing.routeTemplate`` that no service could render (too
+long, or not the supported JSONPath): the check is made by the controller, the message names the field
+and what to write instead. It is reported even when the config does not enable routing itself, since
+services that enable routing use the config's template.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ class RuntimeConfigObservation:
     storage_class: str | None = None
     storage_class_found: bool = True
     namespaced: bool = True
+    #: What is wrong with ``spec.routing.routeTemplate`` (empty: nothing, or no template).
+    route_template_error: str = ""
     problems: tuple[tuple[str, str], ...] = field(default=(), init=False)
 
     def __post_init__(self) -> None:
@@ -54,6 +61,10 @@ class RuntimeConfigObservation:
                     "routing.enabled is true but routing.gatewayRef is not set: consumers that do not name "
                     "their own gateway cannot be routed",
                 )
+            )
+        if self.route_template_error:
+            problems.append(
+                ("RouteTemplateInvalid", f"spec.routing.routeTemplate is invalid: {_shown(self.route_template_error)}")
             )
         if self.missing_pull_secrets:
             names = ", ".join(f'"{_shown(n)}"' for n in self.missing_pull_secrets)
@@ -70,12 +81,14 @@ def _shown(text: str) -> str:
 
 
 def _aspects(obs: RuntimeConfigObservation, out: Outcome) -> None:
-    if not obs.routing_enabled:
-        out.condition("RoutingValid", True, "RoutingDisabled", "Routing is not enabled by this config")
-    elif obs.gateway_ref_set:
-        out.condition("RoutingValid", True, "GatewayConfigured", "Routing is enabled with a gateway reference")
-    else:
+    if obs.routing_enabled and not obs.gateway_ref_set:
         out.condition("RoutingValid", False, "GatewayRefMissing", dict(obs.problems)["GatewayRefMissing"])
+    elif obs.route_template_error:
+        out.condition("RoutingValid", False, "RouteTemplateInvalid", dict(obs.problems)["RouteTemplateInvalid"])
+    elif not obs.routing_enabled:
+        out.condition("RoutingValid", True, "RoutingDisabled", "Routing is not enabled by this config")
+    else:
+        out.condition("RoutingValid", True, "GatewayConfigured", "Routing is enabled with a gateway reference")
     if obs.namespaced:
         if obs.missing_pull_secrets:
             out.condition("PullSecretsFound", False, "PullSecretMissing", dict(obs.problems)["PullSecretMissing"])

@@ -14,7 +14,10 @@ has source ``ANY``. The rules follow the precedence chain of ``reference/origina
   ``WaitingForCache``) for its template cache, and a failed cache makes it Degraded (``CacheFailed``);
 * a route refused by its Gateway (``Accepted=False``) makes the service Degraded; unresolved backend
   references (``ResolvedRefs=False``, normal while KServe creates the predictor Service) only wait;
-* one event per transition (#14): every rule declares the reason and message of the transition.
+* one event per transition (#14): every rule declares the reason and message of the transition;
+* a service whose name KServe cannot serve gets a shortened InferenceService name, named in its
+  ``Ready`` message; where no name can meet KServe's rule in the namespace, the service is Failed
+  with reason ``NameTooLong`` and a message naming the limit and the ways out (docs/long-names.md).
 
 Every decision declares the same seven conditions (``Resolved``, ``CacheReady``, ``RoutingReady``,
 ``RuntimeReady``, ``Progressing``, ``Failure``, ``Ready``) and the child effects the observation
@@ -24,6 +27,7 @@ still keeps its InferenceService, as the original did).
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,6 +50,9 @@ RUNTIME_READY = "RuntimeReady"
 PROGRESSING = "Progressing"
 FAILURE = "Failure"
 READY = "Ready"
+
+#: Reason of the conditions that report a child of the service's name owned by someone else.
+OWNERSHIP_CONFLICT = "OwnershipConflict"
 
 # Child roles (what the controller builds for each ApplyChild / DeleteChild).
 ROLE_DERIVED_TEMPLATE = "derived-template"
@@ -103,6 +110,11 @@ class ServiceObservation:
     image_error: str = ""
     #: Message when the template's ``aimImageName`` differs from the service's ("" when equal).
     image_mismatch: str = ""
+    #: The InferenceService's name when it is a shortened form of the service's ("" when they are
+    #: equal, as for every name KServe can serve); named in the Ready condition's message.
+    isvc_name_shortened: str = ""
+    #: Why no InferenceService name can meet KServe's naming rule in this namespace ("" when one can).
+    name_error: str = ""
 
     # Routing (effective settings, DESIGN.md §5 #8).
     routing_enabled: bool = False
@@ -110,6 +122,9 @@ class ServiceObservation:
     #: Route template render error ("" when rendered).
     route_error: str = ""
     route_exists: bool = False
+    #: An HTTPRoute of the service's name exists and is controlled by someone else: the message
+    #: names that owner and the fix ("" when there is none). The route is never adopted.
+    route_conflict: str = ""
     route_parent_conditions: tuple[RouteCondition, ...] = ()
     #: The route has parent statuses at all (``status.parents`` non-empty).
     route_has_parents: bool = False
@@ -127,9 +142,15 @@ class ServiceObservation:
 
     # The InferenceService.
     isvc_exists: bool = False
+    #: An InferenceService of the service's name exists and is controlled by someone else: the
+    #: message names that owner and the fix ("" when there is none). It is never adopted.
+    isvc_conflict: str = ""
     isvc_ready: bool = False
     #: ``status.modelStatus.lastFailureInfo`` message ("" when none).
     isvc_failure: str = ""
+    #: The apiserver's message when an admission webhook (KServe's validation) refused the
+    #: InferenceService the operator applied ("" when none).
+    isvc_rejected: str = ""
 
     # Housekeeping effects.
     #: The derived template this service resolves to must be (re)applied (created, or its spec or
@@ -164,6 +185,7 @@ class ServiceObservation:
             and not self.runtime_config_error
             and not self.image_error
             and not self.image_mismatch
+            and not self.name_error
         )
 
     @property
@@ -220,11 +242,11 @@ def _effects(obs: ServiceObservation, out: Outcome) -> None:
         )
     if obs.create_template_cache and obs.runtime_prerequisites:
         out.effect(ApplyChild(ROLE_TEMPLATE_CACHE))
-    if obs.deployable:
+    if obs.deployable and not obs.isvc_conflict:
         out.effect(ApplyChild(ROLE_INFERENCE_SERVICE))
         if obs.caching and obs.cache_usage_stale:
             out.effect(ApplyChild(ROLE_CACHE_USAGE))
-    if obs.route_desired:
+    if obs.route_desired and not obs.route_conflict:
         out.effect(ApplyChild(ROLE_HTTP_ROUTE))
     elif obs.route_exists and not obs.routing_enabled:
         out.effect(DeleteChild(ROLE_HTTP_ROUTE))
@@ -248,6 +270,8 @@ def _routing_condition(obs: ServiceObservation, out: Outcome) -> None:
         out.condition(ROUTING_READY, False, "RouteFailed", "Routing gateway reference is missing")
     elif obs.route_error:
         out.condition(ROUTING_READY, False, "RouteTemplateInvalid", obs.route_error)
+    elif obs.route_conflict:
+        out.condition(ROUTING_READY, False, OWNERSHIP_CONFLICT, obs.route_conflict)
     elif not obs.route_exists:
         out.condition(ROUTING_READY, False, "ConfiguringRoute", "Waiting for HTTPRoute to be created")
     elif not obs.route_has_parents:
@@ -376,6 +400,21 @@ def _waiting_for_cache(obs: ServiceObservation, out: Outcome) -> None:
     _problem(out, "WaitingForCache", "Waiting for model caches to become ready", progressing=True, failure=False)
 
 
+def _inference_service_conflict(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, OWNERSHIP_CONFLICT, obs.isvc_conflict)
+
+
+def _route_conflict(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, OWNERSHIP_CONFLICT, obs.route_conflict)
+
+
+def _runtime_rejected(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, "InferenceServiceRejected", obs.isvc_rejected)
+
+
 def _runtime_failed(obs: ServiceObservation, out: Outcome) -> None:
     _prologue(obs, out)
     _problem(out, "RuntimeFailed", obs.isvc_failure)
@@ -407,6 +446,20 @@ def _starting(obs: ServiceObservation, out: Outcome) -> None:
     _problem(out, reason, message, progressing=True, failure=False)
 
 
+def _name_isvc(isvc_name: str, out: Outcome) -> None:
+    """The status has no field for the InferenceService's name, so a shortened one is named in the
+    Ready condition's message (services whose name is the InferenceService's keep theirs verbatim)."""
+    for i, c in enumerate(out.conditions):
+        if c.type == READY:
+            note = f'InferenceService "{isvc_name}"'
+            out.conditions[i] = dataclasses.replace(c, message=f"{c.message} ({note})" if c.message else note)
+
+
+def _name_unfit(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    _problem(out, "NameTooLong", obs.name_error)
+
+
 #: The order conditions are written in (stable, so a re-decision never reorders the list).
 CONDITION_ORDER = (READY, RESOLVED, CACHE_READY, ROUTING_READY, RUNTIME_READY, PROGRESSING, FAILURE)
 
@@ -415,6 +468,8 @@ def _ordered(action: Callable[[ServiceObservation, Outcome], None]) -> Callable[
     def act(obs: ServiceObservation, out: Outcome) -> None:
         action(obs, out)
         out.conditions.sort(key=lambda c: CONDITION_ORDER.index(c.type))
+        if obs.isvc_name_shortened:
+            _name_isvc(obs.isvc_name_shortened, out)
 
     act.__name__ = action.__name__
     return act
@@ -450,6 +505,8 @@ RULES: list[Rule[ServiceObservation]] = [
           "overrides given and no equal template exists: create the derived template"),
     _rule("template_not_found", DEGRADED, lambda o: o.template is None, _template_not_found,
           "no template by that name in the namespace or the cluster"),
+    _rule("name_unfit", FAILED, lambda o: bool(o.name_error), _name_unfit,
+          "no InferenceService name meets KServe's naming rule in this namespace"),
     _rule("runtime_config_missing", DEGRADED, lambda o: bool(o.runtime_config_error), _runtime_config_missing),
     _rule("image_not_found", DEGRADED, lambda o: bool(o.image_error), _image_not_found),
     _rule("image_mismatch", DEGRADED, lambda o: bool(o.image_mismatch), _image_mismatch,
@@ -464,8 +521,15 @@ RULES: list[Rule[ServiceObservation]] = [
           _no_model_sources),
     _rule("cache_failed", DEGRADED, lambda o: o.caching and o.cache_failed, _cache_failed),
     _rule("waiting_for_cache", STARTING, lambda o: o.caching and not o.caches_ready, _waiting_for_cache),
-    _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and bool(o.isvc_failure), _runtime_failed,
-          "KServe reports a failed model load (modelStatus.lastFailureInfo)"),
+    _rule("inference_service_conflict", DEGRADED, lambda o: o.deployable and bool(o.isvc_conflict),
+          _inference_service_conflict, "an InferenceService of this name has another owner: never taken over"),
+    _rule("route_conflict", DEGRADED, lambda o: o.route_desired and bool(o.route_conflict), _route_conflict,
+          "an HTTPRoute of this name has another owner: never taken over"),
+    _rule("runtime_rejected", FAILED, lambda o: bool(o.isvc_rejected), _runtime_rejected,
+          "an admission webhook (KServe's validation) refused the InferenceService"),
+    # KServe never clears lastFailureInfo: it counts only while the InferenceService is not Ready.
+    _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and not o.isvc_ready and bool(o.isvc_failure),
+          _runtime_failed, "KServe reports a failed model load (modelStatus.lastFailureInfo) and is not Ready"),
     _rule("route_rejected", DEGRADED, lambda o: o.routing_enabled and o.route_exists and o.route_rejected is not None,
           _route_rejected, "the Gateway refused the HTTPRoute"),
     _rule("running", RUNNING, lambda o: o.isvc_exists and o.isvc_ready and o.routing_ready, _running),

@@ -119,7 +119,9 @@ async def storage(api: client.ApiClient) -> AsyncIterator[None]:
 
 
 def _namespace_name(nodeid: str) -> str:
-    base = re.sub(r"[^a-z0-9-]+", "-", nodeid.split("::")[-1].lower()).strip("-")[:40].strip("-")
+    # Short: KServe names a predictor's host "<isvc>-predictor-<namespace>" and refuses to reconcile an
+    # InferenceService when that exceeds 63 characters (a DNS label), so 29 characters leave 23 for names.
+    base = re.sub(r"[^a-z0-9-]+", "-", nodeid.split("::")[-1].lower()).strip("-")[:20].strip("-")
     return f"t-{base}-{uuid.uuid4().hex[:6]}"
 
 

@@ -7,10 +7,35 @@ its runtime config's. That is why ``AIMRuntimeRoutingConfig.enabled`` has no def
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
+
 from aimctl.api.base import APIModel
 from aimctl.api.gateway import ParentReference
+from aimctl.api.markers import CEL
 
-__all__ = ["AIMRuntimeRoutingConfig", "AIMServiceRouting", "AIMServiceRoutingStatus"]
+__all__ = ["MAX_ROUTE_TEMPLATE_LENGTH", "AIMRuntimeRoutingConfig", "AIMServiceRouting", "AIMServiceRoutingStatus"]
+
+#: Longest route template (characters). A template is tenant input that the operator evaluates: its
+#: length bounds the parse; the evaluation has its own budget (``aimctl.routing``).
+MAX_ROUTE_TEMPLATE_LENGTH = 1024
+
+RouteTemplate = Annotated[
+    str,
+    Field(max_length=MAX_ROUTE_TEMPLATE_LENGTH),
+    CEL(
+        rule="!self.contains('=~')",
+        message="regular-expression filters (=~) are not supported; use an == filter "
+        "(e.g. [?(@.name==\"x\")]) or a direct key such as .metadata.labels['team']",
+    ),
+    CEL(
+        rule="!self.contains('`')",
+        message="JSONPath functions (`len`, `sub`, ...) are not supported; use fields, "
+        "['keys'], [index] and == filters",
+    ),
+]
+"""A route template as the CRDs validate it (the operator checks the full syntax itself)."""
 
 
 class AIMRuntimeRoutingConfig(APIModel):
@@ -20,7 +45,7 @@ class AIMRuntimeRoutingConfig(APIModel):
     """Enabled toggles HTTP routing management for consumers of this runtime config."""
     gateway_ref: ParentReference | None = None
     """GatewayRef identifies the Gateway parent that should receive HTTPRoutes for consumers."""
-    route_template: str | None = None
+    route_template: RouteTemplate | None = None
     """RouteTemplate renders a HTTP path prefix using the AIMService as context.
     Example: /{.metadata.namespace}/{.metadata.labels['team']}/{.spec.model}/"""
 
@@ -35,7 +60,7 @@ class AIMServiceRouting(APIModel):
     routing is enabled, reconciliation will report a failure."""
     annotations: dict[str, str] | None = None
     """Annotations to add to the HTTPRoute resource."""
-    route_template: str | None = None
+    route_template: RouteTemplate | None = None
     """RouteTemplate overrides the HTTP path template used for routing. The value is rendered against
     the AIMService object using JSONPath expressions."""
 

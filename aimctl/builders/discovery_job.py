@@ -17,7 +17,11 @@ Changed:
   failed discovery with its own backoff (1 min → 1 h). ``backoffLimit: 3`` still covers pods lost to
   the infrastructure (disruptions are ignored, not counted);
 * the pod template carries the Job's ``app.kubernetes.io/*`` labels, so discovery pods are
-  recognisable (and their events mappable) without looking the Job up.
+  recognisable (and their events mappable) without looking the Job up;
+* ``automountServiceAccountToken: false``: the pod runs the tenant's image, and the dry run only
+  prints what it would serve (it never talks to the Kubernetes API), so it gets no API token. The
+  runtime config's ``serviceAccountName`` is still set: the ServiceAccount's ``imagePullSecrets``
+  are how some clusters pull the image.
 """
 
 from __future__ import annotations
@@ -85,6 +89,7 @@ def build_discovery_job(
         container["env"] = env
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
+        "automountServiceAccountToken": False,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": RUN_AS_USER,

@@ -38,8 +38,10 @@ def build_http_route(
     template_name: str,
     model_id: str,
     annotations: Mapping[str, str] | None = None,
+    isvc_name: str = "",
 ) -> dict[str, Any]:
-    """The desired HTTPRoute of ``service`` (raw AIMService, with ``metadata.uid``)."""
+    """The desired HTTPRoute of ``service`` (raw AIMService, with ``metadata.uid``); its backend is the
+    predictor Service of InferenceService ``isvc_name`` ("" = the service's name)."""
     meta = service["metadata"]
     metadata: dict[str, Any] = {
         "name": meta["name"],
@@ -67,7 +69,7 @@ def build_http_route(
             {
                 "group": "",
                 "kind": "Service",
-                "name": predictor_service_name(str(meta["name"])),
+                "name": predictor_service_name(isvc_name or str(meta["name"])),
                 "namespace": meta["namespace"],
                 "port": PREDICTOR_PORT,
             }

@@ -1,6 +1,8 @@
 """The KServe InferenceService of an AIMService (pure).
 
-``serving.kserve.io/v1beta1`` InferenceService named and namespaced like the service, controlled by it
+``serving.kserve.io/v1beta1`` InferenceService named and namespaced like the service (a name KServe
+cannot serve is shortened, :func:`aimctl.naming.inference_service_name`, and the service's name is then
+in the label and annotation ``aim.silogen.ai/service``), controlled by it
 (``reference/original-operator-behaviour.md`` §5.6, with DESIGN.md §5 #3, #13, #16):
 
 * **labels**: every service label, then ``app.kubernetes.io/name=aim-service``,
@@ -65,6 +67,8 @@ class InferenceServiceInputs:
     #: ``nodeSelectorTerms`` for the template's GPU model (empty: no affinity).
     node_selector_terms: Sequence[Mapping[str, Any]] = ()
     caches: Sequence[CacheMount] = field(default_factory=tuple)
+    #: The InferenceService's name (:func:`aimctl.naming.inference_service_name`); "" = the service's.
+    name: str = ""
 
 
 def model_id(template_spec: Mapping[str, Any], template_status: Mapping[str, Any]) -> str:
@@ -175,13 +179,19 @@ def build_inference_service(service: Mapping[str, Any], inputs: InferenceService
         ]
     predictor["model"] = model
 
+    name = inputs.name or str(meta["name"])
     metadata: dict[str, Any] = {
-        "name": meta["name"],
+        "name": name,
         "namespace": meta["namespace"],
         "labels": service_labels(service, inputs.template_name, inputs.template_spec, inputs.template_status),
         "ownerReferences": [controller_reference(service)],
     }
     annotations = dict(meta.get("annotations") or {})
+    if name != meta["name"]:
+        # A shortened name: the service's full name in a label (sanitised, at most 63 characters) to
+        # select by, and verbatim in an annotation.
+        metadata["labels"][labels.SERVICE] = label_value(str(meta["name"]))
+        annotations[labels.SERVICE] = str(meta["name"])
     if annotations:
         metadata["annotations"] = annotations
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}

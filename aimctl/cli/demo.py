@@ -1,8 +1,9 @@
 """``aimctl dev demo`` (``make dev``): the operator on the local cluster with the samples.
 
-Steps: bring the ``dev`` cluster up (simulated MI300X/MI325X GPU nodes, KServe and Gateway API CRDs);
-install the AIM CRDs of ``deploy/crds``; start the samples' environment and the simulated storage
-provisioner, KServe and Gateway controllers (``python -m tests.sim.environment``, so this command runs
+Steps: bring the ``dev`` cluster up (simulated MI300X/MI325X GPU nodes, KServe's own controller
+manager and webhooks, Gateway API CRDs); install the AIM CRDs of ``deploy/crds``; start the samples'
+environment and the simulated storage provisioner and Gateway controller
+(``python -m tests.sim.environment``, so this command runs
 from a checkout); start ``aimctl run``; apply ``deploy/samples`` — the same files that apply unchanged
 on kind or a real cluster — into ``--namespace``; and print a status table whenever it changes, until
 every sample is ready (its ``Ready`` condition is True) or ``--timeout`` passes. Then the operator

@@ -1,9 +1,15 @@
-"""``aimctl deploy``: the generated parts of ``deploy/`` (RBAC roles, Grafana dashboard).
+"""``aimctl deploy``: the generated parts of ``deploy/`` (RBAC roles, Grafana dashboard, the Helm chart's files).
 
 ``aimctl deploy manifests`` writes them; ``--check`` only compares and exits 1 when a file is out of
 date (the unit tests run the same comparison). The RBAC roles come from :mod:`aimctl.rbac`, the
 dashboard from :mod:`aimctl.monitoring.dashboard` (which needs the ``grafana-foundation-sdk``
 development dependency, so it is imported only here).
+
+The Helm chart ``deploy/chart/aimctl`` reads what it shares with the kustomize units from its
+``files/`` directory (Helm cannot read outside the chart): the CRDs (from :mod:`aimctl.api.crdgen`,
+as ``aimctl crds``), the two roles, the ServiceMonitor and PrometheusRule of ``deploy/monitoring``
+and the dashboard — all written here from the same sources, so the chart cannot drift from them.
+The chart's values reference ``docs/helm-values.md`` is generated from its ``values.yaml``.
 """
 
 from __future__ import annotations
@@ -22,10 +28,22 @@ DEFAULT_DEPLOY = Path("deploy")
 
 def generated_files(deploy: Path) -> dict[Path, str]:
     """Every generated file of ``deploy/`` and its expected content."""
+    from aimctl import chartdocs
+    from aimctl.api.crdgen import KUSTOMIZATION_FILE, render_all
     from aimctl.monitoring import dashboard
 
-    files = {deploy / "rbac" / name: content for name, content in rbac.render().items()}
-    files[deploy / "monitoring" / "dashboards" / "aimctl.json"] = dashboard.render()
+    roles = rbac.render()
+    board = dashboard.render()
+    files = {deploy / "rbac" / name: content for name, content in roles.items()}
+    files[deploy / "monitoring" / "dashboards" / "aimctl.json"] = board
+    chart_files = deploy / "chart" / "aimctl" / "files"
+    files.update({chart_files / "crds" / n: c for n, c in render_all().items() if n != KUSTOMIZATION_FILE})
+    files.update({chart_files / "rbac" / name: content for name, content in roles.items()})
+    for name in ("servicemonitor.yaml", "prometheusrule.yaml"):
+        files[chart_files / "monitoring" / name] = (deploy / "monitoring" / name).read_text(encoding="utf-8")
+    files[chart_files / "dashboards" / "aimctl.json"] = board
+    values = (deploy / "chart" / "aimctl" / "values.yaml").read_text(encoding="utf-8")
+    files[deploy.parent / "docs" / "helm-values.md"] = chartdocs.render(values)
     return files
 
 
@@ -34,7 +52,8 @@ def manifests(
     deploy: Annotated[Path, typer.Option("--deploy-dir", help="The deploy/ directory.")] = DEFAULT_DEPLOY,
     check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if a file is out of date.")] = False,
 ) -> None:
-    """Write deploy/rbac/role.yaml, deploy/rbac/leader_election_role.yaml and the dashboard JSON."""
+    """Write deploy/rbac/role.yaml, deploy/rbac/leader_election_role.yaml, the dashboard JSON, the Helm
+    chart's files/ and docs/helm-values.md."""
     files = generated_files(deploy)
     stale = [p for p, content in files.items() if not p.exists() or p.read_text(encoding="utf-8") != content]
     if check:

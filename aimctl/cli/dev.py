@@ -9,6 +9,8 @@ import typer
 
 from aimctl.devcluster.build import default_bin_dir, ensure_binaries
 from aimctl.devcluster.cluster import ClusterError, DevCluster
+from aimctl.devcluster.kserve import ensure_manager
+from aimctl.devcluster.progress import terminal_redraw
 
 app = typer.Typer(help="Development tools: the local cluster.", no_args_is_help=True)
 cluster_app = typer.Typer(
@@ -83,6 +85,7 @@ def kubeconfig(name: NameOpt = "dev", port_base: PortOpt = None) -> None:
 
 @cluster_app.command("build")
 def build() -> None:
-    """Build (or find in the cache) the Kubernetes binaries without starting anything."""
-    b = ensure_binaries(lambda m: typer.echo(m, err=True))
+    """Build (or find in the cache) the Kubernetes binaries and KServe's manager without starting anything."""
+    b = ensure_binaries(lambda m: typer.echo(m, err=True), terminal_redraw())
     typer.echo(str(b.directory if b.directory else default_bin_dir()))
+    typer.echo(str(ensure_manager(lambda m: typer.echo(m, err=True))))

@@ -26,6 +26,10 @@ option                              environment                          default
 (environment only)                  ``AIM_OPERATOR_NAMESPACE``           aim-system (cluster-scoped work)
 ==================================  ===================================  ===========================
 
+Before anything starts, the kubeconfig (or in-cluster account) is checked and ``/version`` is read:
+no kubeconfig, an unknown context, an unreachable apiserver or rejected credentials end the process
+with one line naming the cause and the fix, and exit code 1 (no traceback).
+
 Exit codes: 0 after a graceful shutdown (SIGTERM or SIGINT: workers drained, lease released, all
 within the shutdown timeout); 1 when the lease was lost, the caches did not sync in 2 minutes, or the
 shutdown timed out.
@@ -44,6 +48,7 @@ import anyio
 import structlog
 import typer
 
+from aimctl.cli.access import CliError, preflight, resolve_target
 from aimctl.kube.client import ClientSettings, new_client
 from aimctl.logging import configure_logging
 from aimctl.manager import CacheSyncTimeout, Manager, ManagerConfig
@@ -216,6 +221,12 @@ def run(
         drain_timeout=drain,
         shutdown_timeout=shutdown_timeout,
     )
+    try:
+        target = resolve_target(kubeconfig, context, None)
+        anyio.run(preflight, target, backend="asyncio")
+    except CliError as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
     client_settings = ClientSettings(
         kubeconfig=kubeconfig, context=context, qps=api_qps, burst=api_burst, max_inflight_writes=max_inflight_writes
     )

@@ -205,7 +205,7 @@ class ImageController(KindController[ImageObservation]):
         """Read the labels and parse them: ``(metadata, None, _)`` or ``(None, (reason, message), transient)``."""
         try:
             ref = parse_reference(uri)
-            labels = await self.registry.labels(ref, credentials_for(ref.registry, secrets))
+            labels = await self.registry.labels(ref, credentials_for(self.registry.registry_for(ref), secrets))
             return image_metadata(labels), None, False
         except RegistryError as err:
             return None, (err.reason, f"Failed to extract metadata: {err}"), err.transient

@@ -42,7 +42,7 @@ from aimctl.kube.resources import (
     PERSISTENT_VOLUME_CLAIMS,
     STORAGE_CLASSES,
 )
-from aimctl.logging import register_secret
+from aimctl.logging import register_env_secrets
 from aimctl.manager import Manager
 from aimctl.naming import model_cache_job_name, model_cache_pvc_name
 from aimctl.reconcile import Watch
@@ -219,11 +219,8 @@ class ModelCacheController(KindController[ModelCacheObservation]):
 
 
 def _remember_env_secrets(env: Sequence[Any] | None) -> None:
-    """Literal env values of a cache are credentials (HF_TOKEN, AWS keys): never log them."""
-    for entry in env or []:
-        value = entry.get("value") if isinstance(entry, dict) else None
-        if isinstance(value, str):
-            register_secret(value)
+    """Literal env values of a cache named like credentials (HF_TOKEN, AWS keys): never log them."""
+    register_env_secrets(env)
 
 
 def _owned_by(child: Obj | None, uid: str) -> bool:

@@ -25,6 +25,7 @@ from aimctl.kube.resources import AIM_CLUSTER_RUNTIME_CONFIGS, AIM_RUNTIME_CONFI
 from aimctl.manager import Manager
 from aimctl.oci.credentials import pull_secret_projection
 from aimctl.reconcile import Watch
+from aimctl.routing.render import check_template
 from informers.handlers import InformerEvent, indexed_keys, self_key
 from informers.resource import Resource
 from informers.store import Obj
@@ -79,6 +80,7 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
             storage_class=storage_class,
             storage_class_found=storage_class is None or self.storage_classes.get(storage_class) is not None,
             namespaced=self.namespaced,
+            route_template_error=check_template(routing.get("routeTemplate")) or "",
         )
 
     def current_state(self, obj: Obj) -> str | None:

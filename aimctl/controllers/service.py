@@ -50,7 +50,7 @@ AIMModelCache (state, PVC)                  services of its template cache's tem
 from __future__ import annotations
 
 import datetime as dt
-import json
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -104,13 +104,13 @@ from aimctl.kube.resources import (
     INFERENCE_SERVICES,
 )
 from aimctl.manager import Manager
-from aimctl.naming import rfc1123, sha256_hex
+from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123
 from aimctl.reconcile import Watch
 from aimctl.resolve.image import ResolvedImage, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
 from aimctl.resolve.template import TemplateResolution, resolve_service_template
 from aimctl.routing.path import default_path
-from aimctl.routing.render import RouteTemplateError, render_route_path
+from aimctl.routing.render import RouteTemplateError, render_route_path, route_template_field
 from aimctl.routing.settings import RoutingSettings, effective_routing
 from aimctl.status.conditions import now_rfc3339
 from informers.handlers import InformerEvent, controller_owner_key, self_key
@@ -136,11 +136,6 @@ KIND = "AIMService"
 BY_TEMPLATE_NAME = "aim:service-template"
 #: Services by ``<template name>`` regardless of namespace (cluster templates).
 BY_TEMPLATE_NAME_ANY_NS = "aim:service-template-any-ns"
-#: Annotation carrying a hash of the desired InferenceService / HTTPRoute. The apply layer skips a
-#: write when the cache already holds every desired field, so a field the controller *stops* setting
-#: (a removed service label or annotation, env, a cache volume) would never be removed; the hash
-#: changes with any change of the desired object and forces the apply that removes it.
-DESIRED_HASH = "aim.silogen.ai/desired-hash"
 #: A mounted model cache's ``lastUsed`` is refreshed when older than this, while the service runs.
 LAST_USED_REFRESH = dt.timedelta(hours=24)
 
@@ -200,6 +195,8 @@ class Observed(ServiceObservation):
     usage: tuple[tuple[Obj, dict[str, str]], ...] = ()
     cached_isvc: Obj | None = None
     cached_route: Obj | None = None
+    #: The InferenceService's name (the service's own, or its shortened form).
+    isvc_name: str = ""
 
 
 class ServiceController(KindController[ServiceObservation]):
@@ -237,7 +234,21 @@ class ServiceController(KindController[ServiceObservation]):
         self.model_caches = model_caches.store
         self.isvcs = cache.informer(INFERENCE_SERVICES).store
         self.routes = cache.informer(HTTP_ROUTES).store
+        #: KServe's ingress domainTemplate, which decides how long an InferenceService name may be.
+        self.domain_template = os.environ.get(DOMAIN_TEMPLATE_ENV) or DEFAULT_DOMAIN_TEMPLATE
+        #: Admission webhooks' refusals of a service's InferenceService, by service key (see
+        #: :meth:`refused`): KServe's validation is reported on the AIMService, not retried blindly.
+        self.isvc_refusals: dict[str, str] = {}
         super().__init__(services.store, *io_parts(manager.client, self.name), manager.metrics)
+
+    def reports_refusals(self, child: Desired) -> bool:
+        return child.resource is INFERENCE_SERVICES
+
+    def refused(self, key: str, child: Desired, message: str) -> bool:
+        before = self.isvc_refusals.pop(key, "")
+        if message:
+            self.isvc_refusals[key] = message
+        return before != message
 
     # -- watches -----------------------------------------------------------------------------------
 
@@ -245,8 +256,10 @@ class ServiceController(KindController[ServiceObservation]):
         owned = controller_owner_key(KIND, API_GROUP)
         return [
             Watch(AIM_SERVICES, self_key),
-            Watch(INFERENCE_SERVICES, owned),
-            Watch(HTTP_ROUTES, owned),
+            # By controller owner, and by name: a foreign child of a service's name going away (or
+            # changing owner) must wake the service that reports the conflict.
+            Watch(INFERENCE_SERVICES, self._owner_or_namesake(owned)),
+            Watch(HTTP_ROUTES, self._owner_or_namesake(owned)),
             Watch(AIM_SERVICE_TEMPLATES, self._namespaced_template_services),
             Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, lambda e: [name_of(e.obj)])),
             Watch(AIM_IMAGES, when(_spec_changed, self._by(BY_IMAGE_NAME, _ns_name))),
@@ -265,6 +278,17 @@ class ServiceController(KindController[ServiceObservation]):
                 ),
             ),
         ]
+
+    def _owner_or_namesake(self, owned: Any) -> Any:
+        store = self.store
+
+        def mapper(event: InformerEvent) -> list[str]:
+            keys = list(owned(event))
+            if event.key not in keys and event.key in store:
+                keys.append(event.key)
+            return keys
+
+        return mapper
 
     def _model_cache_templates(self, event: InformerEvent) -> list[str]:
         """``namespace/<template>`` of the template cache controlling a model cache."""
@@ -348,10 +372,13 @@ class ServiceController(KindController[ServiceObservation]):
             try:
                 route_path = render_route_path(settings.route_template, obj)
             except RouteTemplateError as exc:
-                route_error = str(exc)
+                route_error = f"{route_template_field(spec.get('routing'), resolved_rc)} is invalid: {exc}"
                 route_path = default_path(ns, str(meta.get("uid") or ""))
         route = self.routes.get(f"{ns}/{name}")
         route_route = route if route is not None and _controlled_by(route, meta) else None
+        route_conflict = (
+            foreign_child_message("HTTPRoute", route, meta) if route is not None and route_route is None else ""
+        )
         parents = ((route_route or {}).get("status") or {}).get("parents") or []
         route_conditions = tuple(
             RouteCondition(
@@ -368,8 +395,16 @@ class ServiceController(KindController[ServiceObservation]):
         caches_ready, cache_failed, cache_message, mounts, mounted = self._caches(tc, template)
 
         # The InferenceService.
-        isvc = self.isvcs.get(f"{ns}/{name}")
-        isvc = isvc if isvc is not None and _controlled_by(isvc, meta) else None
+        name_error = ""
+        try:
+            isvc_name = inference_service_name(name, ns, self.domain_template)
+        except IsvcNameError as exc:
+            isvc_name, name_error = name, str(exc)
+        found = self.isvcs.get(f"{ns}/{isvc_name}")
+        isvc = found if found is not None and _controlled_by(found, meta) else None
+        isvc_conflict = (
+            foreign_child_message("InferenceService", found, meta) if found is not None and isvc is None else ""
+        )
         isvc_status = (isvc or {}).get("status") or {}
         isvc_ready = any(
             c.get("type") == "Ready" and c.get("status") == "True" for c in isvc_status.get("conditions") or []
@@ -398,10 +433,13 @@ class ServiceController(KindController[ServiceObservation]):
             runtime_config_error=rc_error,
             image_error=image_error,
             image_mismatch=mismatch if not image_error else "",
+            isvc_name_shortened=isvc_name if isvc_name != name else "",
+            name_error=name_error,
             routing_enabled=settings.enabled,
             gateway_ref_present=settings.gateway_ref is not None,
             route_error=route_error,
             route_exists=route_route is not None,
+            route_conflict=route_conflict,
             route_has_parents=bool(parents),
             route_parent_conditions=route_conditions,
             cache_requested=caching,
@@ -410,8 +448,10 @@ class ServiceController(KindController[ServiceObservation]):
             cache_failed=cache_failed,
             cache_message=cache_message,
             isvc_exists=isvc is not None,
+            isvc_conflict=isvc_conflict,
             isvc_ready=isvc_ready,
             isvc_failure=isvc_failure,
+            isvc_rejected=self.isvc_refusals.get(f"{ns}/{name}", ""),
             apply_derived_template=apply_derived,
             released_template=name_of(released) if released is not None else "",
             released_template_in_use=bool(released_consumers),
@@ -428,7 +468,8 @@ class ServiceController(KindController[ServiceObservation]):
             mounts=mounts,
             usage=usage,
             cached_isvc=isvc,
-            cached_route=route,
+            cached_route=route_route,
+            isvc_name=isvc_name,
         )
 
     def _consumers(self, namespace: str, template_name: str, service: Obj) -> tuple[Obj, ...]:
@@ -526,7 +567,7 @@ class ServiceController(KindController[ServiceObservation]):
             assert res.template is not None
             return [Desired(AIM_TEMPLATE_CACHES, build_service_template_cache(obj, res.template, str(res.kind)), None)]
         if role == ROLE_INFERENCE_SERVICE:
-            return [Desired(INFERENCE_SERVICES, with_hash(self._inference_service(obj, obs)), obs.cached_isvc)]
+            return [Desired(INFERENCE_SERVICES, self._inference_service(obj, obs), obs.cached_isvc)]
         if role == ROLE_HTTP_ROUTE:
             assert obs.routing.gateway_ref is not None and res.template is not None
             route = build_http_route(
@@ -536,11 +577,12 @@ class ServiceController(KindController[ServiceObservation]):
                 res.final_name,
                 model_id(res.template.get("spec") or {}, res.template.get("status") or {}),
                 obs.routing.annotations,
+                isvc_name=obs.isvc_name,
             )
-            return [Desired(HTTP_ROUTES, with_hash(route), obs.cached_route)]
+            return [Desired(HTTP_ROUTES, route, obs.cached_route)]
         if role == ROLE_CACHE_USAGE:
             return [
-                Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None)
+                Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None, hashed=False)
                 for cache, fragment in obs.usage
             ]
         raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
@@ -570,6 +612,7 @@ class ServiceController(KindController[ServiceObservation]):
             service_account=rc.service_account_name if rc else None,
             node_selector_terms=terms,
             caches=tuple(cache_mounts(obs.mounts)),
+            name=obs.isvc_name,
         )
         return build_inference_service(service, inputs)
 
@@ -603,13 +646,9 @@ class ServiceController(KindController[ServiceObservation]):
 
 # -- helpers -------------------------------------------------------------------------------------------
 
-
-def with_hash(manifest: Obj) -> Obj:
-    """``manifest`` with :data:`DESIRED_HASH` set to a hash of everything else in it."""
-    digest = sha256_hex(json.dumps(manifest, sort_keys=True, separators=(",", ":")), 16)
-    meta = manifest["metadata"]
-    meta["annotations"] = {**(meta.get("annotations") or {}), DESIRED_HASH: digest}
-    return manifest
+#: Environment variable: KServe's ingress ``domainTemplate`` when the cluster changed it (see
+#: :func:`aimctl.naming.inference_service_name`); unset means KServe's default.
+DOMAIN_TEMPLATE_ENV = "AIMCTL_KSERVE_DOMAIN_TEMPLATE"
 
 
 def _template_view(res: TemplateResolution) -> TemplateView:
@@ -639,6 +678,27 @@ def _failure_message(status: Mapping[str, Any]) -> str:
             if c.get("type") == type_ and c.get("status") == value and c.get("message"):
                 return str(c["message"])
     return ""
+
+
+def foreign_child_message(kind: str, child: Obj, service_meta: Mapping[str, Any]) -> str:
+    """The condition message for a child of the service's name that the service does not control:
+    who controls it (kind and name, or nobody) and what to do. The operator never adopts it."""
+    name = str((child.get("metadata") or {}).get("name") or "")
+    refs = (child.get("metadata") or {}).get("ownerReferences") or []
+    ctrl = next((r for r in refs if r.get("controller")), None)
+    if ctrl is None:
+        owner = "has no controller owner (it was created outside this operator)"
+    elif ctrl.get("kind") == KIND and ctrl.get("name") == service_meta.get("name"):
+        owner = (
+            f'is controlled by an earlier AIMService "{ctrl.get("name")}" (uid {ctrl.get("uid")}), not by this '
+            "one; garbage collection deletes it once that owner is gone"
+        )
+    else:
+        owner = f'is controlled by {ctrl.get("kind")} "{ctrl.get("name")}"'
+    return (
+        f'{kind} "{name}" already exists and {owner}. The operator does not take over objects it does not '
+        f"own: delete that {kind} or give this AIMService another name."
+    )
 
 
 def _controlled_by(child: Obj, owner_meta: Mapping[str, Any]) -> bool:

@@ -17,13 +17,13 @@ import os
 import re
 import shutil
 import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from aimctl.devcluster import versions
-from aimctl.devcluster.gobuild import GoError, module_download, run_go
+from aimctl.devcluster.gobuild import GoError, count_packages, module_download, run_go
+from aimctl.devcluster.progress import BuildProgress
 
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
 _STAGING_REPLACE = re.compile(r"^\s*(k8s\.io/[A-Za-z0-9._-]+)\s+=>\s+\./staging/", re.MULTILINE)
@@ -97,40 +97,67 @@ def _tools_go(packages: list[str]) -> str:
     return f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n"
 
 
-def _build_module(workdir: Path, gomod: str, outputs: dict[str, str], out: Path, ldflags: str) -> None:
+#: Steps of a cold build, for the progress line: one ``go mod tidy`` per module, one ``go build`` per binary.
+BUILD_STEPS = 3 + len(BINARIES)
+
+
+def _counting(progress: BuildProgress, prefix: str = "") -> Callable[[str], None]:
+    """A stderr line handler that advances ``progress`` once per line (starting with ``prefix``)."""
+
+    def on_line(line: str) -> None:
+        if line and not line.startswith("#") and line.startswith(prefix):
+            progress.advance()
+
+    return on_line
+
+
+def _build_module(
+    workdir: Path, gomod: str, outputs: dict[str, str], out: Path, ldflags: str, progress: BuildProgress, label: str
+) -> None:
     """Build each package of ``outputs`` (package → binary name) of a generated module into ``out``."""
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "go.mod").write_text(gomod)
     (workdir / "tools.go").write_text(_tools_go(list(outputs)))
-    run_go(["mod", "tidy"], cwd=workdir)
+    progress.start(f"{label}: resolving and downloading Go modules (go mod tidy)", None, "modules downloaded")
+    run_go(["mod", "tidy"], cwd=workdir, on_line=_counting(progress, "go: downloading"))
     for package, name in outputs.items():
-        run_go(["build", "-ldflags", ldflags, "-o", str(out / name), package], cwd=workdir)
+        total = count_packages([package], workdir)
+        progress.start(f"building {name}", total, "packages")
+        run_go(["build", "-v", "-ldflags", ldflags, "-o", str(out / name), package], cwd=workdir,
+               on_line=_counting(progress))  # fmt: skip
 
 
-def build_all(bin_dir: Path, log: Callable[[str], None] = print) -> None:
-    """Build every binary into ``bin_dir`` (atomically: a half-finished build never looks complete)."""
+def build_all(bin_dir: Path, log: Callable[[str], None] = print, redraw: Callable[[str], None] | None = None) -> None:
+    """Build every binary into ``bin_dir`` (atomically: a half-finished build never looks complete).
+
+    Progress goes to ``log`` (one line per step and per 10 %) or, with ``redraw`` (a terminal), to a
+    status line redrawn in place: step n of :data:`BUILD_STEPS`, packages compiled of the step's
+    total, time left in the step (see :mod:`aimctl.devcluster.progress`).
+    """
+    progress = BuildProgress(BUILD_STEPS, log, redraw)
+    log(f"building the local cluster's binaries once (cold: ~15-20 min on two cores) into {bin_dir}")
     bin_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix="bin.partial.", dir=bin_dir.parent))
     work = bin_dir.parent / "build"
     try:
-        started = time.monotonic()
-        log(f"building etcd {versions.ETCD} ...")
         _build_module(
             work / "etcd",
             f"module aimctl.local/etcdbuild\n\ngo 1.25.0\n\nrequire go.etcd.io/etcd/server/v3 {versions.ETCD}\n",
             {"go.etcd.io/etcd/server/v3": "etcd"},
             staging,
             "-s -w",
+            progress,
+            f"etcd {versions.ETCD}",
         )
-        log(f"building kwok {versions.KWOK} ...")
         _build_module(
             work / "kwok",
             f"module aimctl.local/kwokbuild\n\ngo 1.25.0\n\nrequire sigs.k8s.io/kwok {versions.KWOK}\n",
             {"sigs.k8s.io/kwok/cmd/kwok": "kwok"},
             staging,
             f"-s -w -X sigs.k8s.io/kwok/pkg/consts.Version={versions.KWOK.lstrip('v')}",
+            progress,
+            f"kwok {versions.KWOK}",
         )
-        log(f"building Kubernetes {versions.KUBERNETES} (kube-apiserver, kube-controller-manager, kube-scheduler) ...")
         kube_gomod = Path(module_download("k8s.io/kubernetes", versions.KUBERNETES)["GoMod"]).read_text()
         _build_module(
             work / "kubernetes",
@@ -138,6 +165,8 @@ def build_all(bin_dir: Path, log: Callable[[str], None] = print) -> None:
             {f"k8s.io/kubernetes/cmd/{c}": c for c in ("kube-apiserver", "kube-controller-manager", "kube-scheduler")},
             staging,
             _version_ldflags(versions.KUBERNETES),
+            progress,
+            f"Kubernetes {versions.KUBERNETES}",
         )
         missing = [n for n in BINARIES if not (staging / n).exists()]
         if missing:
@@ -145,13 +174,13 @@ def build_all(bin_dir: Path, log: Callable[[str], None] = print) -> None:
         if bin_dir.exists():
             shutil.rmtree(bin_dir)
         staging.rename(bin_dir)
-        log(f"built {', '.join(BINARIES)} into {bin_dir} in {time.monotonic() - started:.0f} s")
+        progress.done(f"built {', '.join(BINARIES)} into {bin_dir}")
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def ensure_binaries(log: Callable[[str], None] = print) -> Binaries:
+def ensure_binaries(log: Callable[[str], None] = print, redraw: Callable[[str], None] | None = None) -> Binaries:
     """The cluster's binaries: ``$AIMCTL_K8S_BINARIES`` if set, else the cache (built when absent)."""
     prebuilt = os.environ.get("AIMCTL_K8S_BINARIES")
     if prebuilt:
@@ -164,5 +193,5 @@ def ensure_binaries(log: Callable[[str], None] = print) -> Binaries:
         return binaries
     binaries = Binaries(default_bin_dir())
     if binaries.missing():
-        build_all(binaries.directory, log)
+        build_all(binaries.directory, log, redraw)
     return binaries

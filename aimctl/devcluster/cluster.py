@@ -30,12 +30,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from aimctl.devcluster import components, process
+from aimctl.devcluster import components, kserve, process
 from aimctl.devcluster.build import Binaries, ensure_binaries
 from aimctl.devcluster.kubeconfig import render_kubeconfig, write_kubeconfig
 from aimctl.devcluster.layout import Layout
 from aimctl.devcluster.nodes import load_node_specs, node_manifest
 from aimctl.devcluster.pki import ensure_pki
+from aimctl.devcluster.progress import terminal_redraw
 from aimctl.devcluster.rest import Rest, RestError
 from aimctl.devcluster.upstream_crds import load_crds, upstream_crd_files
 
@@ -44,6 +45,7 @@ _COMPONENT_USERS = {
     "kube-controller-manager": ("kube-controller-manager", "system:kube-controller-manager"),
     "kube-scheduler": ("kube-scheduler", "system:kube-scheduler"),
     "kwok": ("kwok", "kwok-controller"),
+    "kserve-manager": ("kserve", "kserve-controller-manager"),
 }
 
 
@@ -84,6 +86,7 @@ class DevCluster:
         self.nodes_file = nodes_file
         self.log = log
         self._binaries: Binaries | None = None
+        self._kserve_manager: Path | None = None
 
     # ------------------------------------------------------------------ properties
     @property
@@ -118,8 +121,21 @@ class DevCluster:
     @property
     def binaries(self) -> Binaries:
         if self._binaries is None:
-            self._binaries = ensure_binaries(self.log)
+            self._binaries = ensure_binaries(self.log, terminal_redraw())
         return self._binaries
+
+    @property
+    def kserve_manager(self) -> Path:
+        """KServe's controller manager executable (built on first use, see :mod:`aimctl.devcluster.kserve`)."""
+        if self._kserve_manager is None:
+            self._kserve_manager = kserve.ensure_manager(self.log)
+        return self._kserve_manager
+
+    def _executable(self, name: str) -> str:
+        """The executable of a component, without building anything (to find or stop its process)."""
+        if name == "kserve-manager":
+            return str(self._kserve_manager or kserve.manager_path())
+        return str(self.binaries.path(name))
 
     def rest(self) -> Rest:
         """An admin client for bootstrap requests."""
@@ -146,6 +162,8 @@ class DevCluster:
             return components.kube_scheduler(self.layout, b)
         if name == "kwok":
             return components.kwok(self.layout, b, self._kwok_config())
+        if name == "kserve-manager":  # (built by up(); never here, so status() stays quick)
+            return components.kserve_manager(self.layout, Path(self._executable(name)))
         raise KeyError(f"unknown component {name!r}; known: {', '.join(components.ORDER)}")
 
     def _healthy(self, comp: components.Component) -> bool:
@@ -183,12 +201,14 @@ class DevCluster:
         comp = self.component(name)
         pidfile = self.layout.pidfile(name)
         if process.running_pid(pidfile, comp.argv[0]) is None:
-            process.start(comp.argv, self.layout.logfile(name), pidfile)
+            if name == "kserve-manager":
+                self._install_kserve_certificate()
+            process.start(comp.argv, self.layout.logfile(name), pidfile, comp.env)
         self._wait_healthy(comp, timeout)
 
     def stop_component(self, name: str) -> bool:
         """Stop one component (SIGTERM, then SIGKILL); True if it was running."""
-        return process.stop(self.layout.pidfile(name), str(self.binaries.path(name)))
+        return process.stop(self.layout.pidfile(name), self._executable(name))
 
     def restart_component(self, name: str, timeout: float = 60.0) -> None:
         """Stop and start one component, e.g. to test that watches survive an apiserver restart."""
@@ -210,8 +230,7 @@ class DevCluster:
     def running(self) -> bool:
         """True if every component's process is alive (health not checked)."""
         return all(
-            process.running_pid(self.layout.pidfile(n), str(self.binaries.path(n))) is not None
-            for n in components.ORDER
+            process.running_pid(self.layout.pidfile(n), self._executable(n)) is not None for n in components.ORDER
         )
 
     def _write_kubeconfigs(self) -> None:
@@ -235,6 +254,7 @@ class DevCluster:
     def _up(self) -> None:
         started = time.monotonic()
         _ = self.binaries
+        _ = self.kserve_manager
         for d in (self.layout.root, self.layout.logs, self.layout.run, self.layout.config):
             d.mkdir(parents=True, exist_ok=True)
         ensure_pki(self.layout.pki)
@@ -246,6 +266,7 @@ class DevCluster:
         self.start_component("kube-scheduler")
         self.start_component("kwok")
         self.apply_nodes()
+        self.start_kserve()
         self._wait_default_service_account()
         self.log(f"cluster {self.name!r} up in {time.monotonic() - started:.1f} s; KUBECONFIG={self.kubeconfig}")
 
@@ -269,6 +290,40 @@ class DevCluster:
             pid = process.running_pid(self.layout.pidfile(name), comp.argv[0])
             out.append(ComponentStatus(name, pid, pid is not None and self._healthy(comp)))
         return out
+
+    # ------------------------------------------------------------------ KServe
+    def _install_kserve_certificate(self) -> None:
+        """Put the webhook serving certificate where KServe's webhook server reads it (see components)."""
+        cert_dir = components.kserve_webhook_cert_dir(self.layout)
+        cert_dir.mkdir(parents=True, exist_ok=True)
+        for src, dst in (("kserve.crt", "tls.crt"), ("kserve.key", "tls.key")):
+            (cert_dir / dst).write_bytes((self.layout.pki / src).read_bytes())
+            (cert_dir / dst).chmod(0o600)
+
+    def start_kserve(self) -> None:
+        """KServe's namespace and ConfigMap, its manager, then its webhooks (once it serves them).
+
+        The webhook configurations are registered only after the manager is ready: with
+        ``failurePolicy: Fail`` they would otherwise reject every InferenceService while it starts.
+        """
+        rest = self.rest()
+        rest.apply(
+            f"/api/v1/namespaces/{kserve.NAMESPACE}",
+            {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": kserve.NAMESPACE}},
+        )
+        rest.apply(
+            f"/api/v1/namespaces/{kserve.NAMESPACE}/configmaps/{kserve.CONFIGMAP_NAME}",
+            kserve.inferenceservice_config(),
+        )
+        self.start_component("kserve-manager")
+        ca = (self.layout.pki / "ca.crt").read_bytes()
+        for conf in kserve.webhook_configurations(self.layout.ports.kserve_webhook, ca):
+            plural = (
+                "mutatingwebhookconfigurations"
+                if conf["kind"].startswith("Mutating")
+                else "validatingwebhookconfigurations"
+            )
+            rest.apply(f"/apis/admissionregistration.k8s.io/v1/{plural}/{conf['metadata']['name']}", conf)
 
     # ------------------------------------------------------------------ objects
     def install_crds(self, files: list[Path], timeout: float = 60.0) -> None:

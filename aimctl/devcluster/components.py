@@ -14,13 +14,20 @@ Choices worth knowing:
 * kube-controller-manager runs every default controller (Job, TTL-after-finished, garbage collector,
   PV binder, service-account tokens, namespace lifecycle, ...) with per-controller service-account
   credentials, as in a kubeadm cluster; leader election is off (one instance).
+* KServe's controller manager (``kserve-manager``, built from KServe's module, see
+  :mod:`aimctl.devcluster.kserve`) runs in Standard mode with leader election off, its metrics and
+  probes on loopback ports of the cluster, and its webhook server on the cluster's KServe webhook port
+  with a serving certificate from the cluster's PKI. controller-runtime reads that certificate from
+  ``$TMPDIR/k8s-webhook-server/serving-certs/tls.{crt,key}`` and KServe's ``main`` exposes no flag for
+  the directory or the bind address, so ``TMPDIR`` points into the cluster directory, and the webhook
+  port listens on every interface (KServe's own choice; it requires a client to trust the cluster CA).
 * kwok manages the nodes annotated ``kwok.x-k8s.io/node=fake`` with the stages of ``kwok-stages.yaml``
   and serves container logs from ``Logs``/``ClusterLogs`` objects (their CRDs are enabled).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from aimctl.devcluster.build import Binaries
@@ -31,7 +38,7 @@ POD_CIDR = "10.244.0.0/16"
 KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node=fake"
 
 #: Start order; stop runs in reverse.
-ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok")
+ORDER = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "kserve-manager")
 
 
 @dataclass(frozen=True)
@@ -41,6 +48,8 @@ class Component:
     name: str
     argv: list[str]
     health_url: str
+    #: Environment variables added to the process's.
+    env: dict[str, str] = field(default_factory=dict)
 
 
 def etcd(layout: Layout, binaries: Binaries) -> Component:
@@ -197,4 +206,27 @@ def kwok(layout: Layout, binaries: Binaries, config_file: Path) -> Component:
             "--enable-crds=Logs,ClusterLogs",
         ],
         f"https://127.0.0.1:{layout.ports.kwok}/healthz",
+    )
+
+
+def kserve_webhook_cert_dir(layout: Layout) -> Path:
+    """Where controller-runtime finds the webhook serving certificate when ``TMPDIR`` is ``layout.run/kserve``."""
+    return layout.run / "kserve" / "k8s-webhook-server" / "serving-certs"
+
+
+def kserve_manager(layout: Layout, manager: Path) -> Component:
+    p = layout.ports
+    return Component(
+        "kserve-manager",
+        [
+            str(manager),
+            f"--kubeconfig={layout.component_kubeconfig('kserve-manager')}",
+            f"--metrics-addr=127.0.0.1:{p.kserve_metrics}",
+            f"--health-probe-addr=127.0.0.1:{p.kserve_probe}",
+            f"--webhook-port={p.kserve_webhook}",
+            "--leader-elect=false",
+            "--zap-log-level=info",
+        ],
+        f"http://127.0.0.1:{p.kserve_probe}/readyz",
+        env={"POD_NAMESPACE": "kserve", "TMPDIR": str(layout.run / "kserve")},
     )

@@ -12,6 +12,9 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_GOPROXY = "https://proxy.golang.org"
@@ -39,13 +42,49 @@ def go_binary() -> str:
     return found
 
 
-def run_go(args: list[str], cwd: Path | None = None) -> str:
-    """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure."""
-    proc = subprocess.run([go_binary(), *args], cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-25:])
-        raise GoError(f"go {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
-    return proc.stdout
+def run_go(
+    args: list[str], cwd: Path | None = None, on_line: Callable[[str], None] | None = None, nice: int = 0
+) -> str:
+    """Run ``go <args>`` and return its stdout; raise :class:`GoError` with the stderr tail on failure.
+
+    ``on_line`` receives each stderr line as it comes (``go build -v`` names each package it compiles
+    there, ``go mod`` each module it downloads): the build's progress reporting counts them.
+    ``nice`` > 0 lowers the build's CPU priority (``nice -n``) for tools built next to other work.
+    """
+    argv = [*(["nice", "-n", str(nice)] if nice > 0 else []), go_binary(), *args]
+    if on_line is None:
+        proc = subprocess.run(argv, cwd=cwd, env=go_env(), capture_output=True, text=True, check=False)
+        code, stdout, stderr_lines = proc.returncode, proc.stdout, proc.stderr.strip().splitlines()
+    else:
+        code, stdout, stderr_lines = _streamed(argv, cwd, on_line)
+    if code != 0:
+        tail = "\n".join(stderr_lines[-25:])
+        raise GoError(f"go {' '.join(args)} failed (exit {code}):\n{tail}")
+    return stdout
+
+
+def _streamed(argv: list[str], cwd: Path | None, on_line: Callable[[str], None]) -> tuple[int, str, list[str]]:
+    """Run ``argv``, calling ``on_line`` per stderr line (stdout is collected by a thread, so neither
+    pipe can fill up and block the child); returns (exit code, stdout, stderr lines)."""
+    proc = subprocess.Popen(argv, cwd=cwd, env=go_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read()), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    lines: deque[str] = deque(maxlen=200)
+    for raw in proc.stderr:
+        line = raw.rstrip("\n")
+        lines.append(line)
+        on_line(line)
+    code = proc.wait()
+    reader.join()
+    return code, "".join(chunks), list(lines)
+
+
+def count_packages(packages: list[str], cwd: Path) -> int:
+    """How many packages ``go build`` of ``packages`` compiles at most (``go list -deps``)."""
+    out = run_go(["list", "-deps", *packages], cwd=cwd)
+    return len([line for line in out.splitlines() if line.strip()])
 
 
 def module_download(module: str, version: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ DEFAULT_PORT_BASES = {"dev": 16443, "test": 26443}
 _FALLBACK_PORT_BASE = 30443
 #: Linux hands out outgoing (ephemeral) ports from 32768 up: a listener there can find its port taken.
 EPHEMERAL_PORT_START = 32768
-PORTS_PER_CLUSTER = 7
+PORTS_PER_CLUSTER = 10
 
 
 def state_root() -> Path:
@@ -58,6 +58,20 @@ class Ports:
     @property
     def kwok_metrics(self) -> int:
         return self.base + 6
+
+    @property
+    def kserve_webhook(self) -> int:
+        """KServe's admission webhooks (HTTPS; the apiserver calls them by URL)."""
+        return self.base + 7
+
+    @property
+    def kserve_probe(self) -> int:
+        """KServe manager's ``/healthz`` and ``/readyz``."""
+        return self.base + 8
+
+    @property
+    def kserve_metrics(self) -> int:
+        return self.base + 9
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 One self-signed CA signs: the apiserver's serving certificate (loopback and in-cluster service
 names), a client certificate per component (admin in ``system:masters``, the controller manager and
-scheduler under their RBAC identities, kwok, and the apiserver's kubelet client) and kwok's serving
-certificate. ECDSA P-256 keys: fast to generate, accepted by every component. The service-account
-signing key is a separate key pair. Files are written with mode 0600; existing files are kept, so a
-restarted cluster keeps its identity and issued tokens stay valid.
+scheduler under their RBAC identities, kwok, KServe's manager, and the apiserver's kubelet client) and
+the serving certificates of kwok and of KServe's webhooks. ECDSA P-256 keys: fast to generate,
+accepted by every component. The service-account signing key is a separate key pair. Files are
+written with mode 0600; existing files are kept, so a restarted cluster keeps its identity and issued
+tokens stay valid.
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ IDENTITIES: tuple[ClientIdentity, ...] = (
     ClientIdentity("kube-scheduler", "system:kube-scheduler"),
     ClientIdentity("kwok", "kwok-controller", ("system:masters",), server_sans=("localhost", "127.0.0.1")),
     ClientIdentity("apiserver-kubelet-client", "kube-apiserver-kubelet-client", ("system:masters",)),
+    # KServe's controller manager: its client identity (cluster-wide, like its ClusterRole in a real
+    # install) and the serving certificate of its admission webhooks, which the apiserver calls on loopback.
+    ClientIdentity("kserve", "kserve-controller-manager", ("system:masters",), server_sans=("localhost", "127.0.0.1")),
 )
 
 

@@ -36,8 +36,11 @@ def running_pid(pidfile: Path, executable: str) -> int | None:
     return pid
 
 
-def start(argv: list[str], logfile: Path, pidfile: Path) -> int:
-    """Start ``argv`` detached, appending its output to ``logfile``; record and return its pid."""
+def start(argv: list[str], logfile: Path, pidfile: Path, env: dict[str, str] | None = None) -> int:
+    """Start ``argv`` detached, appending its output to ``logfile``; record and return its pid.
+
+    ``env`` adds to (and overrides) this process's environment.
+    """
     logfile.parent.mkdir(parents=True, exist_ok=True)
     pidfile.parent.mkdir(parents=True, exist_ok=True)
     with logfile.open("ab") as log:
@@ -50,6 +53,7 @@ def start(argv: list[str], logfile: Path, pidfile: Path) -> int:
             stderr=subprocess.STDOUT,
             start_new_session=True,
             close_fds=True,
+            env={**os.environ, **env} if env else None,
         )
     pidfile.write_text(str(proc.pid))
     return proc.pid

@@ -1,4 +1,4 @@
-"""Developer tools built from Go modules on first use: kustomize.
+"""Developer tools built from Go modules on first use: kustomize and helm.
 
 Why build it: ``deploy/`` is plain kustomize, and the tests render every kustomization exactly as
 ``kubectl apply -k`` or ``kustomize build`` would. A kustomize binary is not something the machine
@@ -9,6 +9,11 @@ can be assumed to have, and a Python re-implementation of kustomize would be a s
 The binary lives in ``$AIMCTL_CACHE_DIR/tools/kustomize-<version>/kustomize`` — deliberately not in
 the Kubernetes binary cache, whose key would otherwise change and force a rebuild of Kubernetes.
 ``AIMCTL_KUSTOMIZE`` points at an existing kustomize instead (any v5).
+
+helm (``helm.sh/helm/v3``, command ``cmd/helm``) is built the same way, for the chart of
+``deploy/chart/aimctl`` (``helm lint``, ``helm template``, ``helm install`` in the tests), into
+``$AIMCTL_CACHE_DIR/tools/helm-<version>/helm``; about two minutes of CPU once, run under ``nice``.
+``AIMCTL_HELM`` points at an existing helm 3 instead.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from aimctl.devcluster.build import cache_root
 from aimctl.devcluster.gobuild import GoError, run_go
 
 KUSTOMIZE_MODULE = "sigs.k8s.io/kustomize/kustomize/v5"
+HELM_MODULE = "helm.sh/helm/v3"
 
 
 def kustomize_path() -> Path:
@@ -72,3 +78,50 @@ def kustomize_build(directory: Path, log: Callable[[str], None] = print) -> str:
     if proc.returncode != 0:
         raise RuntimeError(f"kustomize build {directory} failed (exit {proc.returncode}):\n{proc.stderr.strip()}")
     return proc.stdout
+
+
+def helm_path() -> Path:
+    """Where the pinned helm is (or will be) cached."""
+    return cache_root() / "tools" / f"helm-{versions.HELM}" / "helm"
+
+
+def build_helm(out: Path, log: Callable[[str], None] = print) -> None:
+    """Build helm's ``cmd/helm`` at :data:`versions.HELM` into ``out`` (atomically), at low CPU priority:
+    the machine may be building or running a cluster at the same time."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log(f"building helm {versions.HELM} ...")
+    with tempfile.TemporaryDirectory(prefix="helm-build.", dir=out.parent) as tmp:
+        work = Path(tmp)
+        (work / "go.mod").write_text(
+            f"module aimctl.local/helmbuild\n\ngo 1.25.0\n\nrequire {HELM_MODULE} {versions.HELM}\n"
+        )
+        (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{HELM_MODULE}/cmd/helm"\n')
+        run_go(["mod", "tidy"], cwd=work)
+        partial = work / "helm"
+        # As helm's own Makefile: the version, and the Kubernetes version `helm template` and `helm lint`
+        # assume (that of its client-go, v0.N.x -> 1.N; left unset it is 1.20).
+        client_go = run_go(["list", "-m", "-f", "{{.Version}}", "k8s.io/client-go"], cwd=work).strip()
+        minor = client_go.lstrip("v").split(".")[1]
+        flags = [f"-X helm.sh/helm/v3/internal/version.version={versions.HELM}"]
+        for pkg in ("pkg/lint/rules", "pkg/chartutil"):
+            prefix = f"-X helm.sh/helm/v3/{pkg}.k8sVersion"
+            flags += [f"{prefix}Major=1", f"{prefix}Minor={minor}"]
+        ldflags = " ".join(["-s", "-w", *flags])
+        run_go(["build", "-ldflags", ldflags, "-o", str(partial), f"{HELM_MODULE}/cmd/helm"], cwd=work, nice=10)
+        if not partial.exists():
+            raise GoError("go build finished without producing helm")
+        partial.replace(out)
+
+
+def ensure_helm(log: Callable[[str], None] = print) -> Path:
+    """A helm executable: ``$AIMCTL_HELM``, else the cached build (built when absent)."""
+    explicit = os.environ.get("AIMCTL_HELM")
+    if explicit:
+        found = shutil.which(explicit) or explicit
+        if not os.access(found, os.X_OK):
+            raise FileNotFoundError(f"AIMCTL_HELM={explicit} is not an executable")
+        return Path(found)
+    path = helm_path()
+    if not os.access(path, os.X_OK):
+        build_helm(path, log)
+    return path

@@ -1,6 +1,7 @@
 """Upstream CRDs, read at cluster start from their Go modules at pinned versions (never copied here).
 
-KServe (InferenceService, ServingRuntime, ClusterServingRuntime), Gateway API standard channel
+KServe (InferenceService, ServingRuntime, ClusterServingRuntime and the others its controller manager
+watches: InferenceGraph, TrainedModel, LocalModel*, ClusterStorageContainer), Gateway API standard channel
 (GatewayClass, Gateway, HTTPRoute, ReferenceGrant) and kwok's own Logs/ClusterLogs (container logs of
 simulated pods). Each is a plain YAML file in the module cache; ``go mod download`` fetches a module
 once through the proxy.
@@ -13,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from aimctl.devcluster import versions
+from aimctl.devcluster import kserve, versions
 from aimctl.devcluster.gobuild import module_dir
 
 #: (module, version, files relative to the module root)
@@ -21,11 +22,7 @@ UPSTREAM_CRDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
         "github.com/kserve/kserve",
         versions.KSERVE,
-        (
-            "config/crd/full/serving.kserve.io_inferenceservices.yaml",
-            "config/crd/full/serving.kserve.io_servingruntimes.yaml",
-            "config/crd/full/serving.kserve.io_clusterservingruntimes.yaml",
-        ),
+        kserve.CRD_FILES,
     ),
     (
         "sigs.k8s.io/gateway-api",

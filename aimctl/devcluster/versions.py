@@ -27,6 +27,9 @@ PROMETHEUS_OPERATOR: Final = "v0.87.1"
 #: Built on first use into its own cache directory (see :mod:`aimctl.devcluster.tools`), so bumping it
 #: never rebuilds Kubernetes. v5.8.1 is the newest release buildable with Go 1.25/1.26 (v5.8.3 needs 1.27).
 KUSTOMIZE: Final = "v5.8.1"
+#: helm (``helm.sh/helm/v3``, ``cmd/helm``): lints, renders and installs ``deploy/chart/aimctl`` in tests.
+#: Built on first use like kustomize. v3.20.2 is the newest v3 release whose go.mod asks only Go 1.25.
+HELM: Final = "v3.20.2"
 
 
 def staging_version(kubernetes: str = KUBERNETES) -> str:

@@ -21,11 +21,19 @@ against the API (metric and precision enums), so an output the status could not 
 failure here, not a failed status write later.
 
 Failures raise :class:`DiscoveryParseError` with a reason, a message and a short excerpt of the output.
+The output is written by the tenant's image, so *any* malformed output — nested deeper than Python
+can parse, huge, or of the wrong types — ends in that error (and the template in Failed), never in
+another exception (which would be retried forever). The work is bounded: at most
+:data:`MAX_LOG_BYTES` of the log are parsed, the backwards scan decodes at most
+:data:`MAX_SCAN_CHARS` characters in all, and a result is refused when nested deeper than
+:data:`MAX_RESULT_DEPTH`, with more than :data:`MAX_MODELS` models or larger than
+:data:`MAX_RESULT_BYTES` once converted; messages and excerpts are cut to a few hundred characters.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,9 +44,22 @@ from aimctl.api.quantity import Quantity
 
 #: At most this much of the log is parsed (the tail is kept: results come last).
 MAX_LOG_BYTES = 1 << 20
-#: At most this many ``[`` positions are tried when scanning backwards.
-MAX_SCAN_ATTEMPTS = 5000
+#: At most this many ``[`` positions (those followed by ``{`` or ``]``) are tried when scanning backwards.
+MAX_SCAN_ATTEMPTS = 1000
+#: At most this many ``[`` are looked at when scanning backwards.
+MAX_BRACKETS_EXAMINED = 50_000
+#: At most this many characters are decoded in all while scanning backwards.
+MAX_SCAN_CHARS = 2 * MAX_LOG_BYTES
+#: A result nested deeper than this is refused (real profiles are 3-4 levels deep).
+MAX_RESULT_DEPTH = 32
+#: At most this many models per result.
+MAX_MODELS = 64
+#: A converted result (profile and model sources, as JSON) larger than this is refused: it goes into
+#: the template's status.
+MAX_RESULT_BYTES = 64 << 10
 EXCERPT_CHARS = 200
+_ARRAY_START = re.compile(r"\[\s*(?=[{\]])")
+MESSAGE_CHARS = 300
 _GIB = 1024**3
 
 
@@ -67,9 +88,11 @@ class DiscoveryResult:
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """The last ``limit`` characters of the stripped output (``…`` marks a cut)."""
+    """The last ``limit`` characters of the stripped output (``…`` marks a cut), characters outside the
+    Basic Multilingual Plane replaced (the apiserver's YAML decoder refuses their escapes)."""
     stripped = text.strip()
-    return stripped if len(stripped) <= limit else "…" + stripped[-limit:]
+    tail = stripped if len(stripped) <= limit else "…" + stripped[-limit:]
+    return "".join(c if ord(c) < 0x10000 else "\ufffd" for c in tail)
 
 
 def parse_discovery_output(text: str) -> DiscoveryResult:
@@ -86,9 +109,35 @@ def parse_discovery_output(text: str) -> DiscoveryResult:
     if not results:
         raise DiscoveryParseError("discovery output contains empty array", excerpt(text))
     try:
-        return _convert(results[0])
-    except (ValidationError, ValueError, TypeError) as err:
+        _check_shape(results[0])
+        result = _convert(results[0])
+        size = len(json.dumps({"profile": result.profile, "modelSources": result.model_sources}))
+    except (ValidationError, ValueError, TypeError, OverflowError, RecursionError) as err:
         raise DiscoveryParseError(f"invalid discovery result: {_short_error(err)}", excerpt(text)) from err
+    if size > MAX_RESULT_BYTES:
+        raise DiscoveryParseError(
+            f"invalid discovery result: larger than {MAX_RESULT_BYTES} bytes once converted ({size})", excerpt(text)
+        )
+    return result
+
+
+def _check_shape(result: Any) -> None:
+    """Refuse a result nested deeper than :data:`MAX_RESULT_DEPTH` or with too many models (iterative:
+    no recursion on tenant data)."""
+    models = result.get("models")
+    if models is not None and not isinstance(models, list):
+        raise ValueError(f"models must be a list, got {type(models).__name__}")
+    if models is not None and len(models) > MAX_MODELS:
+        raise ValueError(f"more than {MAX_MODELS} models ({len(models)})")
+    stack: list[tuple[Any, int]] = [(result, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if depth > MAX_RESULT_DEPTH:
+            raise ValueError(f"nested more than {MAX_RESULT_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
 
 
 def _is_result(item: Any) -> bool:
@@ -98,7 +147,7 @@ def _is_result(item: Any) -> bool:
 def _whole(text: str) -> list[Any] | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(value, list) and (not value or all(_is_result(v) for v in value)):
         return value
@@ -106,21 +155,43 @@ def _whole(text: str) -> list[Any] | None:
 
 
 def _scan(text: str) -> list[Any] | None:
+    """The last array of result objects in ``text`` (or ``[]`` for a trailing empty array).
+
+    Only a ``[`` followed by ``{`` or ``]`` can start one, so only those are tried (from the end, at
+    most :data:`MAX_SCAN_ATTEMPTS` among the last :data:`MAX_BRACKETS_EXAMINED` brackets); each is
+    decoded from a slice starting there, so that a failure costs what was decoded (a
+    ``JSONDecodeError`` counts lines up to its position in the document), and the characters decoded
+    in all are bounded by :data:`MAX_SCAN_CHARS`.
+    """
     decoder = json.JSONDecoder()
-    pos = len(text)
     empty_seen = False
-    for _ in range(MAX_SCAN_ATTEMPTS):
+    budget = MAX_SCAN_CHARS
+    pos = len(text)
+    attempts = 0
+    for _ in range(MAX_BRACKETS_EXAMINED):
         pos = text.rfind("[", 0, pos)
-        if pos < 0:
+        if pos < 0 or budget <= 0 or attempts >= MAX_SCAN_ATTEMPTS:
             break
-        try:
-            value, _end = decoder.raw_decode(text, pos)
-        except ValueError:
+        if not _ARRAY_START.match(text, pos):
             continue
+        attempts += 1
+        doc = text[pos:]
+        try:
+            value, end = decoder.raw_decode(doc)
+        except json.JSONDecodeError as err:
+            budget -= max(err.pos, 1)  # what this attempt decoded before failing
+            continue
+        except RecursionError:
+            budget -= MAX_SCAN_CHARS // 8  # ~1000 levels deep: costly, and no position given
+            continue
+        except ValueError:
+            budget -= len(doc)
+            continue
+        budget -= end
         if isinstance(value, list):
             if value and all(_is_result(v) for v in value):
                 return value
-            if not value and not text[_end:].strip():
+            if not value and not doc[end:].strip():
                 empty_seen = True
     return [] if empty_seen else None
 
@@ -138,12 +209,16 @@ def _convert(result: dict[str, Any]) -> DiscoveryResult:
     sources: list[dict[str, Any]] = []
     for model in result.get("models") or []:
         if not isinstance(model, dict):
-            raise ValueError(f"model entry is not an object: {model!r}")
+            raise ValueError(f"model entry is not an object: {json.dumps(model)[:80]}")
         source: dict[str, Any] = {"name": model.get("name"), "source_uri": str(model.get("source") or "")}
         size_gb = model.get("size_gb")
         if size_gb is not None:
-            if isinstance(size_gb, bool) or not isinstance(size_gb, int | float) or size_gb < 0:
-                raise ValueError(f"size_gb must be a non-negative number, got {size_gb!r}")
+            if (
+                isinstance(size_gb, bool)
+                or not isinstance(size_gb, int | float)
+                or not 0 <= size_gb < 2**63 / _GIB  # NaN and infinities fail this too
+            ):
+                raise ValueError(f"size_gb must be a non-negative number below 2^33, got {str(size_gb)[:40]}")
             source["size"] = Quantity.from_bytes(int(size_gb * _GIB))
         sources.append(AIMModelSource.model_validate(source).to_dict())
     return DiscoveryResult(profile, sources)
@@ -161,5 +236,9 @@ def _short_error(err: Exception) -> str:
     if isinstance(err, ValidationError):
         first = err.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))
-        return f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
-    return str(err)
+        text = f"{where}: {first.get('msg')}" if where else str(first.get("msg"))
+    elif isinstance(err, RecursionError):
+        text = "nested too deeply"
+    else:
+        text = str(err)
+    return text if len(text) <= MESSAGE_CHARS else text[:MESSAGE_CHARS] + "…"

@@ -1,28 +1,41 @@
 """Server-side apply of children, skipped when the cache shows nothing would change.
 
-Why: DESIGN.md §3 step 6 and §9 — at steady state, after a restart and on resync the operator makes
-*zero* writes. An apply whose result equals what is already stored still costs an apiserver round
-trip and an etcd read, and with thousands of children it adds up; so before applying, the desired
-object is compared with the cached one, and the write is skipped when the cache already contains
-every field the controller wants, with the same values.
+Why: at steady state, after a restart and on resync the operator makes *zero* writes. An apply whose
+result equals what is already stored still costs an apiserver round trip and an etcd read, and with
+thousands of children it adds up; so before applying, the desired object is compared with the
+cached one, and the write is skipped when nothing would change.
 
 Each controller applies with its own field manager (``aimctl.aim.silogen.ai/<controller>``) and
-``force=True``: a controller is the authority for the fields it sets (operator-patterns.md §2.3).
+``force=True``: a controller is the authority for the fields it sets.
+
+When is a child applied (:func:`needs_apply`)? When it is not cached, when the hash of the desired
+manifest differs from the one recorded on the child in the :data:`DESIRED_HASH` annotation, or when
+the cached child no longer holds every desired field with the desired value (someone changed a
+field the controller owns). Every apply records the hash of what it sent.
+
+Removal of fields: because the hash covers the whole desired manifest, a field a builder *stops*
+setting (a pull secret, an env var, a label, a storage class) changes the hash, which triggers an
+apply with the same field manager; server-side apply then removes every field that manager owned
+and no longer sends (fields other managers also own stay, as server-side apply decides). This is
+the one mechanism for every child kind; builders need no per-kind workaround.
 
 Caveats:
-    * the comparison is a *semantic subset* (:func:`is_subset`): fields the controller stops setting
-      are not detected as a difference; such a change must also change a value that is compared (e.g.
-      a label or annotation carrying a spec hash), or the controller must delete the field
-      explicitly with ``None``;
-    * the cached object must contain the compared fields: a child cached as a slim projection is only
-      comparable for the fields its projection keeps;
+    * a child created by an older operator version without the annotation is applied once after the
+      upgrade (its annotation is missing), then skipped again (InferenceServices and HTTPRoutes
+      already carried the same annotation with the same digest: they are not rewritten);
+    * the cached object must contain the compared fields and the annotations: a child cached as a
+      slim projection must keep annotations and the compared paths;
     * values are compared as JSON values: the apiserver may normalise some (quantities such as
       ``"1000m"`` → ``"1"``); write desired objects in canonical form or they will be applied on every
-      reconcile.
+      reconcile;
+    * applies to a ``status`` subresource (``hashed=False``) record no hash and are compared by
+      subset only (metadata sent to a status subresource is ignored by the apiserver).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from informers.resource import Resource
@@ -30,6 +43,10 @@ from informers.rest import ApiError, RestClient
 from informers.store import Obj
 
 FIELD_MANAGER_PREFIX = "aimctl.aim.silogen.ai/"
+
+#: Annotation on every child the operator applies: a hash of the desired manifest that was applied
+#: (see the module docstring). Owned by the applying controller's field manager.
+DESIRED_HASH = "aim.silogen.ai/desired-hash"
 
 
 def field_manager(controller: str) -> str:
@@ -68,9 +85,45 @@ def semantically_equal(a: Any, b: Any) -> bool:
     return is_subset(a, b) and is_subset(b, a)
 
 
-def needs_apply(desired: Obj, cached: Obj | None) -> bool:
-    """Whether applying ``desired`` could change the stored object (see :func:`is_subset`)."""
+def desired_hash(desired: Obj) -> str:
+    """A hash of the desired manifest as the builder made it (without :data:`DESIRED_HASH`
+    itself): 16 hex digits of SHA-256 over its canonical JSON (sorted keys, compact separators).
+
+    The same digest the AIMService controller recorded on InferenceServices and HTTPRoutes before
+    every child carried one, so those are not rewritten at upgrade."""
+    body = desired
+    annotations = (desired.get("metadata") or {}).get("annotations")
+    if isinstance(annotations, dict) and DESIRED_HASH in annotations:
+        meta = dict(desired["metadata"])
+        rest = {k: v for k, v in annotations.items() if k != DESIRED_HASH}
+        if rest:
+            meta["annotations"] = rest
+        else:
+            meta.pop("annotations")
+        body = {**desired, "metadata": meta}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def with_desired_hash(desired: Obj) -> Obj:
+    """A copy of ``desired`` whose annotations carry :data:`DESIRED_HASH` (what the applier sends)."""
+    meta = dict(desired.get("metadata") or {})
+    meta["annotations"] = {**(meta.get("annotations") or {}), DESIRED_HASH: desired_hash(desired)}
+    return {**desired, "metadata": meta}
+
+
+def recorded_hash(obj: Obj | None) -> str | None:
+    """The :data:`DESIRED_HASH` annotation of a stored child (``None`` when absent)."""
+    value = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(DESIRED_HASH)
+    return str(value) if value is not None else None
+
+
+def needs_apply(desired: Obj, cached: Obj | None, hashed: bool = True) -> bool:
+    """Whether applying ``desired`` could change the stored object ``cached``: it is missing, its
+    recorded hash is not the desired manifest's (with ``hashed``), or a desired field differs."""
     if cached is None:
+        return True
+    if hashed and recorded_hash(cached) != desired_hash(desired):
         return True
     body = {k: v for k, v in desired.items() if k not in ("apiVersion", "kind", "status")}
     return not is_subset(body, cached)
@@ -86,14 +139,23 @@ class Applier:
         self.skipped = 0
 
     async def apply(
-        self, resource: Resource, desired: Obj, cached: Obj | None = None, force: bool = True
+        self,
+        resource: Resource,
+        desired: Obj,
+        cached: Obj | None = None,
+        force: bool = True,
+        hashed: bool = True,
     ) -> Obj | None:
         """Apply ``desired`` unless ``cached`` already matches it; return the stored object, or
         ``None`` when skipped. ``desired`` must carry ``metadata.name`` (and ``namespace`` for
-        namespaced resources); ``apiVersion`` and ``kind`` are filled in from ``resource``."""
-        if not needs_apply(desired, cached):
+        namespaced resources); ``apiVersion`` and ``kind`` are filled in from ``resource``. With
+        ``hashed`` (the default; off for status subresources) the applied object records the
+        desired manifest's hash in :data:`DESIRED_HASH`."""
+        if not needs_apply(desired, cached, hashed):
             self.skipped += 1
             return None
+        if hashed:
+            desired = with_desired_hash(desired)
         meta = desired.get("metadata") or {}
         body = {"apiVersion": resource.api_version, "kind": resource.kind, **desired}
         body["metadata"] = {k: v for k, v in meta.items() if k not in ("managedFields", "resourceVersion")}

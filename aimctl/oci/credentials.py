@@ -17,9 +17,10 @@ import binascii
 import hashlib
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from aimctl.logging import register_secret
 from aimctl.oci.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
 
 DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
@@ -37,9 +38,17 @@ class Credentials:
 
     username: str
     password: str
+    #: The registry host they belong to (normalised; empty: unknown). The registry client sends them
+    #: to that host only.
+    registry: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        # Pull-secret credentials are secrets: never logged, even quoted in an error message.
+        register_secret(self.password)
+        register_secret(base64.b64encode(f"{self.username}:{self.password}".encode()).decode())
 
     def __repr__(self) -> str:
-        return f"Credentials(username={self.username!r}, password=***)"
+        return f"Credentials(username={self.username!r}, password=***, registry={self.registry!r})"
 
 
 def pull_secret_projection(obj: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +108,7 @@ def credentials_for(registry: str, secrets: Iterable[Mapping[str, Any]]) -> Cred
             if normalise_host(str(key)) == target:
                 creds = _entry_credentials(entry)
                 if creds is not None:
-                    return creds
+                    return replace(creds, registry=target)
     return None
 
 

@@ -69,13 +69,23 @@ def parse_bool(value: str) -> bool | None:
     return True if value in _TRUE else False if value in _FALSE else None
 
 
+#: Longest ``recommendedDeployments`` label parsed (characters): a label is image-author input, and
+#: parsing a Python literal costs far more than its size.
+MAX_RECOMMENDED_DEPLOYMENTS_CHARS = 64 << 10
+
+
 def parse_recommended_deployments(text: str) -> list[dict[str, Any]]:
-    """JSON, then a Python literal; a single object becomes a list; raise ``ValueError`` otherwise."""
+    """JSON, then a Python literal; a single object becomes a list; raise ``ValueError`` otherwise
+    (also for a label longer than :data:`MAX_RECOMMENDED_DEPLOYMENTS_CHARS` or nested too deeply)."""
     stripped = text.strip()
     if not stripped:
         return []
+    if len(stripped) > MAX_RECOMMENDED_DEPLOYMENTS_CHARS:
+        raise ValueError(f"longer than {MAX_RECOMMENDED_DEPLOYMENTS_CHARS} characters")
     try:
         value: Any = json.loads(stripped)
+    except RecursionError as err:
+        raise ValueError("nested too deeply") from err
     except ValueError:
         try:
             value = ast.literal_eval(stripped)

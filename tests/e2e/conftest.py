@@ -129,16 +129,20 @@ def operator(
 
 @pytest.fixture(scope="session")
 async def kserve(api: Any) -> Any:
-    """The simulated KServe controller (``tests/sim/kserve_controller.py``) for the session; tests
-    choose outcomes with ``kserve.set_outcome(namespace, name, ...)`` or the ISVC annotation."""
-    import asyncio
+    """KServe itself: its controller manager and webhooks run in the local cluster (``aimctl dev
+    cluster up`` starts them); on an external cluster, KServe must be installed in Standard mode. This
+    waits until its InferenceService webhooks are registered. Tests steer predictor pods with
+    ``tests.support.kserve`` (kwok decides what a pod does; KServe reports it)."""
+    from tests.support.wait import wait_for
 
-    from tests.sim.kserve_controller import KServeSimulator
-
-    sim = KServeSimulator(api)
-    task = asyncio.get_running_loop().create_task(sim.run())
-    yield sim
-    task.cancel()
+    hooks = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+    await wait_for(
+        lambda: kube.get(api, f"{hooks}/inferenceservice.serving.kserve.io"),
+        lambda o: bool(o.get("webhooks")),
+        timeout=60,
+        what="KServe's InferenceService webhooks",
+    )
+    return api
 
 
 @pytest.fixture(scope="session")

@@ -1,8 +1,9 @@
 """AIMService basics end to end: resolution, the InferenceService, status and events (reference §14
 scenarios 5, 6, 9, 14 and 20, with DESIGN.md §5 #7, #10, #13, #14, #15).
 
-Templates discover for real (kwok pods whose logs print the aimdummy result); the simulated KServe
-controller (``kserve`` fixture) gives InferenceServices their status, steered per test.
+Templates discover for real (kwok pods whose logs print the aimdummy result); KServe itself (``kserve``
+fixture) turns InferenceServices into predictor Deployments and reports their status; tests steer the
+predictor pods (``tests.support.kserve``).
 """
 
 from __future__ import annotations
@@ -17,8 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from aimctl.builders.derived_template import derived_name
 from tests.e2e.conftest import Operator
-from tests.sim.kserve_controller import FAILED, MESSAGE_ANNOTATION, OUTCOME_ANNOTATION, PROGRESSING, KServeSimulator
-from tests.support import aim, kube
+from tests.support import aim, kserve, kube
 from tests.support.discovery import condition, unique
 from tests.support.services import (
     IMAGE_RESOURCES,
@@ -52,9 +52,7 @@ async def _isolated(api: client.ApiClient, namespace: str) -> None:
     await isolate(api, namespace)
 
 
-async def test_basic_service_on_a_cluster_template(
-    api: client.ApiClient, namespace: str, tmp_path: Path, kserve: KServeSimulator
-) -> None:
+async def test_basic_service_on_a_cluster_template(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
     """Scenario 5: default template of a cluster image, InferenceService labels and annotations,
     Starting then Running, resolved references with the right kinds, one event per transition."""
     img, tpl = unique("img-a"), unique("tpl-a")
@@ -63,7 +61,7 @@ async def test_basic_service_on_a_cluster_template(
         await apply_all(api, *objs)
         await wait_template(api, objs[1], "Available")
         svc = service(namespace, "svc", img, labels={"team": "a"},
-                      annotations={"note": "hello", OUTCOME_ANNOTATION: PROGRESSING})  # fmt: skip
+                      annotations={"note": "hello", kserve.HOLD: kserve.PENDING})  # fmt: skip
         await aim.apply(api, svc)
         starting = await wait_service(api, svc, "Starting", RuntimeReady=("False", "CreatingRuntime"))
         st = starting["status"]
@@ -97,7 +95,7 @@ async def test_basic_service_on_a_cluster_template(
         assert predictor["model"]["modelFormat"] == {"name": "aim", "version": "1"}
         assert predictor["model"]["resources"] == IMAGE_RESOURCES
 
-        # KServe reports the InferenceService Ready: the service runs.
+        # The predictor pod runs, KServe reports the InferenceService Ready: the service runs.
         svc["metadata"]["annotations"] = {"note": "hello"}
         await aim.apply(api, svc)
         running = await wait_service(api, svc, "Running", Ready=("True", "RuntimeReady"))
@@ -236,10 +234,10 @@ async def test_mutable_fields_propagate(api: client.ApiClient, namespace: str, t
         assert updated["metadata"]["uid"] == first["metadata"]["uid"]
 
 
-async def test_running_degraded_and_back(
-    api: client.ApiClient, namespace: str, tmp_path: Path, kserve: KServeSimulator
-) -> None:
-    """The service follows its InferenceService: Running, Degraded with KServe's failure, Running again."""
+async def test_running_degraded_and_back(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
+    """The service follows its InferenceService: Running, Degraded with KServe's failure (its predictor
+    crash-loops; KServe reports ``lastFailureInfo``), Running again once the predictor runs (KServe
+    keeps the old ``lastFailureInfo`` on a Ready InferenceService), Degraded again."""
     async with discovery_logs(api, namespace, tmp_path):
         tpl = template("tpl", "img", namespace)
         await apply_all(api, image("img", namespace), tpl)
@@ -247,19 +245,43 @@ async def test_running_degraded_and_back(
         svc = service(namespace, "svc", "img", templateRef="tpl")
         await aim.apply(api, svc)
         await wait_service(api, svc, "Running")
-        kserve.set_outcome(namespace, "svc", FAILED, "CUDA error: out of memory")
+        await kserve.crash(api, namespace, "svc", "CUDA error: out of memory")
         got = await wait_service(api, svc, "Degraded", Failure=("True", "RuntimeFailed"))
         assert condition(got, "Failure")["message"] == "CUDA error: out of memory"
         assert conditions(got)["Ready"] == ("False", "RuntimeFailed")
-        kserve.clear_outcome(namespace, "svc")
+        await kserve.recover(api, namespace, "svc")
         await wait_service(api, svc, "Running", Ready=("True", "RuntimeReady"), Failure=("False", "Resolved"))
-        # The same through the annotation the operator copies onto the InferenceService.
-        svc["metadata"]["annotations"] = {OUTCOME_ANNOTATION: FAILED, MESSAGE_ANNOTATION: "boom"}
-        await aim.apply(api, svc)
-        await wait_service(api, svc, "Degraded", Failure=("True", "RuntimeFailed"))
+        isvc = await get_isvc(api, namespace, "svc")
+        assert isvc["status"]["modelStatus"]["lastFailureInfo"]["message"] == "CUDA error: out of memory"
+        await kserve.crash(api, namespace, "svc", "boom")
+        got = await wait_service(api, svc, "Degraded", Failure=("True", "RuntimeFailed"))
+        assert condition(got, "Failure")["message"] == "boom"
         reasons = [e["reason"] for e in await events_for(api, namespace, "svc")]
         assert reasons.count("RuntimeFailed") == 2
         assert reasons.count("RuntimeReady") == 2
+
+
+async def test_kserve_webhook_refusal_is_reported_on_the_service(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """KServe's validating webhook refuses an InferenceService named with a dot (KServe's names are
+    DNS-1035 labels; an AIMService's need not be): the service is Failed with KServe's own message,
+    no InferenceService exists; a valid sibling in the same namespace runs."""
+    async with discovery_logs(api, namespace, tmp_path):
+        tpl = template("tpl", "img", namespace)
+        await apply_all(api, image("img", namespace), tpl)
+        await wait_template(api, tpl, "Available")
+        bad = service(namespace, "chat.v1", "img", templateRef="tpl")
+        await aim.apply(api, bad)
+        got = await wait_service(api, bad, "Failed", Failure=("True", "InferenceServiceRejected"))
+        message = condition(got, "Failure")["message"]
+        assert 'admission webhook "inferenceservice.kserve-webhook-server.validator" denied the request' in message
+        assert 'the InferenceService "chat.v1" is invalid' in message
+        assert conditions(got)["Ready"] == ("False", "InferenceServiceRejected")
+        assert await absent(api, isvc_path(namespace, "chat.v1"))
+        good = service(namespace, "chat-v1", "img", templateRef="tpl")
+        await aim.apply(api, good)
+        await wait_service(api, good, "Running", Ready=("True", "RuntimeReady"))
 
 
 async def test_template_not_available_degraded_or_failed(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:

@@ -1,19 +1,25 @@
 """AIMService routing end to end: HTTPRoutes, route templates, RoutingReady (reference §14 scenarios
 10-13; DESIGN.md §5 #8 — routing enabled only through the runtime config reaches Running).
 
-The simulated Gateway controller (``gateway`` fixture) accepts routes attached to Gateways of its
-class, like a real implementation; the simulated KServe controller makes InferenceServices Ready.
+The simulated Gateway controller (``gateway`` fixture) writes route status by the Gateway API's rules,
+like a real implementation; KServe itself makes InferenceServices Ready and creates the predictor
+Services the routes point at.
 """
 
 from __future__ import annotations
 
+import contextlib
+import urllib.request
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from kubernetes_asyncio import client
 
-from tests.sim.gateway_controller import OUTCOME_ANNOTATION, gateway_manifests
+from tests.e2e.conftest import Operator
+from tests.sim.gateway_controller import gateway_manifests
 from tests.support import aim, kube
 from tests.support.discovery import condition
 from tests.support.services import (
@@ -43,11 +49,14 @@ async def _isolated(api: client.ApiClient, namespace: str) -> None:
 GATEWAY_CLASS = "aimctl-sim"
 
 
-async def setup(api: client.ApiClient, namespace: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    """An image, an Available template ``tpl`` and a Gateway ``gw`` served by the simulator."""
+async def setup(
+    api: client.ApiClient, namespace: str, allowed_namespaces: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An image, an Available template ``tpl`` and a Gateway ``gw`` served by the simulator (its
+    listener's ``allowedRoutes.namespaces`` is ``allowed_namespaces``, default ``from: All``)."""
     gc, gw = gateway_manifests(namespace, "gw", class_name=GATEWAY_CLASS)
-    if annotations:
-        gw["metadata"]["annotations"] = annotations
+    if allowed_namespaces is not None:
+        gw["spec"]["listeners"][0]["allowedRoutes"]["namespaces"] = allowed_namespaces
     await kube.apply(api, f"/apis/gateway.networking.k8s.io/v1/gatewayclasses/{GATEWAY_CLASS}", gc)
     await kube.apply(api, f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/gw", gw)
     tpl = template("tpl", "img", namespace)
@@ -81,6 +90,9 @@ async def test_runtime_config_drives_routing_and_credentials(
             },
         )
         await aim.apply(api, rc)
+        # The predictor pods run as sa1: without it the ReplicaSet cannot create them (real KServe).
+        await kube.apply(api, f"/api/v1/namespaces/{namespace}/serviceaccounts/sa1",
+                         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "sa1"}})  # fmt: skip
         svc = service(namespace, "svc3", "img", templateRef="tpl", runtimeConfigName="rc1",
                       imagePullSecrets=[{"name": "s0"}])  # fmt: skip
         await aim.apply(api, svc)
@@ -162,17 +174,21 @@ async def test_routing_without_gateway_fails(api: client.ApiClient, namespace: s
 async def test_route_refused_by_the_gateway_then_accepted(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
-    """RoutingReady follows the route's parent conditions: a Gateway refusing the route makes the
-    service Degraded; once accepted it runs; turning routing off removes the route."""
+    """RoutingReady follows the route's parent conditions: a Gateway whose listener admits only
+    labelled namespaces refuses the route (NotAllowedByListeners) and the service is Degraded; once
+    the namespace has the label the route is accepted and the service runs; turning routing off
+    removes the route."""
     async with discovery_logs(api, namespace, tmp_path):
-        gw = await setup(api, namespace, annotations={OUTCOME_ANNOTATION: "reject"})
+        selector = {"matchLabels": {"gateway-access": "granted"}}
+        await setup(api, namespace, allowed_namespaces={"from": "Selector", "selector": selector})
         routing = {"enabled": True, "gatewayRef": {"name": "gw"}}
         svc = service(namespace, "svc", "img", templateRef="tpl", routing=routing)
         await aim.apply(api, svc)
         got = await wait_service(api, svc, "Degraded", RoutingReady=("False", "NotAllowedByListeners"))
         assert condition(got, "Failure")["reason"] == "NotAllowedByListeners"
-        gw["metadata"]["annotations"] = {}
-        await kube.apply(api, f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/gateways/gw", gw)
+        await kube.request(api, "PATCH", f"/api/v1/namespaces/{namespace}",
+                           {"metadata": {"labels": {"gateway-access": "granted"}}},
+                           content_type="application/merge-patch+json")  # fmt: skip
         await wait_service(api, svc, "Running", RoutingReady=("True", "RouteReady"))
         svc["spec"]["routing"] = {"enabled": False}
         await aim.apply(api, svc)
@@ -180,3 +196,125 @@ async def test_route_refused_by_the_gateway_then_accepted(
         assert condition(got, "RoutingReady")["message"] == "Routing disabled"
         assert "routing" not in got["status"]
         await wait_for(lambda: absent(api, route_path(namespace, "svc")), bool, what="HTTPRoute deleted")
+
+
+@contextlib.asynccontextmanager
+async def healthz_probes(operator: Operator, period: float = 0.25) -> AsyncIterator[list[str]]:
+    """Probe the operator's ``/healthz`` while the block runs; yields the failures seen (empty: all 200)."""
+    url = operator.probe_url.replace("/readyz", "/healthz")
+    failures: list[str] = []
+
+    def probe() -> None:
+        try:
+            with urllib.request.urlopen(url, timeout=3) as resp:
+                if resp.status != 200:
+                    failures.append(f"HTTP {resp.status}")
+        except OSError as err:
+            failures.append(f"{type(err).__name__}: {err}")
+
+    async with anyio.create_task_group() as tg:
+
+        async def loop() -> None:
+            while True:
+                await anyio.to_thread.run_sync(probe)
+                await anyio.sleep(period)
+
+        tg.start_soon(loop)
+        try:
+            yield failures
+        finally:
+            tg.cancel_scope.cancel()
+
+
+async def test_hostile_route_templates_never_stall_the_operator(
+    api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
+) -> None:
+    """Issue 11, reproduced: a runtime config's ``=~`` template with catastrophic backtracking, and a
+    service labelled with 37 characters, froze the event loop (/healthz timed out). The apiserver now
+    refuses ``=~`` (naming the field); templates it cannot refuse (arithmetic, filters over a large
+    map) are refused by the operator as field-level conditions; /healthz answers throughout."""
+    async with discovery_logs(api, namespace, tmp_path), healthz_probes(operator) as failures:
+        await setup(api, namespace)
+        hostile = runtime_config(
+            "hostile", namespace, routing={"routeTemplate": '/{.metadata.labels[?(@ =~ "^(a+)+$")]}/x'}
+        )
+        labels = {"x": "a" * 36 + "b"}
+        routing = {"enabled": True, "gatewayRef": {"name": "gw"}}
+        refused: aim.Rejection | None = None
+        try:
+            refused = await aim.rejection(api, hostile)
+        except AssertionError:  # accepted (the CRD without the rule): the operator must still cope
+            await aim.apply(api, service(namespace, "victim", "img", labels, templateRef="tpl",
+                                         runtimeConfigName="hostile", routing=routing))  # fmt: skip
+            await anyio.sleep(10)
+        assert not failures, f"/healthz failed while the hostile template was evaluated: {failures[:3]}"
+        assert refused is not None, "the apiserver accepted a regular-expression route template"
+        assert refused.code == 422 and "spec.routing.routeTemplate" in refused.message
+        assert "regular-expression filters (=~) are not supported" in refused.message
+
+        # What the CRD cannot refuse, the operator does: on the runtime config and on the service.
+        arith = runtime_config("arith", namespace, routing={"routeTemplate": "/{.metadata.name + .metadata.namespace}"})
+        await aim.apply(api, arith)
+        rc = await wait_for(
+            lambda: aim.get(api, arith),
+            lambda o: condition(o, "RoutingValid").get("status") == "False",
+            what="arith RoutingValid False",
+        )
+        assert condition(rc, "RoutingValid")["reason"] == "RouteTemplateInvalid"
+        assert condition(rc, "RoutingValid")["message"].startswith("spec.routing.routeTemplate is invalid: ")
+        svc = service(namespace, "svc-arith", "img", labels, templateRef="tpl", runtimeConfigName="arith",
+                      routing=routing)  # fmt: skip
+        await aim.apply(api, svc)
+        got = await wait_service(api, svc, "Degraded", Failure=("True", "RouteTemplateInvalid"))
+        message = condition(got, "Failure")["message"]
+        assert message.startswith('spec.routing.routeTemplate of runtime config "arith" is invalid: ')
+        assert "invalid jsonpath expression" in message
+
+        many = {f"k{i}": "v" for i in range(12_000)}
+        big = service(namespace, "svc-big", "img", many, templateRef="tpl",
+                      routing={**routing, "routeTemplate": "/{.metadata.labels[?(@ == 'nope')]}"})  # fmt: skip
+        await aim.apply(api, big)
+        got = await wait_service(api, big, "Degraded", Failure=("True", "RouteTemplateInvalid"))
+        assert condition(got, "Failure")["message"].startswith("spec.routing.routeTemplate is invalid: ")
+        assert "visits more than" in condition(got, "Failure")["message"]
+        assert not failures, f"/healthz failed: {failures[:3]}"
+
+
+async def test_a_foreign_http_route_is_never_taken_over(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
+    """An HTTPRoute of the service's name with no controller owner: never written or deleted; the
+    service reports OwnershipConflict in RoutingReady; it creates its own route once that one is gone."""
+    async with discovery_logs(api, namespace, tmp_path):
+        await setup(api, namespace)
+        theirs = {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "svc", "namespace": namespace},
+            "spec": {"parentRefs": [{"name": "gw"}], "rules": [{"matches": [{"path": {"value": "/theirs"}}]}]},
+        }
+        created = await kube.apply(api, route_path(namespace, "svc"), theirs, "someone-else")
+        svc = service(
+            namespace, "svc", "img", templateRef="tpl", routing={"enabled": True, "gatewayRef": {"name": "gw"}}
+        )
+        await aim.apply(api, svc)
+        got = await wait_service(api, svc, "Degraded", RoutingReady=("False", "OwnershipConflict"))
+        message = condition(got, "RoutingReady")["message"]
+        assert 'HTTPRoute "svc" already exists and has no controller owner' in message
+        assert "delete that HTTPRoute" in message
+        route = await kube.get(api, route_path(namespace, "svc"))
+        assert route["metadata"]["uid"] == created["metadata"]["uid"]
+        assert "ownerReferences" not in route["metadata"]
+        assert route["spec"]["rules"][0]["matches"][0]["path"]["value"] == "/theirs"
+        assert not [m for m in route["metadata"]["managedFields"] if m["manager"].startswith("aimctl.aim.silogen.ai/")]
+        # Turning routing off must not delete someone else's route either.
+        svc["spec"]["routing"] = {"enabled": False}
+        await aim.apply(api, svc)
+        await wait_service(api, svc, "Running")
+        assert (await kube.get(api, route_path(namespace, "svc")))["metadata"]["uid"] == created["metadata"]["uid"]
+        # Routing on again; the foreign route deleted: the service creates and uses its own.
+        svc["spec"]["routing"] = {"enabled": True, "gatewayRef": {"name": "gw"}}
+        await aim.apply(api, svc)
+        await wait_service(api, svc, "Degraded", RoutingReady=("False", "OwnershipConflict"))
+        await kube.delete(api, route_path(namespace, "svc"))
+        await wait_service(api, svc, "Running", within=60)
+        mine = await kube.get(api, route_path(namespace, "svc"))
+        assert [r["kind"] for r in mine["metadata"]["ownerReferences"]] == ["AIMService"]

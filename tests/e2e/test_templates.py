@@ -263,6 +263,23 @@ async def test_malformed_output_fails_with_an_excerpt_and_backs_off(
     assert condition(again, "Discovered") == condition(failed, "Discovered")
 
 
+async def test_deeply_nested_output_fails_with_an_excerpt(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
+    """Issue 11: output nested deeper than Python's parser goes raised RecursionError, retried forever.
+    Any malformed output ends in Failed, with a short excerpt in the condition."""
+    await serve_logs(api, namespace, "INFO dry run\n" + "[" * 50_000 + "]" * 50_000 + "\nDONE deep\n", tmp_path)
+    await aim.apply(api, image(namespace, "img", "registry.example/deep:1"))
+    tpl = template(namespace, "tpl-deep", "img")
+    await aim.apply(api, tpl)
+    failed = await wait_state(
+        api, tpl, "Failed", Failure=("True", "DiscoveryParseFailed"), Ready=("False", "DiscoveryParseFailed")
+    )
+    message = condition(failed, "Failure")["message"]
+    assert "no JSON array of discovery results found" in message
+    assert message.endswith(']]]\\nDONE deep"') and len(message) < 1024
+
+
 async def test_noisy_output_is_parsed(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
     await serve_logs(api, namespace, noisy(), tmp_path)
     await aim.apply(api, image(namespace, "img", "registry.example/noisy:1"))

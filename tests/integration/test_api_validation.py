@@ -361,3 +361,32 @@ async def test_image_resources_with_cpu_and_memory_are_accepted(api: client.ApiC
     assert stored["spec"]["resources"] == IMAGE_RESOURCES
     # Services and templates carry the same type without the image's rule.
     await aim.apply(api, service(namespace, resources={"limits": {"amd.com/gpu": 1}}))
+
+
+# -- route templates: bounded length, no regular-expression filters or functions (issue 11) -------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "routing", "message"),
+    [
+        ("AIMRuntimeConfig", {"routeTemplate": "/{.metadata.name}" + "/a" * 600}, "1024"),
+        ("AIMService", {"routeTemplate": "/x" * 600}, "1024"),
+        ("AIMRuntimeConfig", {"routeTemplate": '/{.metadata.labels[?(@ =~ "^(a+)+$")]}'},
+         "regular-expression filters (=~) are not supported"),
+        ("AIMService", {"routeTemplate": "/{.metadata.name.`len`}"}, "JSONPath functions"),
+    ],
+)  # fmt: skip
+async def test_route_template_bounds(api: client.ApiClient, namespace: str, kind: str, routing: dict[str, Any],
+                                     message: str) -> None:  # fmt: skip
+    spec: dict[str, Any] = {"routing": routing}
+    if kind == "AIMService":
+        spec["aimImageName"] = "llama-3-1-8b"
+    obj = manifest(kind, "rt", namespace, spec)
+    rejected = await aim.rejection(api, obj)
+    assert rejected.code == 422
+    assert rejected.names("spec.routing.routeTemplate"), rejected
+    assert message in rejected.message
+    obj["spec"]["routing"]["routeTemplate"] = (
+        "/{.metadata.namespace}/{.metadata.labels['team']}/{.spec.env[?(@.name==\"A\")].value}"
+    )
+    await aim.apply(api, obj)

@@ -20,7 +20,6 @@ run happens to make are checked like everything else.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import uuid
@@ -39,7 +38,6 @@ from aimctl.manager import Manager, ManagerConfig
 from informers.store import Obj
 from tests.e2e.test_images import AIMDUMMY_LABELS
 from tests.sim.gateway_controller import GatewaySimulator
-from tests.sim.kserve_controller import KServeSimulator
 from tests.sim.oci_registry import Registry, push_image, start_registry
 from tests.sim.pod_logs import serve_logs
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
@@ -50,6 +48,7 @@ from tests.support.apirecorder import RecordingProxy
 from tests.support.manifests import apply_docs
 from tests.support.operator_process import OperatorProcess
 from tests.support.polling import until_async
+from tests.support.ports import free_port_base
 from tests.support.samples import prepare, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, install_rbac, service_account_token, token_kubeconfig
 from tests.support.wait import wait_for
@@ -59,24 +58,6 @@ pytestmark = pytest.mark.cluster
 #: A cluster of this module's own: an operator of another test session watching every namespace of a
 #: shared cluster would create some children first, and the grants that creates them would look unused.
 PRIVATE_CLUSTER = f"test-deploy-rbac-{os.getpid()}"
-
-
-def free_port_base(count: int = 7) -> int:
-    """A base of ``count`` consecutive free loopback ports (other clusters may run on this machine)."""
-    import random
-    import socket
-
-    for _ in range(200):
-        base = random.randrange(20000, 32000, 10)
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + count):
-                    s = stack.enter_context(socket.socket())
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range for the private cluster")
 
 
 @pytest.fixture(scope="module")
@@ -195,8 +176,8 @@ async def test_service_account_rbac_is_sufficient_and_necessary(
     proxy = RecordingProxy(local.server, local.layout.pki / "ca.crt")
     await proxy.start()
     kubeconfig = token_kubeconfig(tmp_path / "sa.kubeconfig", f"http://127.0.0.1:{proxy.port}", token, None)
-    kserve, gateway = KServeSimulator(api), GatewaySimulator(api)
-    sims = [asyncio.get_running_loop().create_task(s.run()) for s in (kserve, gateway)]
+    gateway = GatewaySimulator(api)  # KServe itself runs in the private cluster
+    sims = [asyncio.get_running_loop().create_task(gateway.run())]
     lease = f"aimctl-rbac-test-{uuid.uuid4().hex[:6]}"
     op = OperatorProcess(
         kubeconfig,

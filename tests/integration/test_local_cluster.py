@@ -6,6 +6,7 @@ apiserver of the session's cluster.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -298,8 +299,15 @@ async def test_kserve_schema_accepts_valid_and_rejects_invalid_inference_service
     invalid = inference_service("broken", {"minReplicas": "many", "model": {"modelFormat": {"name": "aim"}}})
     with pytest.raises(ApiException) as bad:
         await kube.create(api, base, invalid)
-    assert bad.value.status == 422
+    # With KServe (the local cluster runs it), its mutating webhook sees the object before the schema
+    # is checked and cannot decode the field: 400 from the webhook, naming it. Without KServe, the
+    # schema's 422 names it.
     assert "spec.predictor.minReplicas" in bad.value.body
+    if bad.value.status == 400:
+        message = json.loads(bad.value.body)["message"]
+        assert message.startswith('admission webhook "inferenceservice.kserve-webhook-server.defaulter" denied')
+    else:
+        assert bad.value.status == 422
 
 
 async def test_stopping_and_starting_the_cluster_keeps_objects(

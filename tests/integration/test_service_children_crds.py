@@ -13,7 +13,7 @@ from kubernetes_asyncio import client
 
 from aimctl.builders.http_route import build_http_route
 from aimctl.builders.inference_service import InferenceServiceInputs, build_inference_service, cache_mounts
-from aimctl.kube.apply import needs_apply
+from aimctl.kube.apply import needs_apply, with_desired_hash
 from tests.support import kube
 
 
@@ -78,7 +78,9 @@ async def test_inference_service_is_accepted_by_kserve_crd(api: client.ApiClient
         ),
     )
     path = f"/apis/serving.kserve.io/v1beta1/namespaces/{namespace}/inferenceservices/owner"
-    stored = await kube.apply(api, path, isvc, manager="aimctl-tests-service")
+    stored = await kube.apply(
+        api, path, with_desired_hash(isvc), manager="aimctl-tests-service"
+    )  # as the applier sends it
     assert stored["spec"]["predictor"]["model"]["runtime"] == "tpl-a"
     assert stored["spec"]["predictor"]["minReplicas"] == 2
     assert stored["spec"]["predictor"]["volumes"][0]["persistentVolumeClaim"]["claimName"] == "cache-smol-cache"
@@ -92,6 +94,6 @@ async def test_http_route_is_accepted_by_gateway_api_crd(api: client.ApiClient, 
     parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw", "namespace": namespace}
     route = build_http_route(svc, "/ns/svc", parent, "tpl-a", "smol2-135m", {"a": "b"})
     path = f"/apis/gateway.networking.k8s.io/v1/namespaces/{namespace}/httproutes/owner"
-    stored = await kube.apply(api, path, route, manager="aimctl-tests-service")
+    stored = await kube.apply(api, path, with_desired_hash(route), manager="aimctl-tests-service")
     assert stored["spec"]["rules"][0]["matches"][0]["path"] == {"type": "PathPrefix", "value": "/ns/svc"}
     assert not needs_apply(route, stored), "the stored HTTPRoute differs from the desired one"

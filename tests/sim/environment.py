@@ -2,7 +2,8 @@
 
 Installs what deploy/samples reference (see :func:`tests.support.samples.prepare`: the ``rwx-nfs``
 StorageClass, the KServe ingress Gateway, Secrets, the runtime ServiceAccount, discovery logs) and then
-runs the simulated storage provisioner, KServe controller and Gateway API controller until stopped::
+runs the simulated storage provisioner and Gateway API controller until stopped (KServe itself runs in
+the local cluster)::
 
     python -m tests.sim.environment --kubeconfig $(aimctl dev cluster kubeconfig) --namespace aim-demo
 
@@ -23,7 +24,6 @@ import anyio
 from kubernetes_asyncio import client, config
 
 from tests.sim.gateway_controller import GatewaySimulator
-from tests.sim.kserve_controller import KServeSimulator
 from tests.sim.oci_registry import push_image, start_registry
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support.samples import prepare, sample_image_labels
@@ -38,7 +38,6 @@ async def _main(kubeconfig: str | None, namespace: str, log_dir: Path) -> None:
         print(f"environment ready for namespace {namespace}; running the simulators", flush=True)
         async with anyio.create_task_group() as tg:
             tg.start_soon(run_storage_provisioner, api)
-            tg.start_soon(KServeSimulator(api).run)
             tg.start_soon(GatewaySimulator(api).run)
 
 

@@ -60,6 +60,18 @@ def test_discovery_job_follows_the_reference() -> None:
     ]
 
 
+def test_discovery_pod_gets_no_service_account_token() -> None:
+    """The discovery pod runs the tenant's image and never calls the Kubernetes API: no token is
+    mounted, with or without a runtime config ServiceAccount (which still gives its pull secrets)."""
+    for sa in ("sa1", None):
+        job = build_discovery_job(template(), "AIMServiceTemplate", "img:1", "ns1", [], sa)
+        pod = job["spec"]["template"]["spec"]
+        assert pod["automountServiceAccountToken"] is False
+        assert pod.get("serviceAccountName") == sa
+    cluster_job = build_discovery_job(template("AIMClusterServiceTemplate"), "AIMClusterServiceTemplate", "i:1", "x")
+    assert cluster_job["spec"]["template"]["spec"]["automountServiceAccountToken"] is False
+
+
 def test_cluster_template_job_ignores_namespaced_only_fields() -> None:
     tpl = template("AIMClusterServiceTemplate", env=[{"name": "X", "value": "1"}])
     job = build_discovery_job(tpl, "AIMClusterServiceTemplate", "img:1", "aim-system")

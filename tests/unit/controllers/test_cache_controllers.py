@@ -11,6 +11,7 @@ import pytest
 from aimctl.builders.download_job import GENERATION_ANNOTATION, PVC_UID_ANNOTATION
 from aimctl.controllers.modelcache import ModelCacheController
 from aimctl.controllers.templatecache import TemplateCacheController, resolve_template
+from aimctl.kube.apply import DESIRED_HASH
 from aimctl.kube.resources import (
     AIM_CLUSTER_RUNTIME_CONFIGS,
     AIM_CLUSTER_SERVICE_TEMPLATES,
@@ -371,9 +372,19 @@ async def test_template_cache_available_when_all_children_are(
         children.append(child)
     _put(manager, AIM_MODEL_CACHES, *children)
     await controller.reconcile("ns/tc")
-    assert not client.writes("apply", "/aimmodelcaches/tc-")  # the cache already matches: no write
+    # Children written by an operator without the desired-hash annotation: applied once (upgrade).
     (status,) = client.writes("apply", "/aimtemplatecaches/tc/status")
     assert status["status"]["status"] == "Available"
+    upgraded = client.writes("apply", "/aimmodelcaches/tc-")
+    assert sorted(m["metadata"]["name"] for m in upgraded) == ["tc-a", "tc-b"]
+    for child, body in zip(children, sorted(upgraded, key=lambda m: m["metadata"]["name"]), strict=True):
+        child["metadata"]["annotations"] = body["metadata"]["annotations"]
+        assert child["metadata"]["annotations"][DESIRED_HASH]
+    _put(manager, AIM_MODEL_CACHES, *children)
+    client.requests.clear()
+    controller._written.clear()  # the recording client's answers carry no resourceVersion anyway
+    await controller.reconcile("ns/tc")
+    assert not client.writes("apply", "/aimmodelcaches/tc-")  # the cache already matches: no write
 
 
 def test_template_events_map_to_template_caches(

@@ -96,3 +96,52 @@ def test_excerpt_keeps_the_tail() -> None:
     text = "x" * 500 + "END"
     assert excerpt(text).endswith("END")
     assert len(excerpt(text)) == 201
+
+
+# -- issue 11: any malformed output ends in a parse error with a bounded excerpt ------------------------
+
+NESTED_PROFILE = {"metadata": {"engine": "vllm"}, "engine_args": {}}
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        ("deep array", "[" * 200_000 + "]" * 200_000, "no JSON array of discovery results found"),
+        ("deep unterminated", "log\n" + "[" * 200_000, "no JSON array of discovery results found"),
+        ("deep inside a result",
+         '[{"profile": {"engine_args": ' + '{"x": ' * 5000 + "1" + "}" * 5000 + "}}]",
+         "no JSON array of discovery results found"),
+        ("moderately deep inside a result",
+         json.dumps([{"profile": {**NESTED_PROFILE, "engine_args": _nested(200)}}]), "nested more than"),
+        ("huge number", '[{"profile": {}, "models": [{"name": "m", "source": "s", "size_gb": 1e308}]}]', "size_gb"),
+        ("infinite number",
+         '[{"profile": {}, "models": [{"name": "m", "source": "s", "size_gb": Infinity}]}]', "size_gb"),
+        ("models not a list", '[{"profile": {}, "models": "' + "m" * 100_000 + '"}]', "models"),
+        ("too many models",
+         json.dumps([{"profile": {}, "models": [{"name": f"m{i}", "source": "s"} for i in range(10_000)]}]),
+         "models"),
+        ("huge profile",
+         json.dumps([{"profile": {"env_vars": {f"K{i}": "v" * 100 for i in range(5000)}}}]), "larger than"),
+        ("many brackets, each a long failed parse", "[" * 3000 + "1," * 400_000, "no JSON array"),
+        ("wrong types", '[{"profile": {"metadata": ["a"], "engine_args": 3, "env_vars": "x"}, "models": [3]}]',
+         "model entry is not an object"),
+    ],
+)  # fmt: skip
+def test_malformed_output_is_a_parse_error_never_a_crash(name: str, text: str, message: str) -> None:
+    with pytest.raises(DiscoveryParseError) as info:
+        parse_discovery_output(text)
+    assert message in info.value.message, name
+    assert len(str(info.value)) < 1200, "the condition message stays short"
+
+
+def test_a_result_followed_by_many_bracketed_log_lines_is_found() -> None:
+    """Only ``[{`` / ``[]`` can start a result array, so ``[INFO]`` noise does not use up the scan."""
+    text = json.dumps([RESULT]) + "\n" + "[INFO] still running\n" * 10_000
+    assert parse_discovery_output(text).model_sources[0]["name"] == "smol2-135m"

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from aimctl.routing.path import RoutePathError, default_path, normalise_path
-from aimctl.routing.render import RouteTemplateError, render_route_path
+from aimctl.routing.render import RouteTemplateError, check_template, compile_template, render_route_path
 from aimctl.routing.settings import effective_routing
 
 
@@ -115,3 +115,105 @@ def test_effective_routing_service_first_then_runtime_config() -> None:
     core = effective_routing("ns1", {"enabled": True, "gatewayRef": core_ref}, None)
     assert core.gateway_ref is not None
     assert core.gateway_ref["group"] == ""
+
+
+# -- hostile templates (issue 11): Kubernetes JSONPath only, bounded work, parsed once ------------------
+
+HOSTILE = '/{.metadata.labels[?(@ =~ "^(a+)+$")]}/x'
+
+
+def test_regex_filters_are_refused_with_the_fix() -> None:
+    """The reproduced freeze: ``=~`` with a catastrophic pattern. It is refused before any matching
+    (the label is short here so that the old evaluator returns quickly and this test fails on it)."""
+    s = svc(labels={"x": "a" * 10 + "b"})
+    with pytest.raises(RouteTemplateError) as err:
+        render_route_path(HOSTILE, s)
+    message = str(err.value)
+    assert "regular-expression filters (=~) are not supported" in message
+    assert "use an == filter" in message
+    assert check_template(HOSTILE) == message
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        ".spec.replicas * .spec.replicas",  # arithmetic
+        ".metadata.name + .metadata.namespace",
+        ".metadata.name.`len`",  # functions
+        ".metadata.`this`",
+        ".metadata.name.`sub(/a/, b)`",
+        ".spec.env[?(@.name == 'A' & @.value == '1')]",  # jsonpath-ng's boolean filter operators
+        ".spec.env[?(@.name == 'A')] | .metadata.name",
+        ".spec.env[/name]",  # sorting
+        "sorted(.spec.env)",
+        ".spec.env[?(@.name =~ 'A')]",
+        ".spec.env[?(@.name == 'A')][?(@.value == '1')] extra",
+    ],
+)
+def test_jsonpath_ng_extensions_are_refused(expr: str) -> None:
+    with pytest.raises(RouteTemplateError, match="invalid jsonpath expression"):
+        render_route_path("/{" + expr + "}", svc())
+    assert check_template("/{" + expr + "}") is not None
+
+
+@pytest.mark.parametrize(
+    ("template", "labels", "annotations", "expected"),
+    [
+        # map keys: bracketed (single or double quotes) with dots and slashes, escaped dots, plain fields
+        ("/{.metadata.labels['app.kubernetes.io/name']}", {"app.kubernetes.io/name": "Web"}, {}, "/web"),
+        ('/{.metadata.labels["app.kubernetes.io/name"]}', {"app.kubernetes.io/name": "Web"}, {}, "/web"),
+        ("/{.metadata.labels.app\\.kubernetes\\.io/name}", {"app.kubernetes.io/name": "Web"}, {}, "/web"),
+        ("/{.metadata.labels.team}", {"team": "T"}, {}, "/t"),
+        ("/{metadata.name}", {}, {}, "/svc3"),
+        ("/{$['metadata']['namespace']}", {}, {}, "/ns1"),
+        ("/{.metadata['annotations']['a/b']}", {}, {"a/b": "X/Y"}, "/x-y"),  # not the direct form: RFC 1123
+        # indexes, negative indexes, slices, wildcards narrowed to one, filters (== != < >) on lists and maps
+        ("/{.spec.env[-1].name}", {}, {}, "/b"),
+        ("/{.spec.env[1:2].value}", {}, {}, "/2"),
+        ("/{.spec.env[ 0 ].name}", {}, {}, "/a"),
+        ("/{.spec.env[?(@.name != 'A')].value}", {}, {}, "/2"),
+        ("/{.spec.env[?(@.value == \"1\")].name}", {}, {}, "/a"),
+        ("/{.spec.env[?(@.value > '1')].name}", {}, {}, "/b"),
+        ("/{.spec.env[?(@.name)].name}/{.spec.replicas}", {}, {}, "/a/2"),  # existence: both match → error below
+        ("/{.metadata.labels[?(@ == 'blue')]}", {"colour": "blue", "team": "t"}, {}, "/blue"),
+        ("/{.spec.tags[?(@.n == 2)].v}", {}, {}, "/two"),
+        ("/{..aimImageName}", {}, {}, "/default-testing-llama-3-8b"),
+    ],
+)  # fmt: skip
+def test_kubernetes_jsonpath_keeps_working(
+    template: str, labels: dict[str, str], annotations: dict[str, str], expected: str
+) -> None:
+    s = svc(labels=labels, annotations=annotations)
+    s["spec"]["tags"] = [{"n": 1, "v": "one"}, {"n": 2, "v": "two"}]
+    if "[?(@.name)]" in template:
+        with pytest.raises(RouteTemplateError, match="multiple results"):
+            render_route_path(template, s)
+        return
+    assert render_route_path(template, s) == expected
+    assert check_template(template) is None
+
+
+def test_evaluation_has_a_budget() -> None:
+    """A filter or '..' over a huge map stops after a bounded number of visited values."""
+    many = {f"k{i}": f"v{i}" for i in range(50_000)}
+    s = svc(labels=many)
+    for template in ("/{.metadata.labels[?(@ == 'nope')]}", "/{..nope}", "/{.metadata.labels}"):
+        with pytest.raises(RouteTemplateError, match="visits more than 10000 values"):
+            render_route_path(template, s)
+    # A direct key stays cheap and works whatever the size of the map.
+    assert render_route_path("/{.metadata.labels['k49999']}", s) == "/v49999"
+
+
+def test_template_length_is_bounded() -> None:
+    template = "/{.metadata.name}" + "/a" * 600
+    with pytest.raises(RouteTemplateError, match="more than the 1024 allowed"):
+        render_route_path(template, svc())
+    assert "1024" in (check_template(template) or "")
+
+
+def test_templates_are_parsed_once() -> None:
+    compile_template.cache_clear()
+    for i in range(5):
+        render_route_path("/{.metadata.namespace}/{.spec.aimImageName}", svc(name=f"s{i}"))
+    info = compile_template.cache_info()
+    assert (info.misses, info.hits) == (1, 4)

@@ -196,3 +196,26 @@ def test_service_template_cache() -> None:
         "env": [{"name": "HF_TOKEN", "value": "x"}],
         "imagePullSecrets": [{"name": "s0"}],
     }
+
+
+def test_a_shortened_inference_service_name_carries_the_service_name() -> None:
+    long_name = "s" * 63
+    svc = service()
+    svc["metadata"]["name"] = long_name
+    isvc = build_inference_service(svc, inputs(name="s" * 40 + "-1a2b3c4d"))
+    meta = isvc["metadata"]
+    assert meta["name"] == "s" * 40 + "-1a2b3c4d"
+    assert meta["labels"]["aim.silogen.ai/service"] == long_name
+    assert meta["annotations"]["aim.silogen.ai/service"] == long_name
+    assert meta["ownerReferences"][0]["name"] == long_name
+    # Unshortened: no new label or annotation (the InferenceService stays exactly as before).
+    plain = build_inference_service(service(), inputs(name="svc"))["metadata"]
+    assert "aim.silogen.ai/service" not in plain["labels"]
+    assert "aim.silogen.ai/service" not in plain["annotations"]
+
+
+def test_route_backend_is_the_predictor_of_the_shortened_inference_service() -> None:
+    parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", "name": "gw", "namespace": "gw"}
+    route = build_http_route(service(), "/p", parent, "tpl-a", "m", None, isvc_name="short-1a2b3c4d")
+    assert route["metadata"]["name"] == "svc"
+    assert route["spec"]["rules"][0]["backendRefs"][0]["name"] == "short-1a2b3c4d-predictor"

@@ -57,6 +57,25 @@ def test_status_is_never_sticky() -> None:
     assert MACHINE.decide(replace(READY, isvc_exists=False, isvc_ready=False), "Failed").state == "Starting"
 
 
+def test_a_ready_inference_service_with_an_old_failure_runs() -> None:
+    """KServe never clears ``modelStatus.lastFailureInfo``: once its predictor recovers, the InferenceService
+    is Ready and still carries the old failure. Ready wins (the failure matters only while not Ready)."""
+    recovered = replace(READY, isvc_failure="simulated crash: the model server exited with code 1")
+    d = MACHINE.decide(recovered, "Degraded")
+    assert (d.state, d.rule) == ("Running", "running")
+    assert conds(recovered)["Failure"] == ("False", "Resolved", "No active failures")
+
+
+def test_an_inference_service_refused_by_kserve_fails_the_service_with_the_webhooks_message() -> None:
+    msg = 'admission webhook "inferenceservice.kserve-webhook-server.validator" denied the request: invalid name'
+    refused = replace(READY, isvc_exists=False, isvc_ready=False, isvc_rejected=msg)
+    d = MACHINE.decide(refused, "Starting")
+    assert (d.state, d.rule) == ("Failed", "runtime_rejected")
+    assert conds(refused)["Failure"] == ("True", "InferenceServiceRejected", msg)
+    assert conds(refused)["Ready"] == ("False", "InferenceServiceRejected", msg)
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) in d.effects  # a fixed spec is applied again
+
+
 def test_starting_reasons() -> None:
     assert conds(replace(READY, isvc_exists=False, isvc_ready=False))["RuntimeReady"][:2] == (
         "False",
@@ -93,6 +112,7 @@ def test_starting_reasons() -> None:
         (replace(READY, cache_requested=True, cache_failed=True, cache_message="download failed"), "Degraded",
          "CacheFailed"),
         (replace(READY, cache_requested=True), "Starting", "WaitingForCache"),
+        (replace(READY, name_error="namespace too long"), "Failed", "NameTooLong"),
     ],
 )  # fmt: skip
 def test_precedence_chain(obs: ServiceObservation, state: str, reason: str) -> None:
@@ -189,3 +209,48 @@ def test_caching_waits_then_mounts_and_records_use() -> None:
 def test_every_rule_is_reachable_and_the_diagram_renders() -> None:
     assert "Running" in MACHINE.mermaid()
     assert MACHINE.rules[-1].name == "starting"
+
+
+def test_a_name_that_cannot_fit_blocks_the_inference_service_and_says_why() -> None:
+    obs = replace(READY, isvc_exists=False, isvc_ready=False, name_error="no name fits: use a shorter namespace")
+    d = MACHINE.decide(obs, None)
+    assert (d.state, d.rule) == ("Failed", "name_unfit")
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) not in d.effects
+    assert conds(obs)["Ready"] == ("False", "NameTooLong", "no name fits: use a shorter namespace")
+    assert conds(obs)["Failure"] == ("True", "NameTooLong", "no name fits: use a shorter namespace")
+
+
+def test_a_shortened_inference_service_name_is_in_the_ready_message() -> None:
+    short = replace(READY, isvc_name_shortened="long-name-1a2b3c4d")
+    assert conds(short)["Ready"] == (
+        "True",
+        "RuntimeReady",
+        'AIMService is ready to serve traffic (InferenceService "long-name-1a2b3c4d")',
+    )
+    starting = conds(replace(short, isvc_ready=False))["Ready"]
+    assert starting[2] == 'Waiting for InferenceService to become ready (InferenceService "long-name-1a2b3c4d")'
+    assert conds(READY)["Ready"][2] == "AIMService is ready to serve traffic"  # unchanged when not shortened
+
+
+def test_a_foreign_inference_service_is_never_applied_and_is_reported() -> None:
+    message = 'InferenceService "svc" already exists and is controlled by Deployment "x"'
+    foreign = replace(READY, isvc_exists=False, isvc_ready=False, isvc_conflict=message)
+    d = MACHINE.decide(foreign, "Starting")
+    assert (d.state, d.rule) == ("Degraded", "inference_service_conflict")
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) not in d.effects
+    c = conds(foreign)
+    assert c["RuntimeReady"] == ("False", "OwnershipConflict", message)
+    assert c["Failure"] == ("True", "OwnershipConflict", message)
+    assert c["Ready"][0] == "False"
+
+
+def test_a_foreign_http_route_is_never_applied_nor_deleted_and_is_reported() -> None:
+    message = 'HTTPRoute "svc" already exists and has no controller owner'
+    routed = replace(READY, routing_enabled=True, gateway_ref_present=True, route_conflict=message)
+    d = MACHINE.decide(routed, "Running")
+    assert (d.state, d.rule) == ("Degraded", "route_conflict")
+    assert ApplyChild(ROLE_HTTP_ROUTE) not in d.effects
+    assert ApplyChild(ROLE_INFERENCE_SERVICE) in d.effects
+    assert conds(routed)["RoutingReady"] == ("False", "OwnershipConflict", message)
+    unrouted = replace(READY, route_conflict=message)  # routing off: a foreign route is left alone
+    assert DeleteChild(ROLE_HTTP_ROUTE) not in MACHINE.decide(unrouted, "Running").effects

@@ -1,0 +1,231 @@
+"""The Helm chart against real apiservers.
+
+* ``helm template`` with the default and with non-default values, applied by server-side dry-run to
+  the test cluster (schemas, CRD validation, admission — what a real apply would check);
+* one ``helm install`` on a cluster of this module's own (the chart's CRDs and ClusterRole would clash
+  with the shared cluster's): the operator runs, as in tests/integration/test_deploy_rbac.py, with a
+  token of the **chart's** ServiceAccount, through a recording proxy, while the samples converge;
+  nothing is denied. ``helm uninstall`` then keeps the CRDs (``helm.sh/resource-policy: keep``) and
+  removes the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from kubernetes_asyncio import client, config
+
+from aimctl.devcluster.upstream_crds import monitoring_crd_files
+from tests.integration.test_deploy_rbac import (
+    RESTRICTED,
+    SETTLE_SECONDS,
+    _reported,
+    check_job_pods_admitted,
+    controlled_kinds,
+    coverage_workload,
+    free_port_base,
+)
+from tests.sim.gateway_controller import GatewaySimulator
+from tests.sim.oci_registry import Registry, start_registry
+from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
+from tests.support import aim, kube
+from tests.support.aim_crds import CRD_PATH
+from tests.support.apirecorder import RecordingProxy
+from tests.support.chart import CHART, NON_DEFAULT, RELEASE, helm, template, values_file
+from tests.support.manifests import apply_docs
+from tests.support.operator_process import OperatorProcess
+from tests.support.polling import until_async
+from tests.support.samples import prepare, sample_objects
+from tests.support.serviceaccount import OPERATOR_NAMESPACE, service_account_token, token_kubeconfig
+from tests.support.services import absent
+from tests.support.wait import wait_for
+
+pytestmark = pytest.mark.cluster
+
+
+# -- server-side dry-run on the test cluster ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def chart_monitoring_crds(cluster: Any) -> None:
+    local = cluster._local()
+    await anyio.to_thread.run_sync(local.install_crds, monitoring_crd_files())
+
+
+@pytest.mark.usefixtures("aim_crds", "chart_monitoring_crds")
+@pytest.mark.parametrize("values", ["default", "non-default"])
+async def test_server_side_dry_run(api: client.ApiClient, namespace: str, values: str, tmp_path: Path) -> None:
+    """Every rendered object (hooks included) is accepted by the apiserver, in a namespace of the test's
+    own (namespaced objects need an existing namespace; the dry-run of the Namespace creates nothing)."""
+    if values == "default":
+        docs = template(None, tmp_path, namespace=namespace)
+    else:
+        docs = template({**NON_DEFAULT, "namespace": {"name": namespace, "create": True}}, tmp_path)
+    answers = await apply_docs(api, docs, dry_run=True)
+    assert len(answers) == len(docs)
+    for doc, answer in zip(docs, answers, strict=True):
+        assert (answer["kind"], answer["metadata"]["name"]) == (doc["kind"], doc["metadata"]["name"])
+        if (
+            doc["kind"] != "Namespace"
+            and doc["kind"] not in ("ClusterRole", "ClusterRoleBinding")
+            and (doc["kind"] != "CustomResourceDefinition" and doc["kind"] != "AIMClusterRuntimeConfig")
+        ):
+            assert answer["metadata"]["namespace"] == namespace, doc["metadata"]
+
+
+# -- helm install on a private cluster ----------------------------------------------------------------
+
+PRIVATE_CLUSTER = f"test-deploy-chart-{os.getpid()}"
+
+
+@pytest.fixture(scope="module")
+def chart_cluster(cluster: Any) -> Iterator[Any]:
+    if cluster.local is None:
+        pytest.skip("needs the local development cluster (a private one is started next to it)")
+    from aimctl.devcluster.cluster import DevCluster
+
+    local = DevCluster(PRIVATE_CLUSTER, port_base=free_port_base(), log=lambda m: print(f"[{PRIVATE_CLUSTER}] {m}"))
+    try:
+        local.up()
+        yield local
+    finally:
+        local.destroy()
+
+
+@pytest.fixture
+async def chart_api(chart_cluster: Any) -> AsyncIterator[client.ApiClient]:
+    cfg = client.Configuration()
+    await config.load_kube_config(config_file=str(chart_cluster.kubeconfig), client_configuration=cfg)
+    async with client.ApiClient(cfg) as api:
+        await install_storage_classes(api)
+        provisioner = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
+        try:
+            yield api
+        finally:
+            provisioner.cancel()
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Iterator[Registry]:
+    with start_registry(tmp_path / "registry") as reg:
+        yield reg
+
+
+def sample_runtime_config_spec() -> dict[str, Any]:
+    (rc,) = [o for o in sample_objects() if o["kind"] == "AIMClusterRuntimeConfig"]
+    spec: dict[str, Any] = rc["spec"]
+    return spec
+
+
+async def test_helm_install_runs_the_samples_with_the_charts_service_account(
+    chart_api: client.ApiClient, chart_cluster: Any, tmp_path: Path, registry: Registry
+) -> None:
+    api, local, namespace = chart_api, chart_cluster, "chart-samples"
+    kubeconfig = str(local.kubeconfig)
+    await kube.apply(api, f"/api/v1/namespaces/{OPERATOR_NAMESPACE}", {"apiVersion": "v1", "kind": "Namespace",
+                     "metadata": {"name": OPERATOR_NAMESPACE, "labels": RESTRICTED}})  # fmt: skip
+    values = values_file({"defaultRuntimeConfig": {"enabled": True, "spec": sample_runtime_config_spec()}}, tmp_path)
+    await anyio.to_thread.run_sync(
+        lambda: helm(
+            "install",
+            RELEASE,
+            str(CHART),
+            "--namespace",
+            OPERATOR_NAMESPACE,
+            "--values",
+            str(values),
+            "--kubeconfig",
+            kubeconfig,
+            "--timeout",
+            "120s",
+        )
+    )
+    status = await anyio.to_thread.run_sync(
+        lambda: helm("status", RELEASE, "--namespace", OPERATOR_NAMESPACE, "--kubeconfig", kubeconfig)
+    )
+    assert "STATUS: deployed" in status.stdout, status.stdout
+    crd_names = [d["metadata"]["name"] for d in template(None, tmp_path) if d["kind"] == "CustomResourceDefinition"]
+    for name in crd_names:
+        await wait_for(lambda name=name: kube.get(api, f"{CRD_PATH}/{name}"),  # type: ignore[misc]
+                       lambda c: any(x["type"] == "Established" and x["status"] == "True"
+                                     for x in (c.get("status") or {}).get("conditions") or []),
+                       timeout=60, what=f"{name} Established")  # fmt: skip
+    hook_rc = await kube.get(api, "/apis/aim.silogen.ai/v1alpha1/aimclusterruntimeconfigs/default")
+    assert hook_rc["spec"] == sample_runtime_config_spec()
+
+    token = await service_account_token(api)  # the chart's ServiceAccount aim-system/aimctl
+    proxy = RecordingProxy(local.server, local.layout.pki / "ca.crt")
+    await proxy.start()
+    sa_kubeconfig = token_kubeconfig(tmp_path / "sa.kubeconfig", f"http://127.0.0.1:{proxy.port}", token, None)
+    gateway = GatewaySimulator(api)  # KServe itself runs in the private cluster
+    sims = [asyncio.get_running_loop().create_task(gateway.run())]
+    lease = f"aimctl-chart-test-{uuid.uuid4().hex[:6]}"
+    op = OperatorProcess(
+        sa_kubeconfig,
+        ["--leader-elect", f"--leader-election-id={lease}", f"--leader-election-namespace={OPERATOR_NAMESPACE}",
+         "--metrics-bind-address=127.0.0.1:0", "--health-probe-bind-address=127.0.0.1:0"],
+        tmp_path / "operator.log",
+        env={"AIM_OPERATOR_NAMESPACE": OPERATOR_NAMESPACE},
+    )  # fmt: skip
+    objs: list[dict[str, Any]] = []
+    try:
+
+        async def started() -> bool:
+            assert not proxy.denied(), f"denied: {proxy.denied()}\n{op.text()[-3000:]}"
+            return op.logged("workers started")
+
+        await until_async(started, within=120, what="the operator leads and its workers run")
+        await prepare(api, namespace, tmp_path)
+        await kube.apply(api, f"/api/v1/namespaces/{namespace}", {"apiVersion": "v1", "kind": "Namespace",
+                         "metadata": {"name": namespace, "labels": RESTRICTED}})  # fmt: skip
+        objs = sample_objects()
+        for o in objs:
+            if not o["kind"].startswith("AIMCluster"):
+                o["metadata"]["namespace"] = namespace
+        await apply_docs(api, objs)
+        objs += await coverage_workload(api, namespace, tmp_path, registry)
+        controlled = controlled_kinds()
+        waiting: list[str] = []
+
+        async def reconciled() -> bool:
+            waiting[:] = [
+                f"{o['kind']}/{o['metadata']['name']}"
+                for o in objs
+                if o["kind"] in controlled and not _reported(await aim.get(api, o))
+            ]
+            return not waiting
+
+        try:
+            await until_async(reconciled, within=90, what="every sample of a controlled kind has a status")
+        except AssertionError as e:
+            raise AssertionError(f"{e}; without status: {waiting}\n{op.text()[-3000:]}") from e
+        await asyncio.sleep(SETTLE_SECONDS / 2)
+    finally:
+        op.signal(signal.SIGTERM)
+        code = await op.wait_exit()
+        for t in sims:
+            t.cancel()
+        await proxy.stop()
+
+    assert code == 0, op.text()[-4000:]
+    await check_job_pods_admitted(api, [namespace, OPERATOR_NAMESPACE])
+    denied = proxy.denied()
+    assert not denied, "requests denied by RBAC:\n" + "\n".join(f"{r.method} {r.path}?{r.query}" for r in denied)
+    assert proxy.grants(), "the operator made no request through the proxy"
+
+    # Uninstall: the CRDs (and the AIM objects) stay, the operator's RBAC goes.
+    await anyio.to_thread.run_sync(
+        lambda: helm("uninstall", RELEASE, "--namespace", OPERATOR_NAMESPACE, "--kubeconfig", kubeconfig)
+    )
+    for name in crd_names:
+        assert (await kube.get(api, f"{CRD_PATH}/{name}"))["metadata"]["name"] == name
+    role = "/apis/rbac.authorization.k8s.io/v1/clusterroles/aimctl-manager"
+    await wait_for(lambda: absent(api, role), bool, timeout=30, what="ClusterRole aimctl-manager removed")
