@@ -1,13 +1,9 @@
-"""Fixtures of the chaos suite: one private cluster (audit log on) for the whole suite, its admin
-client with the AIM CRDs, the simulated KServe controller and discovery logs; see harness.py."""
+"""Fixtures of the chaos suite: one private cluster (audit log on, KServe running in it) for the whole
+suite and its admin client with the AIM CRDs; see harness.py."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import os
-import random
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,25 +12,10 @@ import pytest
 from kubernetes_asyncio import client, config
 
 from tests.chaos.harness import OPERATOR_NAMESPACE, ChaosCluster
-from tests.sim.kserve_controller import KServeSimulator
 from tests.support import kube
 from tests.support.aim_crds import CRD_PATH, load_crds
+from tests.support.ports import free_port_base
 from tests.support.wait import wait_for
-
-
-def free_port_base(count: int = 7) -> int:
-    """A base of ``count`` consecutive free loopback ports (other clusters may run on this machine)."""
-    for _ in range(200):
-        base = random.randrange(20000, 32000, 10)
-        try:
-            with contextlib.ExitStack() as stack:
-                for port in range(base, base + count):
-                    s = stack.enter_context(socket.socket())
-                    s.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-    raise RuntimeError("no free port range for the chaos cluster")
 
 
 @pytest.fixture(scope="session")
@@ -76,12 +57,15 @@ async def chaos(chaos_local: Any, tmp_path_factory: pytest.TempPathFactory) -> A
             "/api/v1/namespaces",
             {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": OPERATOR_NAMESPACE}},
         )
-        sim = KServeSimulator(api)
-        task = asyncio.get_running_loop().create_task(sim.run())
-        try:
-            yield ChaosCluster(chaos_local, api, tmp)
-        finally:
-            task.cancel()
+        # KServe itself runs in the local cluster (its controller manager and webhooks start with it).
+        hooks = "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations"
+        await wait_for(
+            lambda: kube.get(api, f"{hooks}/inferenceservice.serving.kserve.io"),
+            lambda o: bool(o.get("webhooks")),
+            timeout=120,
+            what="KServe's InferenceService webhooks",
+        )
+        yield ChaosCluster(chaos_local, api, tmp)
 
 
 @pytest.fixture

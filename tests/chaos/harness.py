@@ -1,8 +1,8 @@
 """What the chaos scenarios share: the chaos cluster, operator processes behind fault proxies, fleets of
 services, convergence checks and the figures each scenario prints.
 
-* :class:`ChaosCluster` — a private local cluster (audit log on) with the AIM CRDs, the simulated
-  KServe controller and discovery logs; scenarios run their own operators here, so no other test's
+* :class:`ChaosCluster` — a private local cluster (audit log on) with the AIM CRDs and KServe running
+  in it; scenarios run their own operators here, so no other test's
   operator (the e2e session's watches every namespace of the session cluster) races them.
 * :class:`ChaosOperator` — one ``aimctl run`` process with its own client certificate (the audit log
   names it), talking to the apiserver through its own :class:`tests.support.fault_proxy.FaultProxy`,
