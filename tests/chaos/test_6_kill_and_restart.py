@@ -19,6 +19,7 @@ from pathlib import Path
 import anyio
 import pytest
 
+from aimctl.devcluster.components import ORDER
 from tests.chaos.harness import ChaosCluster, Fleet, figure, operators, size
 from tests.support import audit, kube
 
@@ -62,7 +63,8 @@ async def test_kill_and_restart(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                     await anyio.to_thread.run_sync(local.start_component, "kube-apiserver")  # waits for readyz
                     outages["etcd_outage_s"] = time.monotonic() - t
                     # Whatever else of the cluster the outage took down comes back (later scenarios use it).
-                    await anyio.to_thread.run_sync(local.up)
+                    for name in ORDER:
+                        await anyio.to_thread.run_sync(local.start_component, name)
 
                 tg.start_soon(killer)
                 tg.start_soon(components)
