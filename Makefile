@@ -48,8 +48,9 @@ cluster-down: $(STAMP) ## stop the local development cluster (data kept)
 cluster-status: $(STAMP)
 	$(BIN)/aimctl dev cluster status
 
-bench: $(STAMP) ## benchmarks (on demand; prints figures)
+bench: $(STAMP) ## benchmarks and the full-size chaos suite (on demand; prints figures)
 	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts=""
+	AIMCTL_CHAOS_SIZE=full $(BIN)/pytest tests/chaos -s -p no:cacheprovider -o addopts=""
 
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -70,7 +70,7 @@ class TestCluster:
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "tests/integration" in str(item.fspath) or "tests/e2e" in str(item.fspath):
+        if any(f"tests/{d}" in str(item.fspath) for d in ("integration", "e2e", "chaos")):
             item.add_marker(pytest.mark.cluster)
 
 

@@ -5,6 +5,11 @@ certificates and kubeconfigs once, starts whatever component is not running, wai
 healthy, installs the upstream CRDs and registers the simulated nodes. ``down()`` stops the
 processes and keeps the data directory, so objects survive a restart; ``destroy()`` also deletes it.
 The CLI, the pytest fixtures and the benchmarks all use this class.
+
+``audit_log=True`` (or ``AIMCTL_DEV_AUDIT_LOG=1`` in the environment) makes the apiserver write an
+audit log of every write to :attr:`DevCluster.audit_log_file` (see
+:class:`aimctl.devcluster.components.AuditLog`); tests read it to learn who wrote what and when.
+Without it the apiserver's command line is unchanged.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import base64
 import contextlib
 import fcntl
 import json
+import os
 import shutil
 import ssl
 import time
@@ -72,11 +78,15 @@ class DevCluster:
         nodes_file: Path | None = None,
         log: Callable[[str], None] = print,
         kserve: bool = True,
+        audit_log: bool | None = None,
     ) -> None:
         self.layout = Layout.for_name(name, port_base)
         #: Whether KServe's controller manager and webhooks run (its CRDs are installed either way).
         #: Off only for a cluster that plays one where KServe is not installed yet.
         self.with_kserve = kserve
+        if audit_log is None:
+            audit_log = os.environ.get("AIMCTL_DEV_AUDIT_LOG", "") not in ("", "0")
+        self.audit_log = audit_log
         self.nodes_file = nodes_file
         self.log = log
         self._binaries: Binaries | None = None
@@ -98,6 +108,19 @@ class DevCluster:
     @property
     def etcd_endpoint(self) -> str:
         return self.layout.etcd_endpoint
+
+    @property
+    def audit_log_file(self) -> Path:
+        """Where the apiserver writes its audit log when ``audit_log`` is on (JSON lines)."""
+        return self.layout.logs / "audit.log"
+
+    def _audit(self) -> components.AuditLog | None:
+        if not self.audit_log:
+            return None
+        policy = self.layout.config / "audit-policy.yaml"
+        policy.parent.mkdir(parents=True, exist_ok=True)
+        policy.write_text(components.AUDIT_POLICY)
+        return components.AuditLog(policy, self.audit_log_file)
 
     @property
     def binaries(self) -> Binaries:
@@ -136,7 +159,7 @@ class DevCluster:
         if name == "etcd":
             return components.etcd(self.layout, b)
         if name == "kube-apiserver":
-            return components.kube_apiserver(self.layout, b)
+            return components.kube_apiserver(self.layout, b, self._audit())
         if name == "kube-controller-manager":
             return components.kube_controller_manager(self.layout, b)
         if name == "kube-scheduler":

@@ -7,6 +7,10 @@ Choices worth knowing:
   included), service-account token signing, and reaches kwok's kubelet-like server through each node's
   ``InternalIP`` (127.0.0.1) for ``pods/log``. The endpoint reconciler is off: the advertised address
   is loopback, which the ``kubernetes`` Endpoints object may not hold.
+* the audit log is off unless asked for (:class:`AuditLog`): then the apiserver writes one JSON line per
+  completed write (create, update, patch, delete) at ``Metadata`` level — who, what, when, the answer's
+  code — to ``logs/audit.log`` under the cluster directory; reads and watches are not logged, so the
+  cost stays small even under load.
 * kube-controller-manager runs every default controller (Job, TTL-after-finished, garbage collector,
   PV binder, service-account tokens, namespace lifecycle, ...) with per-controller service-account
   credentials, as in a kubeadm cluster; leader election is off (one instance).
@@ -73,7 +77,37 @@ def etcd(layout: Layout, binaries: Binaries) -> Component:
     )
 
 
-def kube_apiserver(layout: Layout, binaries: Binaries) -> Component:
+#: The audit policy of :class:`AuditLog`: writes at Metadata level, when their answer is complete.
+AUDIT_POLICY = """\
+apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived", "ResponseStarted"]
+rules:
+  - level: Metadata
+    verbs: ["create", "update", "patch", "delete", "deletecollection"]
+  - level: None
+"""
+
+
+@dataclass(frozen=True)
+class AuditLog:
+    """The apiserver's audit log (of writes only): the policy file and the log file it writes."""
+
+    policy_file: Path
+    log_file: Path
+
+    def flags(self) -> list[str]:
+        return [
+            f"--audit-policy-file={self.policy_file}",
+            f"--audit-log-path={self.log_file}",
+            "--audit-log-format=json",
+            "--audit-log-mode=blocking",
+            "--audit-log-maxsize=1024",
+            "--audit-log-maxbackup=1",
+        ]
+
+
+def kube_apiserver(layout: Layout, binaries: Binaries, audit: AuditLog | None = None) -> Component:
     pki = layout.pki
     return Component(
         "kube-apiserver",
@@ -100,6 +134,7 @@ def kube_apiserver(layout: Layout, binaries: Binaries) -> Component:
             "--profiling=false",
             "--event-ttl=1h",
             "--v=1",
+            *(audit.flags() if audit else []),
         ],
         f"https://127.0.0.1:{layout.ports.apiserver}/readyz",
     )

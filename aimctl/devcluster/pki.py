@@ -166,3 +166,15 @@ def ensure_pki(directory: Path) -> None:
             _issue(directory, identity)
     if not (directory / "sa.key").exists():
         _create_service_account_keys(directory)
+
+
+def ensure_client_certificate(directory: Path, identity: ClientIdentity) -> tuple[Path, Path]:
+    """Issue (once) a client certificate of the cluster's CA for ``identity``; returns (cert, key).
+
+    For tests that need callers the apiserver tells apart (its audit log names the certificate's
+    common name as the user), e.g. two operator replicas.
+    """
+    cert, key = directory / f"{identity.file_stem}.crt", directory / f"{identity.file_stem}.key"
+    if not cert.exists():
+        _issue(directory, identity)
+    return cert, key

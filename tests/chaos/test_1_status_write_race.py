@@ -1,0 +1,104 @@
+"""Chaos scenario 1 — the status-write race.
+
+The fault proxy answers the operator's status PATCHes of AIMServices late (the write has happened at
+the apiserver; the operator learns of it 1.5 s later) while spec edits arrive at 20 Hz and half the
+services are deleted mid-run. A controller that upserts its pre-reconcile object (old spec, new
+resourceVersion) into the shared cache after a status write loses the edits that arrived meanwhile
+(and a relist cannot repair it) and can resurrect deleted keys.
+
+Proves: every live service converges to its *last* spec (``observedGeneration == generation``, its one
+InferenceService carries the last replicas and env, owned by its UID); no InferenceService of a
+deleted service is written more than 10 s after its deletion, and none exists a minute after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from tests.chaos.harness import ChaosCluster, Fleet, figure, operators, size
+from tests.support import kube
+from tests.support.fault_proxy import Rule
+
+pytestmark = pytest.mark.cluster
+
+EDIT_HZ = 20.0
+
+
+async def test_status_write_race(chaos: ChaosCluster, chaos_tmp: Path) -> None:
+    count = size(100, 500)
+    edit_seconds = 20.0 if count <= 100 else 60.0
+    ns = await chaos.namespace("race")
+    fleet = Fleet(chaos, ns, count)
+    try:
+        async with operators(chaos, chaos_tmp) as start:
+            op = await start("race", ["--no-leader-elect", "--namespaces", ns])
+            await op.wait_ready()
+            await fleet.prepare()
+            t0 = time.monotonic()
+            await fleet.create()
+            first = await fleet.wait_converged(300, "the fleet to converge before the faults")
+            figure("1 status-write race", services=count, initial_converge_s=time.monotonic() - t0)
+
+            op.proxy.add(Rule("late status answers", method="PATCH", path=r"/aimservices/[^/]+/status$",
+                              delay_response=1.5))  # fmt: skip
+            rng = random.Random(11)
+            edits = 0
+            deleted_at: dict[str, dt.datetime] = {}
+            to_delete = fleet.names()[1::2]
+            started = time.monotonic()
+            base = f"/apis/aim.silogen.ai/v1alpha1/namespaces/{ns}/aimservices"
+            while (elapsed := time.monotonic() - started) < edit_seconds:
+                if not deleted_at and elapsed >= edit_seconds / 2:
+                    for name in to_delete:
+                        deleted_at[name] = dt.datetime.now(dt.UTC)
+                    await fleet.delete(to_delete)
+                name = rng.choice(fleet.live())
+                patch = {"spec": {"replicas": rng.randint(1, 4), "env": [{"name": "EDIT", "value": str(edits)}]}}
+                try:
+                    await kube.request(chaos.api, "PATCH", f"{base}/{name}", patch, "application/merge-patch+json")
+                    edits += 1
+                except Exception:
+                    pass
+                await anyio.sleep(max(0.0, started + (edits + 1) / EDIT_HZ - time.monotonic()))
+            op.proxy.clear()
+            converge = await fleet.converge(300, "every service to converge to its last spec")
+
+            # A minute after the deletes, nothing of the deleted services may exist; and nothing may
+            # have been written for them once the operator had seen the delete (10 s of grace).
+            deletes_done = min(deleted_at.values())
+            wait = 60 - (dt.datetime.now(dt.UTC) - deletes_done).total_seconds()
+            if wait > 0:
+                await anyio.sleep(wait)
+            problems = await fleet.problems()
+            late_writes = [
+                w for w in chaos.writes(user=op.user)
+                if w.ok and w.resource == "inferenceservices" and w.name in deleted_at
+                and w.received > deleted_at[w.name] + dt.timedelta(seconds=10)
+            ]  # fmt: skip
+            status_writes = [w for w in chaos.writes(user=op.user) if w.ok and w.subresource == "status"]
+            figure(
+                "1 status-write race",
+                first_converge_s=first,
+                edits=edits,
+                deleted=len(to_delete),
+                converge_after_faults_s=converge.figure,
+                operator_writes=len([w for w in chaos.writes(user=op.user) if w.ok]),
+                status_writes=len(status_writes),
+                late_child_writes_for_deleted=len(late_writes),
+                unexpected_exits=op.unexpected_exits,
+            )
+            assert converge.ok, converge.message()
+            assert problems == [], f"a minute after the deletes the fleet is not converged: {problems[:8]}"
+            assert late_writes == [], (
+                f"{len(late_writes)} InferenceService write(s) for deleted services more than 10 s after their "
+                f"delete, e.g. {late_writes[:3]}"
+            )
+            assert op.unexpected_exits == 0, f"the operator exited on its own: {op.exit_codes}"
+    finally:
+        await chaos.drop_namespace(ns)

@@ -1,0 +1,104 @@
+"""Chaos scenario 6 — the operator SIGKILLed every 20 s during a burst; the apiserver restarted once,
+etcd restarted once.
+
+A burst of services arrives while the operator is killed (SIGKILL, no goodbye) every 20 s and
+restarted a second later, as a Deployment would; the apiserver is restarted once and etcd is stopped
+for 5 s and started again once, in the middle of it.
+
+Proves: every service converges with exactly one InferenceService (owned by it), the template keeps
+exactly one ServingRuntime; and once idle the operator writes nothing (from the audit log, over
+:data:`IDLE_SECONDS`) — restarts must not leave work that repeats forever.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+
+from aimctl.devcluster.components import ORDER
+from tests.chaos.harness import ChaosCluster, Fleet, figure, operators, size
+from tests.support import audit, kube
+
+pytestmark = pytest.mark.cluster
+
+KILL_EVERY = 20.0
+IDLE_SECONDS = 30.0
+
+
+async def test_kill_and_restart(chaos: ChaosCluster, chaos_tmp: Path) -> None:
+    count = size(100, 500)
+    kills = 3 if count <= 100 else 8
+    ns = await chaos.namespace("kill")
+    fleet = Fleet(chaos, ns, count)
+    local = chaos.local
+    try:
+        async with operators(chaos, chaos_tmp) as start:
+            op = await start("kill", ["--no-leader-elect", "--namespaces", ns])
+            await op.wait_ready()
+            await fleet.prepare()
+            t0 = time.monotonic()
+            outages: dict[str, float] = {}
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(fleet.create, None, 4)  # a burst spread over the faults
+
+                async def killer() -> None:
+                    for _ in range(kills):
+                        await anyio.sleep(KILL_EVERY)
+                        op.kill(signal.SIGKILL)
+
+                async def components() -> None:
+                    await anyio.sleep(KILL_EVERY / 2)
+                    t = time.monotonic()
+                    await anyio.to_thread.run_sync(local.restart_component, "kube-apiserver")
+                    outages["apiserver_restart_s"] = time.monotonic() - t
+                    await anyio.sleep(KILL_EVERY)
+                    t = time.monotonic()
+                    await anyio.to_thread.run_sync(local.stop_component, "etcd")
+                    await anyio.sleep(5)
+                    await anyio.to_thread.run_sync(local.start_component, "etcd")
+                    await anyio.to_thread.run_sync(local.start_component, "kube-apiserver")  # waits for readyz
+                    outages["etcd_outage_s"] = time.monotonic() - t
+                    # Whatever else of the cluster the outage took down comes back (later scenarios use it).
+                    for name in ORDER:
+                        await anyio.to_thread.run_sync(local.start_component, name)
+
+                tg.start_soon(killer)
+                tg.start_soon(components)
+            faults_over = time.monotonic()
+            converge = await fleet.converge(600, "every service to converge after the kills and restarts")
+
+            runtimes = (await kube.get(chaos.api, f"/apis/serving.kserve.io/v1alpha1/namespaces/{ns}/servingruntimes"))[
+                "items"
+            ]
+            await anyio.sleep(10)  # settle: the last status writes and events
+            since = audit.now()
+            await anyio.sleep(IDLE_SECONDS)
+            idle_writes = [w for w in chaos.writes(since, op.user) if w.ok]
+            all_writes = [w for w in chaos.writes(user=op.user) if w.ok]
+            figure(
+                "6 kill and restart",
+                services=count,
+                kills=op.intentional_kills,
+                starts=op.starts,
+                converge_after_faults_s=converge.figure,
+                converge_since_burst_s=time.monotonic() - t0 - 10 - IDLE_SECONDS,
+                faults_s=faults_over - t0,
+                operator_writes=len(all_writes),
+                idle_writes=len(idle_writes),
+                serving_runtimes=len(runtimes),
+                unexpected_exits=op.unexpected_exits,
+                **outages,
+            )
+            assert converge.ok, converge.message()
+            assert len(runtimes) == 1, f"{len(runtimes)} ServingRuntimes for one template"
+            assert idle_writes == [], (
+                f"{len(idle_writes)} write(s) in {IDLE_SECONDS:.0f} s once idle, e.g. "
+                + "; ".join(f"{w.verb} {w.resource}/{w.subresource} {w.name}" for w in idle_writes[:5])
+            )
+            assert op.unexpected_exits == 0, f"the operator exited on its own: {op.exit_codes}"
+    finally:
+        await chaos.drop_namespace(ns)
