@@ -48,8 +48,8 @@ cluster-down: $(STAMP) ## stop the local development cluster (data kept)
 cluster-status: $(STAMP)
 	$(BIN)/aimctl dev cluster status
 
-bench: $(STAMP) ## benchmarks (on demand; prints figures)
-	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts=""
+bench: $(STAMP) ## benchmarks (on demand; prints figures; AIMCTL_BENCH_SERVICES=10000 for the large scale run)
+	$(BIN)/python -m tests.bench.bench_scale
 
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
