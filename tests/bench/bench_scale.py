@@ -34,7 +34,8 @@ Printed: converge time (first create sent → last service Running), per-service
 resource (the apiserver's ``apiserver_request_total`` over the window, less the harness's own writes,
 which it counts), writes during the idle window, and each time figure's ratio to the floor. Lease
 renewals (kube-controller-manager, scheduler, kwok's node leases and the operator's leader election)
-are shown apart and not counted as the operator's writes. Nothing is asserted about time.
+are shown apart and not counted as the operator's writes. Write counts are read once no other write
+happened for 2 s (events trail the last status). Nothing is asserted about time.
 """
 
 from __future__ import annotations
@@ -269,6 +270,20 @@ async def wait_until(predicate: Any, timeout: float, what: str, op: OperatorRun 
         await anyio.sleep(0.05)
 
 
+async def settled(plain: Plain, quiet: float = 2.0, limit: float = 30.0) -> Counts:
+    """The apiserver's write counts once no write but lease renewals happened for ``quiet`` seconds
+    (at most ``limit`` seconds): events posted off the reconcile's critical path trail the status."""
+    counts = await plain.writes()
+    still_since, deadline = time.monotonic(), time.monotonic() + limit
+    while time.monotonic() - still_since < quiet and time.monotonic() < deadline:
+        await anyio.sleep(0.5)
+        fresh = await plain.writes()
+        if split_leases(minus(fresh, counts))[0]:
+            still_since = time.monotonic()
+        counts = fresh
+    return counts
+
+
 async def install_crds(api: client.ApiClient) -> None:
     crds = load_crds()
     for crd in crds:
@@ -358,10 +373,9 @@ async def bench(
             await wait_until(lambda: len(running) >= n, 3600, f"{n} services Running", op)
             figures.converge = max(running.values()) - t0
             figures.latencies = [running[k] - sent[k] for k in sent]
-            await anyio.sleep(1.0)  # writes that trail the last status (events) land in the window
+            after = await settled(plain)  # writes that trail the last status (events) land in the window
             figures.cpu = cpu_seconds(op.pid) - cpu0
             figures.cpu_total = cpu_seconds(op.pid)
-            after = await plain.writes()
             harness[("serving.kserve.io/inferenceservices", "status")] += standin.writes
             figures.writes, figures.leases = split_leases(minus(after, before, harness))
             figures.own = {k: v - own0.get(k, 0.0) for k, v in op.own_writes().items() if v - own0.get(k, 0.0)}
