@@ -300,8 +300,24 @@ async def install_crds(api: client.ApiClient) -> None:
             await anyio.sleep(0.1)
 
 
+def start_profiler(pid: int, output: Path) -> subprocess.Popen[bytes]:
+    """py-spy sampling the operator (``--nonblocking``: the process is never paused) into ``output``
+    (raw collapsed stacks: ``py-spy``'s ``--format raw``, one line per stack with its sample count)."""
+    py_spy = Path(sys.executable).with_name("py-spy")
+    argv = [str(py_spy), "record", "--pid", str(pid), "--nonblocking", "--rate", "50", "--format", "raw",
+            "--output", str(output)]  # fmt: skip
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 async def bench(
-    kubeconfig: Path, server: str, pki: Path, n: int, idle: float, extra: list[str], workdir: Path
+    kubeconfig: Path,
+    server: str,
+    pki: Path,
+    n: int,
+    idle: float,
+    extra: list[str],
+    workdir: Path,
+    profile: Path | None = None,
 ) -> Figures:
     cfg = client.Configuration()
     await config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
@@ -365,6 +381,7 @@ async def bench(
                     harness[(f"{API.split('/')[0]}/aimservices", "")] += 1
                     await kube.create(api, f"/apis/{API}/namespaces/{ns}/aimservices", body)
 
+            profiler = start_profiler(op.pid, profile) if profile else None
             t0 = time.perf_counter()
             async with anyio.create_task_group() as creators:
                 for _ in range(IN_FLIGHT):
@@ -372,6 +389,9 @@ async def bench(
             print(f"[bench] {n} services created in {time.perf_counter() - t0:.1f} s")
             await wait_until(lambda: len(running) >= n, 3600, f"{n} services Running", op)
             figures.converge = max(running.values()) - t0
+            if profiler is not None:
+                profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+                profiler.wait(60)
             figures.latencies = [running[k] - sent[k] for k in sent]
             after = await settled(plain)  # writes that trail the last status (events) land in the window
             figures.cpu = cpu_seconds(op.pid) - cpu0
@@ -440,6 +460,9 @@ def main() -> None:
         default=int(os.environ["AIMCTL_BENCH_PORT_BASE"]) if os.environ.get("AIMCTL_BENCH_PORT_BASE") else None,
     )
     parser.add_argument("--operator-arg", action="append", default=[], help="an extra flag for aimctl run (repeat)")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy the operator while it converges; raw stacks to this file"
+    )
     parser.add_argument("--keep", action="store_true", help="leave the cluster running afterwards")
     args = parser.parse_args()
     from aimctl.devcluster.cluster import DevCluster
@@ -453,7 +476,7 @@ def main() -> None:
     print(f"[bench] operator log: {workdir / 'operator.log'}")
     try:
         figures = anyio.run(bench, cluster.kubeconfig, cluster.server, cluster.layout.pki, args.services, args.idle,
-                            args.operator_arg, workdir, backend="asyncio")  # fmt: skip
+                            args.operator_arg, workdir, args.profile, backend="asyncio")  # fmt: skip
         report(figures, args.operator_arg)
     finally:
         if args.keep:
