@@ -416,6 +416,46 @@ async def bench(
     return figures
 
 
+def _area(frame: str) -> str:
+    """``func (path:line)`` → the package it belongs to (a site-packages distribution, a repository
+    package, or ``stdlib:<module>``)."""
+    path = frame.rsplit("(", 1)[-1].split(":", 1)[0]
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    parts = Path(path).parts
+    for root in ("aimctl", "informers", "statemachines", "metrics", "tests"):
+        if root in parts:
+            i = parts.index(root)
+            return "/".join(parts[i : i + 2]).removesuffix(".py")
+    return f"stdlib:{Path(path).stem}"
+
+
+def summarise_profile(path: Path, top: int = 15) -> None:
+    """Where the sampled CPU went: by package of the innermost frame (self) and the busiest functions."""
+    by_area: collections.Counter[str] = collections.Counter()
+    by_leaf: collections.Counter[str] = collections.Counter()
+    total = 0
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack or not count.isdigit():
+            continue
+        frames = [f for f in stack.split(";") if "(" in f and not f.startswith(("process ", "thread "))]
+        if not frames:
+            continue
+        total += int(count)
+        by_area[_area(frames[-1])] += int(count)
+        by_leaf[frames[-1].strip()] += int(count)
+    if not total:
+        print(f"  profile {path}: no samples")
+        return
+    print(f"  profile ({total} samples, self time by package of the innermost frame; raw stacks in {path}):")
+    for area, samples in by_area.most_common(top):
+        print(f"    {samples / total:6.1%}  {area}")
+    print("  busiest functions (self):")
+    for leaf, samples in by_leaf.most_common(top):
+        print(f"    {samples / total:6.1%}  {leaf[:110]}")
+
+
 def report(f: Figures, extra: list[str]) -> None:
     n = f.services
     floor = f.floor_seconds
@@ -478,6 +518,8 @@ def main() -> None:
         figures = anyio.run(bench, cluster.kubeconfig, cluster.server, cluster.layout.pki, args.services, args.idle,
                             args.operator_arg, workdir, args.profile, backend="asyncio")  # fmt: skip
         report(figures, args.operator_arg)
+        if args.profile is not None:
+            summarise_profile(args.profile)
     finally:
         if args.keep:
             print(f"[bench] cluster {cluster.name!r} left running: KUBECONFIG={cluster.kubeconfig}")
