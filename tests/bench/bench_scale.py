@@ -417,17 +417,20 @@ async def bench(
 
 
 def _area(frame: str) -> str:
-    """``func (path:line)`` → the package it belongs to (a site-packages distribution, a repository
-    package, or ``stdlib:<module>``)."""
-    path = frame.rsplit("(", 1)[-1].split(":", 1)[0]
-    if "site-packages/" in path:
-        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
-    parts = Path(path).parts
-    for root in ("aimctl", "informers", "statemachines", "metrics", "tests"):
-        if root in parts:
-            i = parts.index(root)
-            return "/".join(parts[i : i + 2]).removesuffix(".py")
-    return f"stdlib:{Path(path).stem}"
+    """``func (path:line)`` → what it belongs to: ``aimctl/controllers`` (a repository package), else
+    the top-level module (``aiohttp``, ``json``, ``asyncio``; py-spy shortens paths to the module's)."""
+    parts = Path(frame.rsplit("(", 1)[-1].split(":", 1)[0]).parts
+    if not parts:
+        return "?"
+    if parts[0] in ("aimctl", "informers", "statemachines", "metrics", "tests") and len(parts) > 1:
+        return "/".join(parts[:2]).removesuffix(".py")
+    return parts[0].removesuffix(".py")
+
+
+def _function(frame: str) -> str:
+    """``func (path:line)`` → ``func (path)``: a function's samples together, whatever the line."""
+    name, _, where = frame.strip().rpartition(" (")
+    return f"{name} ({where.split(':', 1)[0]})"
 
 
 def summarise_profile(path: Path, top: int = 15) -> None:
@@ -444,7 +447,7 @@ def summarise_profile(path: Path, top: int = 15) -> None:
             continue
         total += int(count)
         by_area[_area(frames[-1])] += int(count)
-        by_leaf[frames[-1].strip()] += int(count)
+        by_leaf[_function(frames[-1])] += int(count)
     if not total:
         print(f"  profile {path}: no samples")
         return
