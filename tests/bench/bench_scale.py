@@ -253,6 +253,7 @@ class Figures:
     own: dict[str, float] = field(default_factory=dict)
     idle: Counts = field(default_factory=dict)
     idle_leases: float = 0.0
+    own_idle: dict[str, float] = field(default_factory=dict)
     idle_seconds: float = 0.0
     floor_writes: int = 0
     floor_seconds: float = 0.0
@@ -402,7 +403,11 @@ async def bench(
             print(f"[bench] converged in {figures.converge:.1f} s; idle window {idle:.0f} s")
 
             standin_before = standin.writes
+            own_before = op.own_writes()
             await anyio.sleep(idle)
+            figures.own_idle = {
+                k: v - own_before.get(k, 0.0) for k, v in op.own_writes().items() if v - own_before.get(k, 0.0)
+            }
             idle_after = await plain.writes()
             idle_harness: Counts = {("serving.kserve.io/inferenceservices", "status"): standin.writes - standin_before}
             figures.idle, figures.idle_leases = split_leases(minus(idle_after, after, idle_harness))
@@ -467,6 +472,7 @@ def report(f: Figures, extra: list[str]) -> None:
     by_resource = ", ".join(f"{v / n:.2f} {label(k)}" for k, v in sorted(f.writes.items(), key=lambda kv: -kv[1]))
     own = ", ".join(f"{v / n:.2f} {k}" for k, v in sorted(f.own.items(), key=lambda kv: -kv[1]))
     idle = sum(f.idle.values())
+    own_idle = ", ".join(f"{v:.0f} {k}" for k, v in f.own_idle.items()) or "none"
     idle_detail = ", ".join(f"{v:.0f} {label(k)}" for k, v in f.idle.items()) or "none"
     print()
     print(f"scale benchmark: {n} AIMServices, 10 namespaces, aimctl run ({flags}); cores: {os.cpu_count()}")
@@ -482,7 +488,7 @@ def report(f: Figures, extra: list[str]) -> None:
         ("peak RSS", f"{f.rss:.0f} MiB", ""),
         ("writes per service", f"{total / n:.2f} ({by_resource})", f"operator's own count: {own}"),
         (f"writes in the idle {f.idle_seconds:.0f} s after", f"{idle:.0f} ({idle_detail})",
-         f"lease renewals apart: {f.idle_leases:.0f}"),
+         f"lease renewals apart: {f.idle_leases:.0f}; operator's own count: {own_idle}"),
         ("lease renewals while converging", f"{f.leases:.0f} (all components, not counted above)", ""),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
