@@ -42,7 +42,6 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
-from aimctl.kube.events import EventRecorder
 from aimctl.kube.resources import AIM_RESOURCES, OPTIONAL_APIS
 from aimctl.reconcile import Controller, Result, TerminalError, Watch
 from informers.cache import Cache
@@ -294,32 +293,21 @@ class Manager:
         try:
             # The deadline is set once a stop is requested: workers then finish their current key
             # and exit (the queues return None); whatever still runs at the deadline is cancelled.
-            # Event recorders post off the workers' critical path, only while leading: they start
-            # before the workers, are cancelled with them (lease lost) and, on a graceful stop, post
-            # what the drained workers queued (within the same drain deadline).
-            recorders = [r for c in self.controllers if isinstance(r := getattr(c, "events", None), EventRecorder)]
             with anyio.CancelScope() as drain:
-                async with anyio.create_task_group() as senders:
-                    for recorder in recorders:
-                        await senders.start(recorder.run)
-                    async with anyio.create_task_group() as workers:
-                        for controller in self.controllers:
-                            queue = self.queues[controller.name]
-                            for i in range(self.config.workers_for(controller.name)):
-                                workers.start_soon(
-                                    self._worker, controller, queue, name=f"worker:{controller.name}:{i}"
-                                )
-                        log.info(
-                            "workers started",
-                            controllers={c.name: self.config.workers_for(c.name) for c in self.controllers},
-                        )
-                        await self._stop.wait()
-                        log.info("stopping: draining workers", timeout=self.config.drain_timeout)
-                        for queue in self.queues.values():
-                            queue.shutdown()
-                        drain.deadline = anyio.current_time() + self.config.drain_timeout
-                    for recorder in recorders:
-                        recorder.close()
+                async with anyio.create_task_group() as workers:
+                    for controller in self.controllers:
+                        queue = self.queues[controller.name]
+                        for i in range(self.config.workers_for(controller.name)):
+                            workers.start_soon(self._worker, controller, queue, name=f"worker:{controller.name}:{i}")
+                    log.info(
+                        "workers started",
+                        controllers={c.name: self.config.workers_for(c.name) for c in self.controllers},
+                    )
+                    await self._stop.wait()
+                    log.info("stopping: draining workers", timeout=self.config.drain_timeout)
+                    for queue in self.queues.values():
+                        queue.shutdown()
+                    drain.deadline = anyio.current_time() + self.config.drain_timeout
             if drain.cancelled_caught:
                 log.warning("drain timed out; in-flight reconciles were cancelled")
         finally:

@@ -12,15 +12,8 @@ module only builds and posts the event correctly:
 * an event about a cluster-scoped object goes to the ``default`` namespace, as client-go does.
 
 Guarantees and caveats: :meth:`EventRecorder.emit` never raises for API errors (events are not state;
-a failure is logged and counted in :attr:`EventRecorder.failed`). While :meth:`EventRecorder.run` runs
-(the manager runs it beside the workers, only while leading) ``emit`` only queues the event and returns:
-posting is off the reconcile's critical path (issue 18: two events per service were two of its five
-sequential round trips), done by a few sender tasks through the same client, so the client's write
-limits and its leader write fence apply (no event is sent once the lease may be lost, and the senders
-are cancelled with the workers). The buffer is bounded (:data:`EVENT_BUFFER`); when it is full an
-event is dropped, logged and counted, never waited for. Events of one object may be posted out of
-order by the concurrent senders; each carries the ``eventTime`` of its ``emit``. Without ``run``
-(unit tests, one-shot tools) ``emit`` posts and waits, as before. Notes go through the log scrubber's
+a failure is logged and counted in :attr:`EventRecorder.failed`); it does wait for the request, which
+goes through the client's write limits like every other write. Notes go through the log scrubber's
 value layer so a secret remembered by the logger is not published in an event either.
 """
 
@@ -32,10 +25,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-import anyio
-import anyio.abc
 import structlog
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from aimctl.kube.resources import EVENTS
 from aimctl.logging import SCRUBBER
@@ -47,10 +37,6 @@ log = structlog.get_logger("aimctl.kube.events")
 EventType = Literal["Normal", "Warning"]
 MAX_NOTE = 1024
 MAX_REASON = 128
-#: Events queued at most while :meth:`EventRecorder.run` posts them (more are dropped and counted).
-EVENT_BUFFER = 4096
-#: Concurrent posts of queued events per recorder (each also takes one of the client's write slots).
-EVENT_SENDERS = 8
 
 
 def reporting_instance() -> str:
@@ -117,8 +103,6 @@ class EventRecorder:
         self.instance = instance or reporting_instance()
         self.emitted = 0
         self.failed = 0
-        self.dropped = 0
-        self._queue: MemoryObjectSendStream[dict[str, Any]] | None = None
 
     async def emit(
         self,
@@ -129,50 +113,8 @@ class EventRecorder:
         note: str,
         related: Obj | None = None,
     ) -> bool:
-        """Post one event (queue it while :meth:`run` runs); return whether it was accepted or queued
-        (errors are logged, not raised)."""
+        """Post one event; return whether it was accepted (errors are logged, not raised)."""
         body = build_event(regarding, type_, reason, action, note, self.controller, self.instance, related)
-        queue = self._queue
-        if queue is not None:
-            try:
-                queue.send_nowait(body)
-                return True
-            except anyio.WouldBlock:
-                self.dropped += 1
-                self.failed += 1
-                log.warning("event buffer full: event dropped", reason=reason, buffer=EVENT_BUFFER)
-                return False
-        return await self._post(body)
-
-    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Post queued events with :data:`EVENT_SENDERS` tasks until :meth:`close` (then the buffered
-        ones are posted and this returns) or cancellation (the buffered ones are lost)."""
-        send, receive = anyio.create_memory_object_stream[dict[str, Any]](EVENT_BUFFER)
-        self._queue = send
-        try:
-            async with anyio.create_task_group() as tg:
-                for _ in range(EVENT_SENDERS):
-                    tg.start_soon(self._drain, receive.clone())
-                receive.close()
-                task_status.started()
-        finally:
-            if self._queue is send:
-                self._queue = None
-            send.close()
-
-    def close(self) -> None:
-        """Take no more events into the queue; :meth:`run` returns once the buffered ones are posted."""
-        queue, self._queue = self._queue, None
-        if queue is not None:
-            queue.close()
-
-    async def _drain(self, receive: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
-        async with receive:
-            async for body in receive:
-                await self._post(body)
-
-    async def _post(self, body: dict[str, Any]) -> bool:
-        reason = body["reason"]
         try:
             await self.client.request(
                 "create", EVENTS.path(body["metadata"]["namespace"]), resource=EVENTS.name, body=body
