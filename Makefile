@@ -48,8 +48,8 @@ cluster-down: $(STAMP) ## stop the local development cluster (data kept)
 cluster-status: $(STAMP)
 	$(BIN)/aimctl dev cluster status
 
-bench: $(STAMP) ## benchmarks and the full-size chaos suite (on demand; prints figures)
-	$(BIN)/pytest tests/bench -s -p no:cacheprovider -o addopts=""
+bench: $(STAMP) ## scale benchmark (AIMCTL_BENCH_SERVICES=10000 for the large run) and the full-size chaos suite; prints figures
+	$(BIN)/python -m tests.bench.bench_scale
 	AIMCTL_CHAOS_SIZE=full $(BIN)/pytest tests/chaos -s -p no:cacheprovider -o addopts=""
 
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
