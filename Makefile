@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv lint test test-unit dev cluster-up cluster-down cluster-status k8s-binaries crds bench clean
+.PHONY: help venv lint test test-unit dev cluster-up cluster-down cluster-status k8s-binaries crds bench chaos clean
 .PHONY: test-deps deploy-tools manifests lock image kind-up kind-down kind-crds kind-load deploy undeploy samples
 .PHONY: image-tools
 
@@ -51,6 +51,9 @@ cluster-status: $(STAMP)
 bench: $(STAMP) ## scale benchmark (AIMCTL_BENCH_SERVICES=10000 for the large run) and the full-size chaos suite; prints figures
 	$(BIN)/python -m tests.bench.bench_scale
 	AIMCTL_CHAOS_SIZE=full $(BIN)/pytest tests/chaos -s -p no:cacheprovider -o addopts=""
+
+chaos: $(STAMP) ## the chaos suite at its reduced size (100 services a scenario; 20-30 min; tests/chaos/README.md)
+	$(BIN)/pytest tests/chaos -s -p no:cacheprovider
 
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
