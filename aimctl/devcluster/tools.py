@@ -56,18 +56,25 @@ def build_kustomize(out: Path, log: Callable[[str], None] = print) -> None:
         partial.replace(out)
 
 
-def ensure_kustomize(log: Callable[[str], None] = print) -> Path:
-    """A kustomize executable: ``$AIMCTL_KUSTOMIZE``, else the cached build (built when absent)."""
-    explicit = os.environ.get("AIMCTL_KUSTOMIZE")
+def _ensure_tool(
+    override: str, path: Path, build: Callable[[Path, Callable[[str], None]], None], log: Callable[[str], None]
+) -> Path:
+    """The executable named by the environment variable ``override`` when set (a path or a name on
+    ``PATH``), else the cached build at ``path``, built by ``build`` when absent."""
+    explicit = os.environ.get(override)
     if explicit:
         found = shutil.which(explicit) or explicit
         if not os.access(found, os.X_OK):
-            raise FileNotFoundError(f"AIMCTL_KUSTOMIZE={explicit} is not an executable")
+            raise FileNotFoundError(f"{override}={explicit} is not an executable")
         return Path(found)
-    path = kustomize_path()
     if not os.access(path, os.X_OK):
-        build_kustomize(path, log)
+        build(path, log)
     return path
+
+
+def ensure_kustomize(log: Callable[[str], None] = print) -> Path:
+    """A kustomize executable: ``$AIMCTL_KUSTOMIZE``, else the cached build (built when absent)."""
+    return _ensure_tool("AIMCTL_KUSTOMIZE", kustomize_path(), build_kustomize, log)
 
 
 def kustomize_build(directory: Path, log: Callable[[str], None] = print) -> str:
@@ -115,13 +122,4 @@ def build_helm(out: Path, log: Callable[[str], None] = print) -> None:
 
 def ensure_helm(log: Callable[[str], None] = print) -> Path:
     """A helm executable: ``$AIMCTL_HELM``, else the cached build (built when absent)."""
-    explicit = os.environ.get("AIMCTL_HELM")
-    if explicit:
-        found = shutil.which(explicit) or explicit
-        if not os.access(found, os.X_OK):
-            raise FileNotFoundError(f"AIMCTL_HELM={explicit} is not an executable")
-        return Path(found)
-    path = helm_path()
-    if not os.access(path, os.X_OK):
-        build_helm(path, log)
-    return path
+    return _ensure_tool("AIMCTL_HELM", helm_path(), build_helm, log)
