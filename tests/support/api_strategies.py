@@ -27,6 +27,7 @@ from aimctl.api.image import AIMImageSpec
 from aimctl.api.kinds import KindInfo
 from aimctl.api.markers import ListMap, PreserveUnknownFields
 from aimctl.api.quantity import Quantity
+from aimctl.api.routing import AIMRuntimeRoutingConfig, AIMServiceRouting
 
 # Printable text without surrogates or control characters; a little non-ASCII to catch encoding bugs.
 TEXT = st.text(
@@ -68,8 +69,14 @@ def _image_resources(draw: st.DrawFn) -> dict[str, Any]:
 
 
 # (model, python field name) -> strategy for that field's raw value.
+# Route templates: any text the CRD's CEL rules admit (no `=~`, no backtick), within its length bound.
+_ROUTE_TEMPLATE = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12).filter(
+    lambda s: "=~" not in s and "`" not in s
+)
 _FIELD_OVERRIDES: dict[tuple[type[BaseModel], str], st.SearchStrategy[Any]] = {
     (AIMImageSpec, "resources"): _image_resources(),
+    (AIMRuntimeRoutingConfig, "route_template"): _ROUTE_TEMPLATE,
+    (AIMServiceRouting, "route_template"): _ROUTE_TEMPLATE,
 }
 # Resource maps: keys are resource names, values quantities.
 _RESOURCE_LIST = st.dictionaries(_RESOURCE_NAMES, quantity_values(), max_size=3)
