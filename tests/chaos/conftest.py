@@ -13,7 +13,7 @@ from kubernetes_asyncio import client, config
 
 from tests.chaos.harness import OPERATOR_NAMESPACE, ChaosCluster
 from tests.support import kube
-from tests.support.aim_crds import CRD_PATH, load_crds
+from tests.support.aim_crds import install_aim_crds
 from tests.support.ports import free_port_base
 from tests.support.wait import wait_for
 
@@ -43,15 +43,7 @@ async def chaos(chaos_local: Any, tmp_path_factory: pytest.TempPathFactory) -> A
     await config.load_kube_config(config_file=str(chaos_local.kubeconfig), client_configuration=cfg)
     tmp = tmp_path_factory.mktemp("chaos")
     async with client.ApiClient(cfg) as api:
-        crds = load_crds()
-        for crd in crds:
-            await kube.apply(api, f"{CRD_PATH}/{crd['metadata']['name']}", crd)
-        for crd in crds:
-            name = crd["metadata"]["name"]
-            await wait_for(lambda name=name: kube.get(api, f"{CRD_PATH}/{name}"),  # type: ignore[misc]
-                           lambda c: any(x["type"] == "Established" and x["status"] == "True"
-                                         for x in (c.get("status") or {}).get("conditions") or []),
-                           timeout=60, what=f"{name} Established")  # fmt: skip
+        await install_aim_crds(api)
         await kube.create(
             api,
             "/api/v1/namespaces",

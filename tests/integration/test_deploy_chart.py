@@ -31,7 +31,6 @@ from tests.integration.test_deploy_rbac import (
     check_job_pods_admitted,
     controlled_kinds,
     coverage_workload,
-    free_port_base,
 )
 from tests.sim.gateway_controller import GatewaySimulator
 from tests.sim.oci_registry import Registry, start_registry
@@ -43,6 +42,7 @@ from tests.support.chart import CHART, NON_DEFAULT, RELEASE, helm, template, val
 from tests.support.manifests import apply_docs
 from tests.support.operator_process import OperatorProcess
 from tests.support.polling import until_async
+from tests.support.ports import start_private_cluster
 from tests.support.samples import prepare, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, service_account_token, token_kubeconfig
 from tests.support.services import absent
@@ -88,16 +88,8 @@ PRIVATE_CLUSTER = f"test-deploy-chart-{os.getpid()}"
 
 @pytest.fixture(scope="module")
 def chart_cluster(cluster: Any) -> Iterator[Any]:
-    if cluster.local is None:
-        pytest.skip("needs the local development cluster (a private one is started next to it)")
-    from aimctl.devcluster.cluster import DevCluster
-
-    local = DevCluster(PRIVATE_CLUSTER, port_base=free_port_base(), log=lambda m: print(f"[{PRIVATE_CLUSTER}] {m}"))
-    try:
-        local.up()
+    with start_private_cluster(cluster, PRIVATE_CLUSTER) as local:
         yield local
-    finally:
-        local.destroy()
 
 
 @pytest.fixture

@@ -43,15 +43,14 @@ from tests.sim.pod_logs import serve_logs
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support import aim, kube
 from tests.support import services as svc
-from tests.support.aim_crds import CRD_PATH, load_crds
+from tests.support.aim_crds import install_aim_crds
 from tests.support.apirecorder import RecordingProxy
 from tests.support.manifests import apply_docs
 from tests.support.operator_process import OperatorProcess
 from tests.support.polling import until_async
-from tests.support.ports import free_port_base
+from tests.support.ports import start_private_cluster
 from tests.support.samples import prepare, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, install_rbac, service_account_token, token_kubeconfig
-from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -62,16 +61,8 @@ PRIVATE_CLUSTER = f"test-deploy-rbac-{os.getpid()}"
 
 @pytest.fixture(scope="module")
 def private_cluster(cluster: Any) -> Iterator[Any]:
-    if cluster.local is None:
-        pytest.skip("needs the local development cluster (a private one is started next to it)")
-    from aimctl.devcluster.cluster import DevCluster
-
-    local = DevCluster(PRIVATE_CLUSTER, port_base=free_port_base(), log=lambda m: print(f"[{PRIVATE_CLUSTER}] {m}"))
-    try:
-        local.up()
+    with start_private_cluster(cluster, PRIVATE_CLUSTER) as local:
         yield local
-    finally:
-        local.destroy()
 
 
 @pytest.fixture
@@ -79,16 +70,8 @@ async def private_api(private_cluster: Any) -> AsyncIterator[client.ApiClient]:
     cfg = client.Configuration()
     await config.load_kube_config(config_file=str(private_cluster.kubeconfig), client_configuration=cfg)
     async with client.ApiClient(cfg) as api:
-        crds = load_crds()
-        for crd in crds:
-            await kube.apply(api, f"{CRD_PATH}/{crd['metadata']['name']}", crd)
+        await install_aim_crds(api)
         await anyio.to_thread.run_sync(private_cluster.install_crds, [])  # (upstream ones: at start)
-        for crd in crds:
-            name = crd["metadata"]["name"]
-            await wait_for(lambda name=name: kube.get(api, f"{CRD_PATH}/{name}"),  # type: ignore[misc]
-                           lambda c: any(x["type"] == "Established" and x["status"] == "True"
-                                         for x in (c.get("status") or {}).get("conditions") or []),
-                           timeout=60, what=f"{name} Established")  # fmt: skip
         await install_storage_classes(api)
         provisioner = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
         try:

@@ -43,14 +43,13 @@ from tests.sim.gateway_controller import GatewaySimulator
 from tests.sim.oci_registry import Registry, push_image, start_registry
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support import aim, kube
-from tests.support.aim_crds import CRD_PATH, load_crds
+from tests.support.aim_crds import install_aim_crds
 from tests.support.container import ImageRoot, image_root, start
 from tests.support.manifests import apply_docs
 from tests.support.polling import until_async
-from tests.support.ports import free_port_base
+from tests.support.ports import start_private_cluster
 from tests.support.samples import prepare, sample_image_labels, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, install_rbac, service_account_token
-from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -144,16 +143,8 @@ def test_runs_as_its_user_on_a_read_only_root(image: ImageRoot, tmp_path: Path) 
 
 @pytest.fixture(scope="module")
 def private_cluster(cluster: Any, image: ImageRoot) -> Iterator[Any]:
-    if cluster.local is None:
-        pytest.skip("needs the local development cluster (a private one is started next to it)")
-    from aimctl.devcluster.cluster import DevCluster
-
-    local = DevCluster(PRIVATE_CLUSTER, port_base=free_port_base(), log=lambda m: print(f"[{PRIVATE_CLUSTER}] {m}"))
-    try:
-        local.up()
+    with start_private_cluster(cluster, PRIVATE_CLUSTER) as local:
         yield local
-    finally:
-        local.destroy()
 
 
 @pytest.fixture
@@ -161,15 +152,7 @@ async def private_api(private_cluster: Any) -> AsyncIterator[client.ApiClient]:
     cfg = client.Configuration()
     await config.load_kube_config(config_file=str(private_cluster.kubeconfig), client_configuration=cfg)
     async with client.ApiClient(cfg) as api:
-        crds = load_crds()
-        for crd in crds:
-            await kube.apply(api, f"{CRD_PATH}/{crd['metadata']['name']}", crd)
-        for crd in crds:
-            name = crd["metadata"]["name"]
-            await wait_for(lambda name=name: kube.get(api, f"{CRD_PATH}/{name}"),  # type: ignore[misc]
-                           lambda c: any(x["type"] == "Established" and x["status"] == "True"
-                                         for x in (c.get("status") or {}).get("conditions") or []),
-                           timeout=60, what=f"{name} Established")  # fmt: skip
+        await install_aim_crds(api)
         await install_storage_classes(api)
         provisioner = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
         try:

@@ -22,11 +22,11 @@ import pytest
 from kubernetes_asyncio import client, config
 
 from aimctl.devcluster.upstream_crds import upstream_crd_files
-from tests.integration.test_deploy_rbac import free_port_base
 from tests.support import aim, kube
 from tests.support.aim_crds import CRD_PATH, load_crds
 from tests.support.operator_process import OperatorProcess
 from tests.support.polling import until_async
+from tests.support.ports import start_private_cluster
 from tests.support.services import (
     OPERATOR_NAMESPACE,
     apply_all,
@@ -48,19 +48,9 @@ GATEWAY = "gateway.networking.k8s.io"
 
 @pytest.fixture(scope="module")
 def private_cluster(cluster: Any) -> Iterator[Any]:
-    if cluster.local is None:
-        pytest.skip("needs the local development cluster (a private one is started next to it)")
-    from aimctl.devcluster.cluster import DevCluster
-
     # Without KServe's manager and webhooks: the cluster plays one where KServe is not installed yet.
-    local = DevCluster(
-        PRIVATE_CLUSTER, port_base=free_port_base(), log=lambda m: print(f"[{PRIVATE_CLUSTER}] {m}"), kserve=False
-    )
-    try:
-        local.up()
+    with start_private_cluster(cluster, PRIVATE_CLUSTER, kserve=False) as local:
         yield local
-    finally:
-        local.destroy()
 
 
 def _established(crd: dict[str, Any]) -> bool:

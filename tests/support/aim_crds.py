@@ -33,8 +33,7 @@ def _established(crd: dict[str, Any]) -> bool:
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
-@pytest.fixture(scope="session")
-async def aim_crds(api: client.ApiClient) -> list[dict[str, Any]]:
+async def install_aim_crds(api: client.ApiClient) -> list[dict[str, Any]]:
     """Install (or update) the AIM CRDs and wait until every one is Established; returns them."""
     crds = load_crds()
     assert len(crds) == 9, f"expected the 9 AIM CRDs in {CRD_DIR}, found {len(crds)}"
@@ -49,3 +48,9 @@ async def aim_crds(api: client.ApiClient) -> list[dict[str, Any]]:
             what=f"CRD {name} Established",
         )
     return crds
+
+
+@pytest.fixture(scope="session")
+async def aim_crds(api: client.ApiClient) -> list[dict[str, Any]]:
+    """The AIM CRDs, installed once per session on the shared test cluster (see :func:`install_aim_crds`)."""
+    return await install_aim_crds(api)

@@ -1,10 +1,14 @@
-"""Free loopback ports for the clusters and servers that tests start next to the shared test cluster."""
+"""Private local clusters (and their free loopback ports) that tests start next to the shared test cluster."""
 
 from __future__ import annotations
 
 import contextlib
 import random
 import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 from aimctl.devcluster.layout import PORTS_PER_CLUSTER
 
@@ -23,3 +27,20 @@ def free_port_base(count: int = PORTS_PER_CLUSTER) -> int:
         except OSError:
             continue
     raise RuntimeError("no free port range for the private cluster")
+
+
+@contextlib.contextmanager
+def start_private_cluster(shared: Any, name: str, **options: Any) -> Iterator[Any]:
+    """A local cluster of its own, up for the block and destroyed after it, for tests that install
+    cluster-wide objects, delete CRDs or run extra operators. ``shared`` is the session's ``cluster``
+    fixture: on an external cluster the test is skipped. ``options`` go to ``DevCluster``."""
+    if shared.local is None:
+        pytest.skip("needs the local development cluster (a private one is started next to it)")
+    from aimctl.devcluster.cluster import DevCluster
+
+    local = DevCluster(name, port_base=free_port_base(), log=lambda m: print(f"[{name}] {m}"), **options)
+    try:
+        local.up()
+        yield local
+    finally:
+        local.destroy()
