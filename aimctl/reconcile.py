@@ -32,8 +32,9 @@ observe, decide, apply, status, event), and supply the kind-specific parts (see
         async def observe(self, obj: Obj) -> RuntimeConfigObservation:
             ...  # from the stores only: the spec, and whether the storage class exists
 
-A kind with children also implements ``desired(role, obj, obs)`` (and ``deletions``) for each role
-its machine's ``ApplyChild`` / ``DeleteChild`` effects name. Only a controller outside the AIM kinds
+A kind with children also declares each role its machine's ``ApplyChild`` / ``DeleteChild`` effects
+name, once, in ``children()`` (:class:`aimctl.controllers.base.Child`: role, resource, builder,
+deletion); a unit test checks the declarations against the machine. Only a controller outside the AIM kinds
 (the ``Echo`` test controller in ``tests/support/echo_controller.py``) implements the protocol
 directly. Every controller ``aimctl run`` starts is listed in :mod:`aimctl.controllers.registry`.
 

@@ -28,7 +28,9 @@ from transitions import Machine
 
 from statemachines.effects import Condition, Effect
 
-Obs = TypeVar("Obs")
+#: The observation a rule or machine reads. Contravariant: they only consume it, so a machine of
+#: ``ServiceObservation`` is a machine of any subclass a controller adds builder fields to.
+Obs = TypeVar("Obs", contravariant=True)
 
 #: Any state: the rule applies whatever ``status.status`` currently says.
 ANY = "*"

@@ -4,21 +4,30 @@
    :meth:`KindController._read`); a vanished object needs nothing (children go by garbage
    collection).
 2. :meth:`KindController.observe` builds an immutable observation from the caches only (plus, for
-   the two kinds that need them, a pod log or the OCI registry).
-3. The kind's :class:`~statemachines.engine.KindMachine` decides the next state, conditions, status
+   the two kinds that need them, a pod log or the OCI registry). It takes nothing and writes nothing.
+3. :meth:`KindController.reserve` takes the scarce resources this reconcile may use (today only the
+   template kinds' discovery-Job slots, see :mod:`aimctl.controllers.discovery_slots`) and returns
+   the observation with what was granted. It runs before the decision because the machine's guards
+   read the grant ("a slot is free"), and it is synchronous, so nothing can interleave between
+   counting and taking.
+4. The kind's :class:`~statemachines.engine.KindMachine` decides the next state, conditions, status
    fields and effects.
-4. Effects are executed in declaration order: ``ApplyChild(role)`` applies what
-   :meth:`KindController.desired` builds for that role (skipped when the cached child carries the
-   desired manifest's hash and every desired field, see :mod:`aimctl.kube.apply`),
-   ``DeleteChild(role)`` deletes what :meth:`KindController.deletions` names.
-5. The status (state, conditions with carried-over timestamps, ``observedGeneration``, the declared
+5. Effects are executed in declaration order: ``ApplyChild(role)`` applies what the :class:`Child`
+   declared for that role builds (skipped when the cached child carries the desired manifest's hash
+   and every desired field, see :mod:`aimctl.kube.apply`), ``DeleteChild(role)`` deletes what it
+   names. Every role a machine's effects name has exactly one declaration in the controller's
+   :meth:`KindController.children`; ``tests/unit/controllers/test_child_declarations.py`` checks
+   this for every controller, so a missing builder fails a unit test, not a reconcile.
+6. :meth:`KindController.release` is told which roles were applied (always, also when a step
+   failed), and gives back what :meth:`KindController.reserve` took and did not use.
+7. The status (state, conditions with carried-over timestamps, ``observedGeneration``, the declared
    fields) is applied through the status subresource only when it differs from the cached one; the
    answer is kept in this controller's private overlay, never put into the shared cache.
-6. On a state change: one event (declared by the rule, or a default one) and one
+8. On a state change: one event (declared by the rule, or a default one) and one
    ``aim_state_transitions_total`` increment. Never one per reconcile.
-7. The smallest declared ``RequeueAfter`` becomes the result.
+9. The smallest declared ``RequeueAfter`` becomes the result.
 
-Failures in step 4 propagate to the manager, which retries with per-key backoff; the status of that
+Failures in step 5 propagate to the manager, which retries with per-key backoff; the status of that
 reconcile is not written, so nothing half-done is reported as done. One exception: a child that an
 admission webhook refuses (e.g. KServe's validation of an InferenceService) is a verdict on the spec,
 not a transient failure; a kind that reports refusals (:meth:`KindController.refused`) records it, and
@@ -31,7 +40,7 @@ The read-your-writes and apply guarantees are described in ``docs/reconcile.md``
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -49,7 +58,7 @@ from metrics.registry import OperatorMetrics
 from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAfter
 from statemachines.engine import Decision, KindMachine
 
-Obs = TypeVar("Obs")
+ObsT = TypeVar("ObsT")
 
 #: States whose entry is reported as a Warning event by default.
 WARNING_STATES = frozenset({"Failed", "Degraded", "NotAvailable"})
@@ -75,12 +84,37 @@ class Deletion:
     name: str
 
 
-class KindController(abc.ABC, Generic[Obs]):
-    """Base of the AIM controllers; subclasses supply the kind-specific parts (see module docstring)."""
+@dataclass(frozen=True)
+class Child(Generic[ObsT]):
+    """The one declaration of a child role: what the machine calls it, its resource, how to build it
+    and how to delete it, from the observation (the fields the builder reads are the ones it observes).
+
+    ``role`` is the string the machine's ``ApplyChild`` / ``DeleteChild`` effects name; ``resource``
+    is the child's kind, which the controller must watch (changes to a child wake its owner);
+    ``build(obj, obs)`` returns the desired children (needed when the machine applies the role) and
+    ``delete(obj, obs, name)`` the ones to delete (needed when it deletes the role; ``name`` is the
+    effect's optional narrowing). Both are pure given the observation."""
+
+    role: str
+    resource: Resource
+    build: Callable[[Obj, ObsT], list[Desired]] | None = None
+    delete: Callable[[Obj, ObsT, str], list[Deletion]] | None = None
+
+
+class UndeclaredChild(LookupError):
+    """A machine named a child role the controller does not declare (a programming error that
+    ``tests/unit/controllers/test_child_declarations.py`` catches before runtime)."""
+
+
+class KindController(abc.ABC, Generic[ObsT]):
+    """Base of the AIM controllers; subclasses supply the kind-specific parts (see module docstring).
+
+    ``ObsT`` is the controller's observation: the machine's observation type or a subclass of it
+    that adds what the builders need, so every hook is type-checked against it."""
 
     name: str
     resource: Resource
-    machine: KindMachine[Obs]
+    machine: KindMachine[ObsT]
 
     def __init__(
         self, store: Store, applier: Applier, status: StatusWriter, events: EventRecorder, metrics: OperatorMetrics
@@ -119,16 +153,49 @@ class KindController(abc.ABC, Generic[Obs]):
     def watches(self) -> Sequence[Watch]: ...
 
     @abc.abstractmethod
-    async def observe(self, obj: Obj) -> Obs:
+    async def observe(self, obj: Obj) -> ObsT:
         """The observation for one reconcile (cache reads only, except pod logs and the registry)."""
 
-    def desired(self, role: str, obj: Obj, obs: Obs) -> list[Desired]:
-        """The children of ``role`` (called for each ``ApplyChild``); no children by default."""
-        raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
+    _declared: dict[str, Child[ObsT]] | None = None
 
-    def deletions(self, role: str, obj: Obj, obs: Obs, name: str = "") -> list[Deletion]:
-        """The children of ``role`` to delete (called for each ``DeleteChild``)."""
-        raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
+    def children(self) -> Sequence[Child[ObsT]]:
+        """Every child role of this kind, declared once (see :class:`Child`); none by default."""
+        return ()
+
+    def child(self, role: str) -> Child[ObsT]:
+        """The declaration of ``role``; :class:`UndeclaredChild` names the role if there is none."""
+        declared = self._declared
+        if declared is None:
+            declared = self._declared = {c.role: c for c in self.children()}
+        try:
+            return declared[role]
+        except KeyError:
+            raise UndeclaredChild(f"{self.name}: no child declaration for role {role!r}") from None
+
+    def desired(self, role: str, obj: Obj, obs: ObsT) -> list[Desired]:
+        """The children of ``role`` to apply (for an ``ApplyChild``), from its declaration."""
+        build = self.child(role).build
+        if build is None:
+            raise UndeclaredChild(f"{self.name}: child role {role!r} declares no builder")
+        return build(obj, obs)
+
+    def deletions(self, role: str, obj: Obj, obs: ObsT, name: str = "") -> list[Deletion]:
+        """The children of ``role`` to delete (for a ``DeleteChild``), from its declaration."""
+        delete = self.child(role).delete
+        if delete is None:
+            raise UndeclaredChild(f"{self.name}: child role {role!r} declares no deletion")
+        return delete(obj, obs, name)
+
+    def reserve(self, key: str, obs: ObsT) -> ObsT:
+        """Take the scarce resources this reconcile may use and return the observation with what was
+        granted (pipeline step 3). Synchronous: no other reconcile runs between counting and taking.
+        Nothing to take by default."""
+        return obs
+
+    def release(self, key: str, applied: Collection[str]) -> None:
+        """Give back what :meth:`reserve` took for ``key`` and the reconcile did not use; ``applied``
+        are the roles whose children the reconcile started to apply (a write that failed may still
+        have happened, so its reservation is kept). Always called once :meth:`reserve` ran."""
 
     def reports_refusals(self, child: Desired) -> bool:
         """Whether this kind reports an admission webhook's refusal of ``child`` in its status (then
@@ -147,7 +214,7 @@ class KindController(abc.ABC, Generic[Obs]):
         state = (obj.get("status") or {}).get("status")
         return str(state) if state is not None else None
 
-    def status_fields(self, obj: Obj, obs: Obs, decision: Decision) -> dict[str, Any]:
+    def status_fields(self, obj: Obj, obs: ObsT, decision: Decision) -> dict[str, Any]:
         """Status fields besides ``status``, ``conditions`` and ``observedGeneration`` (resolved
         references and the like). The decision's own ``status`` mapping is merged over these."""
         return {}
@@ -202,21 +269,26 @@ class KindController(abc.ABC, Generic[Obs]):
         obj = self._read(key)
         if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
             return Result()
-        obs = await self.observe(obj)
-        current = self.current_state(obj)
-        decision = self.machine.decide(obs, current)
-        requeue: float | None = None
-        changed = False
-        missing: list[Resource] = []
-        for effect in decision.effects:
-            if isinstance(effect, ApplyChild):
-                for child in self._installed(self.desired(effect.role, obj, obs), missing):
-                    changed = await self._apply_child(key, child) or changed
-            elif isinstance(effect, DeleteChild):
-                for gone in self.deletions(effect.role, obj, obs, effect.name):
-                    await self.applier.delete(gone.resource, gone.namespace, gone.name)
-            elif isinstance(effect, RequeueAfter):
-                requeue = effect.seconds if requeue is None else min(requeue, effect.seconds)
+        obs = self.reserve(key, await self.observe(obj))
+        applied: list[str] = []
+        try:
+            current = self.current_state(obj)
+            decision = self.machine.decide(obs, current)
+            requeue: float | None = None
+            changed = False
+            missing: list[Resource] = []
+            for effect in decision.effects:
+                if isinstance(effect, ApplyChild):
+                    applied.append(effect.role)  # before the writes: a failed create may have happened
+                    for child in self._installed(self.desired(effect.role, obj, obs), missing):
+                        changed = await self._apply_child(key, child) or changed
+                elif isinstance(effect, DeleteChild):
+                    for gone in self.deletions(effect.role, obj, obs, effect.name):
+                        await self.applier.delete(gone.resource, gone.namespace, gone.name)
+                elif isinstance(effect, RequeueAfter):
+                    requeue = effect.seconds if requeue is None else min(requeue, effect.seconds)
+        finally:
+            self.release(key, applied)
         if changed:  # a refusal recorded or cleared: decide again with it (effects already ran)
             obs = await self.observe(obj)
             decision = self.machine.decide(obs, current)
@@ -240,7 +312,7 @@ class KindController(abc.ABC, Generic[Obs]):
             raise
         return self.reports_refusals(child) and self.refused(key, child, "")
 
-    def compose_status(self, obj: Obj, obs: Obs, decision: Decision) -> dict[str, Any]:
+    def compose_status(self, obj: Obj, obs: ObsT, decision: Decision) -> dict[str, Any]:
         """The complete status this decision writes (pure given the clock)."""
         meta = obj.get("metadata") or {}
         generation = int(meta.get("generation") or 0)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aimctl.builders.auto_template import build_auto_templates
-from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
     BY_PULL_SECRET,
     index_pull_secret,
@@ -72,7 +72,7 @@ class ImageView(ImageObservation):
     runtime_config: ResolvedRuntimeConfig | None = None
 
 
-class ImageController(KindController[ImageObservation]):
+class ImageController(KindController[ImageView]):
     machine = MACHINE
 
     def __init__(self, manager: Manager, cluster_scoped: bool, registry: RegistryClient | None = None) -> None:
@@ -125,7 +125,7 @@ class ImageController(KindController[ImageObservation]):
 
     # -- observation -----------------------------------------------------------------------------------
 
-    async def observe(self, obj: Obj) -> ImageObservation:
+    async def observe(self, obj: Obj) -> ImageView:
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
@@ -214,25 +214,24 @@ class ImageController(KindController[ImageObservation]):
 
     # -- effects ----------------------------------------------------------------------------------------
 
-    def desired(self, role: str, obj: Obj, obs: ImageObservation) -> list[Desired]:
-        assert isinstance(obs, ImageView)
-        if role == AUTO_TEMPLATES:
-            out = []
-            for manifest in obs.desired:
-                m = manifest["metadata"]
-                cached = self.templates.get(f"{m['namespace']}/{m['name']}" if m.get("namespace") else m["name"])
-                out.append(Desired(self.template_resource, manifest, cached))
-            return out
-        return super().desired(role, obj, obs)
+    def children(self) -> Sequence[Child[ImageView]]:
+        return [
+            Child(AUTO_TEMPLATES, self.template_resource, self._auto_templates),
+            Child(STALE_AUTO_TEMPLATES, self.template_resource, delete=self._stale_templates),
+        ]
 
-    def deletions(self, role: str, obj: Obj, obs: ImageObservation, name: str = "") -> list[Deletion]:
-        if role == STALE_AUTO_TEMPLATES:
-            ns = namespace_of(obj)
-            return [Deletion(self.template_resource, ns, n) for n in obs.stale_templates]
-        return super().deletions(role, obj, obs, name)
+    def _auto_templates(self, obj: Obj, obs: ImageView) -> list[Desired]:
+        out = []
+        for manifest in obs.desired:
+            m = manifest["metadata"]
+            cached = self.templates.get(f"{m['namespace']}/{m['name']}" if m.get("namespace") else m["name"])
+            out.append(Desired(self.template_resource, manifest, cached))
+        return out
 
-    def status_fields(self, obj: Obj, obs: ImageObservation, decision: Decision) -> dict[str, Any]:
-        assert isinstance(obs, ImageView)
+    def _stale_templates(self, obj: Obj, obs: ImageView, name: str) -> list[Deletion]:
+        return [Deletion(self.template_resource, namespace_of(obj), n) for n in obs.stale_templates]
+
+    def status_fields(self, obj: Obj, obs: ImageView, decision: Decision) -> dict[str, Any]:
         old = obj.get("status") or {}
         rc = obs.runtime_config
         fields = {
@@ -241,6 +240,6 @@ class ImageController(KindController[ImageObservation]):
         }
         return {k: v for k, v in fields.items() if v is not None}
 
-    def compose_status(self, obj: Obj, obs: ImageObservation, decision: Decision) -> dict[str, Any]:
+    def compose_status(self, obj: Obj, obs: ImageView, decision: Decision) -> dict[str, Any]:
         status = super().compose_status(obj, obs, decision)
         return {k: v for k, v in status.items() if v is not None}

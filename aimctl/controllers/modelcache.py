@@ -32,7 +32,7 @@ from typing import Any
 from aimctl.api.base import API_GROUP
 from aimctl.builders.download_job import build_download_job, job_generation, job_pvc_uid
 from aimctl.builders.model_cache_pvc import build_model_cache_pvc, effective_storage_class
-from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import io_parts
 from aimctl.kube.resources import (
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -68,7 +68,7 @@ class Observed(ModelCacheObservation):
     desired_job: Obj | None = None
 
 
-class ModelCacheController(KindController[ModelCacheObservation]):
+class ModelCacheController(KindController[Observed]):
     """Reconciles AIMModelCaches (see the module docstring)."""
 
     name = "aim-model-cache"
@@ -128,7 +128,7 @@ class ModelCacheController(KindController[ModelCacheObservation]):
         return self.pvcs.get(f"{meta['namespace']}/{model_cache_pvc_name(meta['name'])}")
 
     # -- observation -------------------------------------------------------------------------------
-    async def observe(self, obj: Obj) -> ModelCacheObservation:
+    async def observe(self, obj: Obj) -> Observed:
         meta = obj["metadata"]
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
@@ -191,23 +191,19 @@ class ModelCacheController(KindController[ModelCacheObservation]):
         return None
 
     # -- children ----------------------------------------------------------------------------------
-    def desired(self, role: str, obj: Obj, obs: ModelCacheObservation) -> list[Desired]:
-        assert isinstance(obs, Observed)
-        if role == PVC and obs.desired_pvc is not None:
-            return [Desired(PERSISTENT_VOLUME_CLAIMS, obs.desired_pvc, None)]
-        if role == JOB and obs.desired_job is not None:
-            return [Desired(JOBS, obs.desired_job, None)]
-        return []  # create-only: an existing child is never updated (see the module docstring)
+    def children(self) -> Sequence[Child[Observed]]:
+        return [
+            Child(PVC, PERSISTENT_VOLUME_CLAIMS, _pvc),
+            Child(JOB, JOBS, _download_job, self._delete_job),
+        ]
 
-    def deletions(self, role: str, obj: Obj, obs: ModelCacheObservation, name: str = "") -> list[Deletion]:
-        if role != JOB:
-            raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
+    def _delete_job(self, obj: Obj, obs: Observed, name: str) -> list[Deletion]:
         job = self.jobs.get(f"{obj['metadata']['namespace']}/{obs.job_name}")
         if job is None or not _owned_by(job, obj["metadata"].get("uid", "")) or _deleting(job):
             return []
         return [Deletion(JOBS, obj["metadata"]["namespace"], obs.job_name)]
 
-    def status_fields(self, obj: Obj, obs: ModelCacheObservation, decision: Decision) -> dict[str, Any]:
+    def status_fields(self, obj: Obj, obs: Observed, decision: Decision) -> dict[str, Any]:
         fields: dict[str, Any] = {"persistentVolumeClaim": obs.pvc_name}
         last_used = (obj.get("status") or {}).get("lastUsed")
         if last_used:
@@ -216,6 +212,16 @@ class ModelCacheController(KindController[ModelCacheObservation]):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _pvc(obj: Obj, obs: Observed) -> list[Desired]:
+    """Create-only: an existing PVC is never updated (see the module docstring)."""
+    return [Desired(PERSISTENT_VOLUME_CLAIMS, obs.desired_pvc, None)] if obs.desired_pvc is not None else []
+
+
+def _download_job(obj: Obj, obs: Observed) -> list[Desired]:
+    """Create-only: an existing Job is never updated (see the module docstring)."""
+    return [Desired(JOBS, obs.desired_job, None)] if obs.desired_job is not None else []
 
 
 def _remember_env_secrets(env: Sequence[Any] | None) -> None:

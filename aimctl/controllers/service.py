@@ -74,7 +74,7 @@ from aimctl.builders.inference_service import (
 from aimctl.builders.model_cache_usage import last_used_status
 from aimctl.builders.model_caches_for_template import model_sources
 from aimctl.builders.service_template_cache import build_service_template_cache
-from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
     BY_IMAGE_NAME,
     BY_IMAGE_NAME_ANY_NS,
@@ -199,7 +199,7 @@ class Observed(ServiceObservation):
     isvc_name: str = ""
 
 
-class ServiceController(KindController[ServiceObservation]):
+class ServiceController(KindController[Observed]):
     """Reconciles AIMServices (see the module docstring)."""
 
     name = "aim-service"
@@ -322,7 +322,7 @@ class ServiceController(KindController[ServiceObservation]):
 
     # -- observation -------------------------------------------------------------------------------
 
-    async def observe(self, obj: Obj) -> ServiceObservation:
+    async def observe(self, obj: Obj) -> Observed:
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns, name = str(meta["namespace"]), str(meta["name"])
         image_name = str(spec.get("aimImageName") or "")
@@ -544,56 +544,62 @@ class ServiceController(KindController[ServiceObservation]):
 
     # -- children ----------------------------------------------------------------------------------
 
-    def desired(self, role: str, obj: Obj, obs: ServiceObservation) -> list[Desired]:
-        assert isinstance(obs, Observed)
+    def children(self) -> Sequence[Child[Observed]]:
+        return [
+            Child(ROLE_DERIVED_TEMPLATE, AIM_SERVICE_TEMPLATES, self._derived_template),
+            Child(ROLE_RELEASED_TEMPLATE, AIM_SERVICE_TEMPLATES, self._released_template, _delete_released_template),
+            Child(ROLE_TEMPLATE_CACHE, AIM_TEMPLATE_CACHES, self._template_cache),
+            Child(ROLE_INFERENCE_SERVICE, INFERENCE_SERVICES, self._isvc),
+            Child(ROLE_HTTP_ROUTE, HTTP_ROUTES, self._http_route, _delete_http_route),
+            Child(ROLE_CACHE_USAGE, AIM_MODEL_CACHES, self._cache_usage),
+        ]
+
+    def _derived_template(self, obj: Obj, obs: Observed) -> list[Desired]:
         res = obs.resolution
         assert res is not None
-        ns = obj["metadata"]["namespace"]
-        if role == ROLE_DERIVED_TEMPLATE:
-            if res.create:
-                assert res.expected_spec is not None
-                spec: Mapping[str, Any] = res.expected_spec
-            else:
-                assert res.template is not None
-                spec = res.template.get("spec") or {}
-            manifest = build_derived_template(res.final_name, ns, spec, obs.consumers)
-            return [Desired(AIM_SERVICE_TEMPLATES, manifest, None if res.create else dict(res.template or {}))]
-        if role == ROLE_RELEASED_TEMPLATE:
-            assert obs.released is not None
-            old = obs.released
-            manifest = build_derived_template(name_of(old), ns, old.get("spec") or {}, obs.released_consumers)
-            return [Desired(AIM_SERVICE_TEMPLATES, manifest, old)]
-        if role == ROLE_TEMPLATE_CACHE:
+        if res.create:
+            assert res.expected_spec is not None
+            spec: Mapping[str, Any] = res.expected_spec
+        else:
             assert res.template is not None
-            return [Desired(AIM_TEMPLATE_CACHES, build_service_template_cache(obj, res.template, str(res.kind)), None)]
-        if role == ROLE_INFERENCE_SERVICE:
-            return [Desired(INFERENCE_SERVICES, self._inference_service(obj, obs), obs.cached_isvc)]
-        if role == ROLE_HTTP_ROUTE:
-            assert obs.routing.gateway_ref is not None and res.template is not None
-            route = build_http_route(
-                obj,
-                obs.route_path,
-                obs.routing.gateway_ref,
-                res.final_name,
-                model_id(res.template.get("spec") or {}, res.template.get("status") or {}),
-                obs.routing.annotations,
-                isvc_name=obs.isvc_name,
-            )
-            return [Desired(HTTP_ROUTES, route, obs.cached_route)]
-        if role == ROLE_CACHE_USAGE:
-            return [
-                Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None, hashed=False)
-                for cache, fragment in obs.usage
-            ]
-        raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
+            spec = res.template.get("spec") or {}
+        manifest = build_derived_template(res.final_name, obj["metadata"]["namespace"], spec, obs.consumers)
+        return [Desired(AIM_SERVICE_TEMPLATES, manifest, None if res.create else dict(res.template or {}))]
 
-    def deletions(self, role: str, obj: Obj, obs: ServiceObservation, name: str = "") -> list[Deletion]:
+    def _released_template(self, obj: Obj, obs: Observed) -> list[Desired]:
+        old = obs.released
+        assert old is not None
         ns = obj["metadata"]["namespace"]
-        if role == ROLE_RELEASED_TEMPLATE:
-            return [Deletion(AIM_SERVICE_TEMPLATES, ns, name)] if name else []
-        if role == ROLE_HTTP_ROUTE:
-            return [Deletion(HTTP_ROUTES, ns, obj["metadata"]["name"])]
-        raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
+        manifest = build_derived_template(name_of(old), ns, old.get("spec") or {}, obs.released_consumers)
+        return [Desired(AIM_SERVICE_TEMPLATES, manifest, old)]
+
+    def _template_cache(self, obj: Obj, obs: Observed) -> list[Desired]:
+        res = obs.resolution
+        assert res is not None and res.template is not None
+        return [Desired(AIM_TEMPLATE_CACHES, build_service_template_cache(obj, res.template, str(res.kind)), None)]
+
+    def _isvc(self, obj: Obj, obs: Observed) -> list[Desired]:
+        return [Desired(INFERENCE_SERVICES, self._inference_service(obj, obs), obs.cached_isvc)]
+
+    def _http_route(self, obj: Obj, obs: Observed) -> list[Desired]:
+        res = obs.resolution
+        assert res is not None and obs.routing.gateway_ref is not None and res.template is not None
+        route = build_http_route(
+            obj,
+            obs.route_path,
+            obs.routing.gateway_ref,
+            res.final_name,
+            model_id(res.template.get("spec") or {}, res.template.get("status") or {}),
+            obs.routing.annotations,
+            isvc_name=obs.isvc_name,
+        )
+        return [Desired(HTTP_ROUTES, route, obs.cached_route)]
+
+    def _cache_usage(self, obj: Obj, obs: Observed) -> list[Desired]:
+        return [
+            Desired(MODEL_CACHE_STATUS, {"metadata": _name_ns(cache), "status": fragment}, None, hashed=False)
+            for cache, fragment in obs.usage
+        ]
 
     def _inference_service(self, service: Obj, obs: Observed) -> Obj:
         res = obs.resolution
@@ -618,8 +624,7 @@ class ServiceController(KindController[ServiceObservation]):
 
     # -- status ------------------------------------------------------------------------------------
 
-    def status_fields(self, obj: Obj, obs: ServiceObservation, decision: Decision) -> dict[str, Any]:
-        assert isinstance(obs, Observed)
+    def status_fields(self, obj: Obj, obs: Observed, decision: Decision) -> dict[str, Any]:
         res = obs.resolution
         assert res is not None
         spec = obj.get("spec") or {}
@@ -716,6 +721,14 @@ def _older_than(stamp: str, age: dt.timedelta) -> bool:
     except ValueError:
         return True
     return dt.datetime.now(dt.UTC) - when > age
+
+
+def _delete_released_template(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
+    return [Deletion(AIM_SERVICE_TEMPLATES, obj["metadata"]["namespace"], name)] if name else []
+
+
+def _delete_http_route(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
+    return [Deletion(HTTP_ROUTES, obj["metadata"]["namespace"], obj["metadata"]["name"])]
 
 
 def _spec_changed(event: InformerEvent) -> bool:

@@ -3,8 +3,10 @@
 
 Observation (caches only, plus the log of a succeeded discovery pod): the runtime config and the image
 the template resolves to, GPU availability from the Node cache, the discovery Job of the current image
-URI and its pods, other (stale) discovery Jobs the template owns, a discovery slot, and the durable
-memory in the template's own status. :mod:`statemachines.template` decides; this module builds and
+URI and its pods, other (stale) discovery Jobs the template owns, and the durable memory in the
+template's own status. A discovery slot is taken in the pipeline's reserve step
+(:meth:`TemplateController.reserve`), never while observing. :mod:`statemachines.template` decides;
+this module builds and
 applies what the decision asks for: the discovery Job, the (Cluster)ServingRuntime, the
 AIMTemplateCache, and deletions of finished or stale Jobs.
 
@@ -38,9 +40,10 @@ Discovery never holds a slot forever (issue 12):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,7 +54,7 @@ from aimctl import labels as L
 from aimctl.builders.discovery_job import CONTAINER, build_discovery_job, discovery_inputs, pull_inputs
 from aimctl.builders.serving_runtime import build_serving_runtime
 from aimctl.builders.template_cache import build_template_cache
-from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
     BY_GPU_MODEL,
     BY_IMAGE_NAME,
@@ -96,7 +99,7 @@ from aimctl.kube.resources import (
 )
 from aimctl.manager import Manager
 from aimctl.naming import discovery_job_name
-from aimctl.reconcile import Result, Watch
+from aimctl.reconcile import Watch
 from aimctl.resolve.image import ResolvedImage, missing_image_message, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
 from informers.handlers import InformerEvent, self_key
@@ -153,7 +156,7 @@ class TemplateView(TemplateObservation):
     image: ResolvedImage | None = None
 
 
-class TemplateController(KindController[TemplateObservation]):
+class TemplateController(KindController[TemplateView]):
     """One instance per kind; both share one :class:`DiscoverySlots`."""
 
     machine = MACHINE
@@ -191,8 +194,8 @@ class TemplateController(KindController[TemplateObservation]):
         self.runtime_resource = CLUSTER_SERVING_RUNTIMES if cluster_scoped else SERVING_RUNTIMES
         self.runtimes = cache.informer(self.runtime_resource).store
         self.template_caches = None if cluster_scoped else cache.informer(AIM_TEMPLATE_CACHES).store
+        #: The discovery slot each reconcile in flight holds, by template key (see :meth:`reserve`).
         self._reservations: dict[str, str] = {}
-        self._created: set[str] = set()
         super().__init__(templates.store, *io_parts(manager.client, self.name), manager.metrics)
 
     # -- watches -----------------------------------------------------------------------------------------
@@ -256,14 +259,13 @@ class TemplateController(KindController[TemplateObservation]):
 
     # -- observation -----------------------------------------------------------------------------------
 
-    async def observe(self, obj: Obj) -> TemplateObservation:
+    async def observe(self, obj: Obj) -> TemplateView:
         meta = obj.get("metadata") or {}
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
         conditions = status.get("conditions") or []
         name = str(meta["name"])
         ns = None if self.cluster_scoped else str(meta["namespace"])
-        key = f"{ns}/{name}" if ns else name
         generation = int(meta.get("generation") or 0)
         job_ns = ns or self.operator_namespace
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -338,21 +340,27 @@ class TemplateController(KindController[TemplateObservation]):
                 else:
                     base["result_profile"] = result.profile
                     base["result_model_sources"] = tuple(result.model_sources)
-        if view is None and self._wants_job(base, record, now):
-            job_key = f"{job_ns}/{job_name}"
-            base["slot_free"] = self.slots.try_reserve(job_key)
-            if base["slot_free"]:
-                self._reservations[key] = job_key
         return TemplateView(**base)
 
-    def _wants_job(self, base: dict[str, Any], record: DiscoveryRecord, now: dt.datetime) -> bool:
-        if base["runtime_config_missing"] or not base["gpu_available"]:
-            return False
-        same_inputs = base["discovered_inputs"] in (None, base.get("discovery_inputs"))
-        if base["has_results"] and base["discovered_image"] == base.get("image_uri") and same_inputs:
-            return False
-        retry = record.retry_at
-        return not (record.failures > 0 and retry is not None and now < retry)
+    # -- resources -------------------------------------------------------------------------------------
+
+    def reserve(self, key: str, obs: TemplateView) -> TemplateView:
+        """A discovery slot, when this template has no Job for its image and wants one: ``slot_free``
+        says whether it got one (the machine defers discovery otherwise)."""
+        if obs.job is not None or obs.image_uri is None or not _wants_job(obs):
+            return obs
+        job_key = f"{obs.job_namespace}/{obs.job_name}"
+        free = self.slots.try_reserve(job_key)
+        if free:
+            self._reservations[key] = job_key
+        return dataclasses.replace(obs, slot_free=free)
+
+    def release(self, key: str, applied: Collection[str]) -> None:
+        """The slot goes back unless this reconcile created (or tried to create) the Job; a taken
+        slot is then held until the cache shows the Job, or for the slots' TTL."""
+        job_key = self._reservations.pop(key, None)
+        if job_key is not None and DISCOVERY_JOB not in applied:
+            self.slots.release(job_key)
 
     def _owns_template_cache(self, obj: Obj) -> bool:
         if self.template_caches is None:
@@ -396,44 +404,46 @@ class TemplateController(KindController[TemplateObservation]):
                 raw = await resp.read()
         return bytes(raw).decode("utf-8", errors="replace")
 
-    # -- effects ----------------------------------------------------------------------------------------
+    # -- children ---------------------------------------------------------------------------------------
 
-    def desired(self, role: str, obj: Obj, obs: TemplateObservation) -> list[Desired]:
-        assert isinstance(obs, TemplateView)
+    def children(self) -> Sequence[Child[TemplateView]]:
+        return [
+            Child(DISCOVERY_JOB, JOBS, self._discovery_job, _delete_discovery_job),
+            Child(STALE_DISCOVERY_JOBS, JOBS, delete=_delete_stale_jobs),
+            Child(SERVING_RUNTIME, self.runtime_resource, self._serving_runtime),
+            Child(TEMPLATE_CACHE, AIM_TEMPLATE_CACHES, self._template_cache, self._delete_template_cache),
+        ]
+
+    def _discovery_job(self, obj: Obj, obs: TemplateView) -> list[Desired]:
+        assert obs.image_uri is not None
+        manifest = self._job_manifest(obj, obs.image_uri, obs.job_namespace, obs.runtime_config)
+        return [Desired(JOBS, manifest, None)]
+
+    def _serving_runtime(self, obj: Obj, obs: TemplateView) -> list[Desired]:
+        assert obs.image_uri is not None
         rc = obs.runtime_config
-        rc_secrets = rc.image_pull_secrets if rc else []
-        if role == DISCOVERY_JOB:
-            assert obs.image_uri is not None
-            manifest = self._job_manifest(obj, obs.image_uri, obs.job_namespace, rc)
-            self._created.add(_key(obj))
-            return [Desired(JOBS, manifest, None)]
-        if role == SERVING_RUNTIME:
-            assert obs.image_uri is not None
-            status = obj.get("status") or {}
-            profile = obs.result_profile if obs.result_profile is not None else status.get("profile") or {}
-            sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
-            gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
-            manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, rc_secrets)
-            cached = self.runtimes.get(_key(obj))
-            return [Desired(self.runtime_resource, manifest, cached)]
-        if role == TEMPLATE_CACHE and self.template_caches is not None:
-            manifest = build_template_cache(obj, rc.default_storage_class_name if rc else None)
-            return [Desired(AIM_TEMPLATE_CACHES, manifest, self.template_caches.get(_key(obj)))]
-        return super().desired(role, obj, obs)
+        status = obj.get("status") or {}
+        profile = obs.result_profile if obs.result_profile is not None else status.get("profile") or {}
+        sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
+        gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
+        secrets = rc.image_pull_secrets if rc else []
+        manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, secrets)
+        return [Desired(self.runtime_resource, manifest, self.runtimes.get(_key(obj)))]
 
-    def deletions(self, role: str, obj: Obj, obs: TemplateObservation, name: str = "") -> list[Deletion]:
-        assert isinstance(obs, TemplateView)
-        if role == DISCOVERY_JOB:
-            return [Deletion(JOBS, obs.job_namespace, obs.job_name)]
-        if role == STALE_DISCOVERY_JOBS:
-            return [Deletion(JOBS, obs.job_namespace, n) for n in obs.stale_jobs]
-        if role == TEMPLATE_CACHE:
-            meta = obj.get("metadata") or {}
-            return [Deletion(AIM_TEMPLATE_CACHES, meta.get("namespace"), str(meta["name"]))]
-        return super().deletions(role, obj, obs, name)
+    def _template_cache(self, obj: Obj, obs: TemplateView) -> list[Desired]:
+        if self.template_caches is None:
+            return []  # a cluster template never caches (``caching_enabled`` is False for it)
+        rc = obs.runtime_config
+        manifest = build_template_cache(obj, rc.default_storage_class_name if rc else None)
+        return [Desired(AIM_TEMPLATE_CACHES, manifest, self.template_caches.get(_key(obj)))]
 
-    def status_fields(self, obj: Obj, obs: TemplateObservation, decision: Decision) -> dict[str, Any]:
-        assert isinstance(obs, TemplateView)
+    def _delete_template_cache(self, obj: Obj, obs: TemplateView, name: str) -> list[Deletion]:
+        if self.template_caches is None:
+            return []  # nor owns one (``template_cache_owned`` is False for it)
+        meta = obj.get("metadata") or {}
+        return [Deletion(AIM_TEMPLATE_CACHES, meta.get("namespace"), str(meta["name"]))]
+
+    def status_fields(self, obj: Obj, obs: TemplateView, decision: Decision) -> dict[str, Any]:
         old = obj.get("status") or {}
         rc = obs.runtime_config
         fields = {
@@ -444,14 +454,22 @@ class TemplateController(KindController[TemplateObservation]):
         }
         return {k: v for k, v in fields.items() if v is not None}
 
-    async def reconcile(self, key: str) -> Result:
-        try:
-            return await super().reconcile(key)
-        finally:
-            job_key = self._reservations.pop(key, None)
-            if job_key is not None and key not in self._created:
-                self.slots.release(job_key)
-            self._created.discard(key)
+
+def _wants_job(obs: TemplateView) -> bool:
+    """Whether discovery would run now if a slot were free (no config or GPU problem, no fresh
+    results, not backing off)."""
+    if obs.runtime_config_missing or not obs.gpu_available or obs.fresh:
+        return False
+    retry = obs.record.retry_at
+    return not (obs.record.failures > 0 and retry is not None and obs.now < retry)
+
+
+def _delete_discovery_job(obj: Obj, obs: TemplateView, name: str) -> list[Deletion]:
+    return [Deletion(JOBS, obs.job_namespace, obs.job_name)]
+
+
+def _delete_stale_jobs(obj: Obj, obs: TemplateView, name: str) -> list[Deletion]:
+    return [Deletion(JOBS, obs.job_namespace, n) for n in obs.stale_jobs]
 
 
 def _key(obj: Obj) -> str:

@@ -35,7 +35,7 @@ from typing import Any
 from aimctl.api.base import API_GROUP
 from aimctl.builders.model_cache_pvc import effective_storage_class
 from aimctl.builders.model_caches_for_template import ModelSource, build_model_caches, model_sources
-from aimctl.controllers.base import Deletion, Desired, KindController
+from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
     BY_RUNTIME_CONFIG,
     BY_RUNTIME_CONFIG_ANY_NS,
@@ -109,7 +109,7 @@ class Observed(TemplateCacheObservation):
     cached_children: dict[str, Obj] = field(default_factory=dict)
 
 
-class TemplateCacheController(KindController[TemplateCacheObservation]):
+class TemplateCacheController(KindController[Observed]):
     """Reconciles AIMTemplateCaches (see the module docstring)."""
 
     name = "aim-template-cache"
@@ -147,7 +147,7 @@ class TemplateCacheController(KindController[TemplateCacheObservation]):
         ]
 
     # -- observation -------------------------------------------------------------------------------
-    async def observe(self, obj: Obj) -> TemplateCacheObservation:
+    async def observe(self, obj: Obj) -> Observed:
         meta, spec = obj["metadata"], obj.get("spec") or {}
         ns, uid = meta["namespace"], meta.get("uid", "")
         ref = str(spec.get("templateRef") or "")
@@ -197,23 +197,13 @@ class TemplateCacheController(KindController[TemplateCacheObservation]):
         )
 
     # -- children ----------------------------------------------------------------------------------
-    def desired(self, role: str, obj: Obj, obs: TemplateCacheObservation) -> list[Desired]:
-        assert isinstance(obs, Observed)
-        if role != MODEL_CACHES:
-            raise NotImplementedError(f"{self.name}: no builder for child role {role!r}")
+    def children(self) -> Sequence[Child[Observed]]:
         return [
-            Desired(AIM_MODEL_CACHES, m, obs.cached_children.get(str(m["metadata"]["name"])))
-            for m in obs.desired_caches
+            Child(MODEL_CACHES, AIM_MODEL_CACHES, _model_caches),
+            Child(STALE_MODEL_CACHES, AIM_MODEL_CACHES, delete=_stale_model_caches),
         ]
 
-    def deletions(self, role: str, obj: Obj, obs: TemplateCacheObservation, name: str = "") -> list[Deletion]:
-        if role != STALE_MODEL_CACHES:
-            raise NotImplementedError(f"{self.name}: cannot delete child role {role!r}")
-        ns = obj["metadata"]["namespace"]
-        return [Deletion(AIM_MODEL_CACHES, ns, n) for n in obs.stale_children if not name or n == name]
-
-    def status_fields(self, obj: Obj, obs: TemplateCacheObservation, decision: Decision) -> dict[str, Any]:
-        assert isinstance(obs, Observed)
+    def status_fields(self, obj: Obj, obs: Observed, decision: Decision) -> dict[str, Any]:
         fields: dict[str, Any] = {}
         if obs.template_kind:
             fields["resolvedTemplateKind"] = obs.template_kind
@@ -223,6 +213,17 @@ class TemplateCacheController(KindController[TemplateCacheObservation]):
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+
+
+def _model_caches(obj: Obj, obs: Observed) -> list[Desired]:
+    return [
+        Desired(AIM_MODEL_CACHES, m, obs.cached_children.get(str(m["metadata"]["name"]))) for m in obs.desired_caches
+    ]
+
+
+def _stale_model_caches(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
+    ns = obj["metadata"]["namespace"]
+    return [Deletion(AIM_MODEL_CACHES, ns, n) for n in obs.stale_children if not name or n == name]
 
 
 def _key(event: InformerEvent) -> list[str]:

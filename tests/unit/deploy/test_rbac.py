@@ -121,7 +121,9 @@ def _declared_writes() -> set[tuple[str, str, str]]:
         module = sys.modules[cls.__module__]
         for klass in cls.__mro__:
             if klass.__module__.startswith("aimctl.controllers") and klass.__module__ != "aimctl.controllers.base":
-                for kind, token in _CHILD.findall(inspect.getsource(klass)):
+                # The whole module: child builders may be module-level functions named by the
+                # controller's ``children()`` declarations.
+                for kind, token in _CHILD.findall(inspect.getsource(sys.modules[klass.__module__])):
                     target = getattr(controller, token[5:]) if token.startswith("self.") else getattr(module, token)
                     assert isinstance(target, Resource), f"{cls.__name__}: {kind}({token}) is not a Resource"
                     sub = "/status" if target.path("ns" if target.namespaced else None, "x").endswith("/status") else ""
