@@ -18,6 +18,10 @@ TEMPLATE_PRECISION: Final = "aim.silogen.ai/template.precision"
 MODEL_CACHE: Final = "aim.silogen.ai/modelcache"
 TEMPLATE_CACHE: Final = "aim.silogen.ai/templatecache"
 JOB_NAME: Final = "job-name"
+#: On an AIMServiceTemplate / AIMClusterServiceTemplate: the template controller's memory of
+#: discovery (JSON: what the last successful discovery ran with, the failed attempts), which the API
+#: status has no field for (see :mod:`statemachines.template`). Owned by the operator; do not edit.
+DISCOVERY_STATE: Final = "aim.silogen.ai/discovery-state"
 #: On an InferenceService whose name is a shortened form of its AIMService's: the service's name.
 SERVICE: Final = "aim.silogen.ai/service"
 

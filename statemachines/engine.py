@@ -50,6 +50,11 @@ class Outcome:
     status: dict[str, Any] = field(default_factory=dict)
     reason: str = ""
     message: str = ""
+    #: Durable memory the API status has no field for (JSON-able), recomputed by every decision like
+    #: the conditions: what a decision does not declare is forgotten. The controller keeps it in an
+    #: operator-owned annotation of the object (``KindController.memory_annotation``) and hands it
+    #: back in the next observation; condition messages stay free text for people.
+    memory: dict[str, Any] = field(default_factory=dict)
 
     def condition(self, type_: str, status: bool | str, reason: str, message: str = "") -> None:
         """Declare a condition; a later declaration of the same type replaces an earlier one."""
@@ -73,6 +78,7 @@ class Decision:
     status: Mapping[str, Any]
     reason: str
     message: str
+    memory: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def transition(self) -> tuple[str, str] | None:
@@ -198,6 +204,7 @@ class KindMachine(Generic[Obs]):
             status=dict(out.status),
             reason=out.reason,
             message=out.message,
+            memory=dict(out.memory),
         )
 
     def _applies(self, rule: Rule[Obs], state: str) -> bool:

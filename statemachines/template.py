@@ -21,14 +21,15 @@ operator's (``docs/original-behaviour.md``) with these fixes (numbered as there)
 * a Job that completed before its pod shows ``Succeeded`` in the cache waits for the pod (no failure);
 * an Available template rediscovers when the discovery inputs fingerprint (the dry run's env) changes.
 
-Durable memory, all in ``.status`` (``docs/architecture.md``): the image a successful discovery ran against is in
-the ``Discovered=True`` message (with the fingerprint of the discovery inputs it ran with, ``[inputs:
-…]``); failed attempts are a :class:`DiscoveryRecord` appended to the
-``Discovered=False`` message (``[failures: 2, image: "…", generation: 3, inputs: …, last: …, next attempt
-after: …]``); the record resets when the image URI, the generation or the pull inputs (pull secrets,
-service account) change. The API status has no field for an attempt counter, and a condition's ``lastTransitionTime``
-changes only on a flip, so the message is the one place that is durable, visible to users, and
-rewritten only when a new failure happens.
+Durable memory (``docs/architecture.md``): what the last successful discovery ran with (image URI,
+fingerprint of the discovery inputs) and the :class:`DiscoveryRecord` of consecutive failed attempts
+are the decision's ``memory`` (:data:`MEMORY_DISCOVERED`, :data:`MEMORY_FAILURES`), which the
+controller keeps in the template's ``aim.silogen.ai/discovery-state`` annotation: the API status has
+no field for an attempt counter, and a condition's ``lastTransitionTime`` changes only on a flip. The
+record resets when the image URI, the generation or the pull inputs (pull secrets, service account)
+change. The ``Discovered`` messages repeat this for people (``[failures: 2, image: "…", …, next
+attempt after: …]``); no decision reads a message, except once, for a template an older operator
+wrote (:func:`legacy_memory`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,32 @@ class DiscoveryRecord:
     def failed_again(self, image: str, generation: int, when: str, inputs: str = "") -> DiscoveryRecord:
         return DiscoveryRecord(self.failures + 1, image, generation, when, inputs)
 
+    def to_memory(self) -> dict[str, Any]:
+        """The record as the template's memory keeps it (see :data:`MEMORY_FAILURES`)."""
+        out: dict[str, Any] = {"count": self.failures, "image": self.image, "generation": self.generation}
+        out["last"] = self.last_failure
+        if self.inputs:
+            out["inputs"] = self.inputs
+        return out
+
+    @classmethod
+    def from_memory(cls, memory: Mapping[str, Any], image: str, generation: int, inputs: str = "") -> DiscoveryRecord:
+        """The record in the template's memory, or an empty one when there is none or it belongs to
+        another image URI, spec generation or pull inputs (the backoff resets)."""
+        m = memory.get(MEMORY_FAILURES)
+        if not isinstance(m, Mapping):
+            return cls()
+        try:
+            count, gen = int(m.get("count") or 0), int(m.get("generation") or 0)
+        except (TypeError, ValueError):
+            return cls()
+        if m.get("image") != image or gen != generation:
+            return cls()
+        recorded = str(m.get("inputs") or "")
+        if recorded and inputs and recorded != inputs:
+            return cls()
+        return cls(count, image, gen, str(m.get("last") or ""), recorded or inputs)
+
     @classmethod
     def from_conditions(
         cls, conditions: Sequence[Mapping[str, Any]] | None, image: str, generation: int, inputs: str = ""
@@ -140,6 +167,38 @@ class DiscoveryRecord:
                 continue
             return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), recorded or inputs)
         return cls()
+
+
+#: The template's memory (``Decision.memory``, kept in the :data:`aimctl.labels.DISCOVERY_STATE`
+#: annotation): ``discovered`` — ``{"image", "inputs"}`` of the last successful discovery, while it
+#: is valid; ``failures`` — the :class:`DiscoveryRecord` of consecutive failed attempts.
+MEMORY_DISCOVERED = "discovered"
+MEMORY_FAILURES = "failures"
+
+
+def discovered_from_memory(memory: Mapping[str, Any]) -> tuple[str | None, str | None]:
+    """``(image, inputs)`` the last successful discovery ran with (``None`` when unknown)."""
+    d = memory.get(MEMORY_DISCOVERED)
+    if not isinstance(d, Mapping) or not d.get("image"):
+        return None, None
+    return str(d["image"]), (str(d["inputs"]) if d.get("inputs") else None)
+
+
+def legacy_memory(conditions: Sequence[Mapping[str, Any]] | None) -> dict[str, Any]:
+    """The memory an older operator wrote into the ``Discovered`` message (read only for a template
+    that has no memory annotation yet, so an upgrade neither rediscovers nor forgets a backoff)."""
+    memory: dict[str, Any] = {}
+    image = discovered_image(conditions)
+    if image is not None:
+        inputs = discovered_inputs(conditions)
+        memory[MEMORY_DISCOVERED] = {"image": image, **({"inputs": inputs} if inputs else {})}
+    for c in conditions or []:
+        if c.get("type") == "Discovered" and c.get("status") == "False":
+            m = _RECORD.search(str(c.get("message") or ""))
+            if m:
+                record = DiscoveryRecord(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), m["inputs"] or "")
+                memory[MEMORY_FAILURES] = record.to_memory()
+    return memory
 
 
 def discovered_image(conditions: Sequence[Mapping[str, Any]] | None) -> str | None:
@@ -277,8 +336,13 @@ def _housekeeping(obs: TemplateObservation, out: Outcome) -> None:
 def _keep_discovered(obs: TemplateObservation, out: Outcome) -> None:
     """While blocked (Degraded), a still-valid discovery keeps its ``Discovered=True`` condition."""
     if obs.discovered_image is not None and obs.discovered_image == obs.image_uri and obs.has_results:
-        message = _discovered_message(obs.discovered_image, obs.discovered_inputs)
-        out.condition("Discovered", True, "Discovered", message)
+        _discovered(out, obs.discovered_image, obs.discovered_inputs)
+
+
+def _discovered(out: Outcome, image: str, inputs: str | None) -> None:
+    """``Discovered=True``, and the memory of what discovery ran with (the message is for people)."""
+    out.condition("Discovered", True, "Discovered", _discovered_message(image, inputs))
+    out.memory[MEMORY_DISCOVERED] = {"image": image, **({"inputs": inputs} if inputs else {})}
 
 
 def _discovered_message(image: str, inputs: str | None = None) -> str:
@@ -287,7 +351,10 @@ def _discovered_message(image: str, inputs: str | None = None) -> str:
 
 
 def _not_discovered(out: Outcome, obs: TemplateObservation, reason: str, message: str, record: DiscoveryRecord) -> None:
+    """``Discovered=False``, and the memory of the failed attempts (the message repeats them for people)."""
     out.condition("Discovered", False, reason, message + record.note())
+    if record.failures > 0:
+        out.memory[MEMORY_FAILURES] = record.to_memory()
 
 
 def _blocked(obs: TemplateObservation, out: Outcome, reason: str, message: str, ready_message: str) -> None:
@@ -316,7 +383,7 @@ def _gpu_unavailable(obs: TemplateObservation, out: Outcome) -> None:
 
 
 def _available(obs: TemplateObservation, out: Outcome, image: str, inputs: str | None) -> None:
-    out.condition("Discovered", True, "Discovered", _discovered_message(image, inputs))
+    _discovered(out, image, inputs)
     out.condition("Progressing", False, "Available", "Discovery complete")
     out.condition("Ready", True, "Available", "Template is ready")
     out.effect(ApplyChild(SERVING_RUNTIME))

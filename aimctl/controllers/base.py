@@ -40,12 +40,14 @@ The read-your-writes and apply guarantees are described in ``docs/reconcile.md``
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
+from aimctl.kube.objects import annotations_of
 from aimctl.kube.resources import OPTIONAL_APIS
 from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
@@ -208,6 +210,37 @@ class KindController(abc.ABC, Generic[ObsT]):
         True if the record changed."""
         return False
 
+    #: The operator-owned annotation that keeps the machine's durable memory (``Decision.memory``, as
+    #: JSON) on the object itself, for kinds that must remember what the API status has no field
+    #: for; ``None``: the kind remembers nothing beyond its status.
+    memory_annotation: str | None = None
+
+    def memory(self, obj: Obj) -> dict[str, Any]:
+        """The memory the last decision left on ``obj`` (empty when there is none or it is not a
+        JSON object: then the kind starts afresh)."""
+        if self.memory_annotation is None:
+            return {}
+        raw = annotations_of(obj).get(self.memory_annotation)
+        try:
+            value = json.loads(raw) if raw else {}
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    async def _write_memory(self, key: str, obj: Obj, decision: Decision) -> None:
+        """Apply the decision's memory to the object's annotation when it differs (one metadata-only
+        server-side apply with this controller's field manager; ``{}`` once the memory is empty)."""
+        if self.memory_annotation is None or dict(decision.memory) == self.memory(obj):
+            return
+        meta = obj.get("metadata") or {}
+        wanted = json.dumps(dict(decision.memory), sort_keys=True, separators=(",", ":"))
+        fragment_meta: dict[str, Any] = {"name": meta["name"], "annotations": {self.memory_annotation: wanted}}
+        if meta.get("namespace"):
+            fragment_meta["namespace"] = meta["namespace"]
+        stored = await self.applier.apply(self.resource, {"metadata": fragment_meta}, obj, hashed=False)
+        if stored is not None:
+            self._remember_write(key, obj, stored)
+
     def current_state(self, obj: Obj) -> str | None:
         """The machine state the object is in now: ``status.status`` by default (kinds whose status
         has no ``status`` field derive it from their conditions)."""
@@ -292,6 +325,7 @@ class KindController(abc.ABC, Generic[ObsT]):
         if changed:  # a refusal recorded or cleared: decide again with it (effects already ran)
             obs = await self.observe(obj)
             decision = self.machine.decide(obs, current)
+        await self._write_memory(key, obj, decision)
         status = self.compose_status(obj, obs, decision)
         _report_missing_apis(status, missing, obj, self.resource.kind)
         stored = await self.status_writer.apply_status(self.resource, obj, status)

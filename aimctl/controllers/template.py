@@ -83,6 +83,7 @@ from aimctl.controllers.common import (
 from aimctl.controllers.discovery_slots import DiscoverySlots
 from aimctl.discovery.parse import DiscoveryParseError, parse_discovery_output
 from aimctl.gpu import gpu_available, node_offers, unavailable_message
+from aimctl.kube.objects import annotations_of
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -116,8 +117,8 @@ from statemachines.template import (
     JobView,
     TemplateObservation,
     condition_of,
-    discovered_image,
-    discovered_inputs,
+    discovered_from_memory,
+    legacy_memory,
 )
 
 log = structlog.get_logger("aimctl.controllers.template")
@@ -160,6 +161,7 @@ class TemplateController(KindController[TemplateView]):
     """One instance per kind; both share one :class:`DiscoverySlots`."""
 
     machine = MACHINE
+    memory_annotation = L.DISCOVERY_STATE
 
     def __init__(self, manager: Manager, cluster_scoped: bool, slots: DiscoverySlots) -> None:
         self.cluster_scoped = cluster_scoped
@@ -270,6 +272,8 @@ class TemplateController(KindController[TemplateView]):
         job_ns = ns or self.operator_namespace
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
         image_name = str(spec.get("aimImageName") or "")
+        memory = self.memory(obj) if L.DISCOVERY_STATE in annotations_of(obj) else legacy_memory(conditions)
+        discovered = discovered_from_memory(memory)
 
         rc = resolve_runtime_config(
             ns or self.operator_namespace,
@@ -295,8 +299,8 @@ class TemplateController(KindController[TemplateView]):
             "gpu_available": available,
             "gpu_message": unavailable_message(model, count) if model else "",
             "has_results": bool(status.get("profile")),
-            "discovered_image": discovered_image(conditions),
-            "discovered_inputs": discovered_inputs(conditions),
+            "discovered_image": discovered[0],
+            "discovered_inputs": discovered[1],
             "pull_deadline_seconds": self.pull_deadline,
             "previous_failure": condition_of(conditions, "Failure"),
             "caching_enabled": bool((spec.get("caching") or {}).get("enabled")) and not self.cluster_scoped,
@@ -312,7 +316,7 @@ class TemplateController(KindController[TemplateView]):
         job_name = discovery_job_name(name, image_name, uri)
         wanted = self._job_manifest(obj, uri, job_ns, base["runtime_config"])
         inputs, pulls = discovery_inputs(wanted), pull_inputs(wanted)
-        record = DiscoveryRecord.from_conditions(conditions, uri, generation, pulls)
+        record = DiscoveryRecord.from_memory(memory, uri, generation, pulls)
         uid = str(meta.get("uid") or "")
         owned = self.jobs.by_index(BY_CONTROLLER_UID, uid) if uid else []
         stale = tuple(sorted(name_of(j) for j in owned if name_of(j) != job_name))

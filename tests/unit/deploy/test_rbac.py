@@ -117,6 +117,8 @@ def _declared_writes() -> set[tuple[str, str, str]]:
         res = getattr(controller, "resource", None)
         if isinstance(res, Resource):
             out.add((res.group, f"{res.plural}/status", "patch"))
+            if getattr(controller, "memory_annotation", None):  # its memory: an annotation of its own object
+                out.add((res.group, res.plural, "patch"))
         cls = type(controller)
         module = sys.modules[cls.__module__]
         for klass in cls.__mro__:
