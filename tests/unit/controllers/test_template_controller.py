@@ -225,7 +225,7 @@ def test_discovery_pods_and_jobs_wake_their_template() -> None:
     job = failed_job(probe, tpl, stamp(1))
     controller = setup((AIM_SERVICE_TEMPLATES, tpl), (JOBS, job))
     assert keys(controller, JOBS, event(JOBS, job)) == {"ns/tpl"}
-    pod = {
+    pod: Obj = {
         "metadata": {"name": f"{JOB}-x", "namespace": "ns", "uid": "p",
                      "labels": {"job-name": JOB, "app.kubernetes.io/component": "discovery-job"}},
         "status": {"phase": "Running"},
