@@ -47,7 +47,7 @@ import json
 import logging
 import sys
 from collections import OrderedDict
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import Any, TextIO
 
 import structlog
@@ -322,8 +322,3 @@ def configure_logging(level: str = "info", fmt: str = "json", stream: TextIO | N
     root.setLevel(numeric)
     for noisy in ("kubernetes_asyncio", "kubernetes_asyncio.client.rest", "aiohttp.access", "transitions"):
         logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
-
-
-def bind_reconcile(controller: str, namespace: str | None, name: str, reconcile_id: str) -> MutableMapping[str, Any]:
-    """The context fields bound around one reconcile (see :func:`structlog.contextvars.bound_contextvars`)."""
-    return {"controller": controller, "namespace": namespace or "", "name": name, "reconcile_id": reconcile_id}

@@ -104,9 +104,6 @@ class Store:
     def get(self, key: str) -> Obj | None:
         return self._items.get(key)
 
-    def get_by(self, namespace: str | None, name: str) -> Obj | None:
-        return self._items.get(f"{namespace}/{name}" if namespace else name)
-
     def __contains__(self, key: object) -> bool:
         return key in self._items
 

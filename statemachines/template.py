@@ -37,7 +37,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aimctl.api.template import AIMTemplateStatusEnum
@@ -621,8 +621,3 @@ MACHINE: KindMachine[TemplateObservation] = KindMachine(
         Rule("start_discovery", ANY, PENDING, always, _start, doc="Create the discovery Job."),
     ],
 )  # fmt: skip
-
-
-def with_now(obs: TemplateObservation, now: dt.datetime) -> TemplateObservation:
-    """A copy of ``obs`` at another time (tests)."""
-    return replace(obs, now=now)

@@ -47,7 +47,7 @@ from typing import Any, Generic, TypeVar
 
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
-from aimctl.kube.objects import annotations_of
+from aimctl.kube.objects import annotations_of, condition, deleting, meta_of, status_of, uid_of
 from aimctl.kube.resources import OPTIONAL_APIS
 from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
@@ -232,7 +232,7 @@ class KindController(abc.ABC, Generic[ObsT]):
         server-side apply with this controller's field manager; ``{}`` once the memory is empty)."""
         if self.memory_annotation is None or dict(decision.memory) == self.memory(obj):
             return
-        meta = obj.get("metadata") or {}
+        meta = meta_of(obj)
         wanted = json.dumps(dict(decision.memory), sort_keys=True, separators=(",", ":"))
         fragment_meta: dict[str, Any] = {"name": meta["name"], "annotations": {self.memory_annotation: wanted}}
         if meta.get("namespace"):
@@ -244,7 +244,7 @@ class KindController(abc.ABC, Generic[ObsT]):
     def current_state(self, obj: Obj) -> str | None:
         """The machine state the object is in now: ``status.status`` by default (kinds whose status
         has no ``status`` field derive it from their conditions)."""
-        state = (obj.get("status") or {}).get("status")
+        state = status_of(obj).get("status")
         return str(state) if state is not None else None
 
     def status_fields(self, obj: Obj, obs: ObsT, decision: Decision) -> dict[str, Any]:
@@ -280,7 +280,7 @@ class KindController(abc.ABC, Generic[ObsT]):
         mine = self._written.get(key)
         if mine is None:
             return obj
-        if obj is not None and _uid(obj) == _uid(mine) and 0 <= _rv(obj) < _rv(mine):
+        if obj is not None and uid_of(obj) == uid_of(mine) and 0 <= _rv(obj) < _rv(mine):
             return mine
         del self._written[key]
         return obj
@@ -289,10 +289,10 @@ class KindController(abc.ABC, Generic[ObsT]):
         """Keep ``stored`` (the status write's response) in the overlay when it is newer than both
         the object this reconcile read and what the cache holds now (see :meth:`_read`)."""
         stored = strip_managed_fields(stored)
-        if _uid(stored) != _uid(read) or _rv(stored) <= _rv(read):
+        if uid_of(stored) != uid_of(read) or _rv(stored) <= _rv(read):
             return
         now = self.store.get(key)
-        if now is None or _uid(now) != _uid(stored) or _rv(now) >= _rv(stored):
+        if now is None or uid_of(now) != uid_of(stored) or _rv(now) >= _rv(stored):
             # Deleted meanwhile (never resurrect), replaced, or the watch already delivered it.
             self._written.pop(key, None)
             return
@@ -300,7 +300,7 @@ class KindController(abc.ABC, Generic[ObsT]):
 
     async def reconcile(self, key: str) -> Result:
         obj = self._read(key)
-        if obj is None or (obj.get("metadata") or {}).get("deletionTimestamp"):
+        if obj is None or deleting(obj):
             return Result()
         obs = self.reserve(key, await self.observe(obj))
         applied: list[str] = []
@@ -348,9 +348,9 @@ class KindController(abc.ABC, Generic[ObsT]):
 
     def compose_status(self, obj: Obj, obs: ObsT, decision: Decision) -> dict[str, Any]:
         """The complete status this decision writes (pure given the clock)."""
-        meta = obj.get("metadata") or {}
+        meta = meta_of(obj)
         generation = int(meta.get("generation") or 0)
-        old = obj.get("status") or {}
+        old = status_of(obj)
         status: dict[str, Any] = dict(self.status_fields(obj, obs, decision))
         status.update(decision.status)
         status["status"] = decision.state
@@ -391,10 +391,10 @@ def _report_missing_apis(status: dict[str, Any], missing: Sequence[Resource], ob
         f"{kind} cannot create its {', '.join(r.kind for r in missing)}; install it: the operator picks it up "
         f"without a restart"
     )
-    old = [c for c in (obj.get("status") or {}).get("conditions") or [] if c.get("type") == "APIsInstalled"]
-    since = old[0].get("lastTransitionTime") if old and old[0].get("status") == "False" else None
-    generation = int((obj.get("metadata") or {}).get("generation") or 0)
-    condition = {
+    prev = condition(obj, "APIsInstalled", "False")
+    since = prev.get("lastTransitionTime") if prev else None
+    generation = int(meta_of(obj).get("generation") or 0)
+    installed = {
         "type": "APIsInstalled",
         "status": "False",
         "reason": reason,
@@ -402,16 +402,12 @@ def _report_missing_apis(status: dict[str, Any], missing: Sequence[Resource], ob
         "lastTransitionTime": since or now_rfc3339(),
         "observedGeneration": generation,
     }
-    status["conditions"] = [*(status.get("conditions") or []), condition]
-
-
-def _uid(obj: Obj) -> str:
-    return str((obj.get("metadata") or {}).get("uid") or "")
+    status["conditions"] = [*(status.get("conditions") or []), installed]
 
 
 def _rv(obj: Obj) -> int:
     """The resourceVersion as an integer (-1 when it is not one: then nothing is held back)."""
     try:
-        return int(str((obj.get("metadata") or {}).get("resourceVersion") or ""))
+        return int(str(meta_of(obj).get("resourceVersion") or ""))
     except ValueError:
         return -1

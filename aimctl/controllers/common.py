@@ -16,6 +16,11 @@ from aimctl import labels
 from aimctl.api.base import GROUP_VERSION
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
+
+# Re-exported: the controllers' object accessors (one module, see :mod:`aimctl.kube.objects`).
+from aimctl.kube.objects import conditions_of, get_path, labels_of, meta_of
+from aimctl.kube.objects import name_of as name_of
+from aimctl.kube.objects import namespace_of as namespace_of
 from aimctl.kube.status import StatusWriter
 from informers.handlers import InformerEvent, KeyMapper
 from informers.indexers import by_field, by_label
@@ -62,13 +67,13 @@ index_storage_class = by_field("spec.defaultStorageClassName", namespaced=False)
 
 
 def is_discovery_job(obj: Obj) -> bool:
-    lab = (obj.get("metadata") or {}).get("labels") or {}
+    lab = labels_of(obj)
     return lab.get(labels.COMPONENT) == labels.COMPONENT_DISCOVERY and lab.get(labels.MANAGED_BY) == labels.MANAGER_AIM
 
 
 def job_finished(obj: Obj) -> str | None:
     """``"Complete"`` or ``"Failed"`` once a Job has that condition set to True, else ``None``."""
-    for c in (obj.get("status") or {}).get("conditions") or []:
+    for c in conditions_of(obj):
         if c.get("type") in ("Complete", "Failed") and c.get("status") == "True":
             return str(c["type"])
     return None
@@ -95,7 +100,7 @@ def owner_key(kind: str, cluster_scoped: bool) -> KeyMapper:
 
 
 def owner_key_of(obj: Obj, kind: str, cluster_scoped: bool) -> str | None:
-    meta = obj.get("metadata") or {}
+    meta = meta_of(obj)
     for ref in meta.get("ownerReferences") or []:
         if ref.get("controller") and ref.get("kind") == kind and ref.get("apiVersion") == GROUP_VERSION:
             ns = meta.get("namespace")
@@ -107,25 +112,27 @@ def changed(event: InformerEvent, *paths: str) -> bool:
     """True unless the event is a MODIFIED whose old and new objects agree on every dotted path."""
     if event.old is None:
         return True
-    return any(_get(event.old, p) != _get(event.obj, p) for p in paths)
+    return any(get_path(event.old, p) != get_path(event.obj, p) for p in paths)
 
 
-def _get(obj: Obj, path: str) -> Any:
-    node: Any = obj
-    for part in path.split("."):
-        if not isinstance(node, dict):
-            return None
-        node = node.get(part)
-    return node
+def spec_changed(event: InformerEvent) -> bool:
+    """The spec or the uid (a deleted and recreated object) changed, or the event is not a MODIFIED."""
+    return changed(event, "spec", "metadata.uid")
 
 
-def name_of(obj: Obj) -> str:
-    return str((obj.get("metadata") or {}).get("name") or "")
+def event_key(event: InformerEvent) -> list[str]:
+    """The event's own key (for :func:`informers.handlers.indexed_keys`: objects indexed by it)."""
+    return [event.key]
 
 
-def namespace_of(obj: Obj) -> str | None:
-    ns = (obj.get("metadata") or {}).get("namespace")
-    return str(ns) if ns else None
+def event_name(event: InformerEvent) -> list[str]:
+    """The event object's name (for cluster-scoped objects and indexes of plain names)."""
+    return [name_of(event.obj)]
+
+
+def event_ns_name(event: InformerEvent) -> list[str]:
+    """``namespace/name`` of the event object."""
+    return [f"{namespace_of(event.obj)}/{name_of(event.obj)}"]
 
 
 def chain(*mappers: KeyMapper) -> KeyMapper:

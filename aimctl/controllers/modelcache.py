@@ -25,7 +25,7 @@ unchanged. ``status.persistentVolumeClaim`` is the PVC name, set from the first 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,6 +34,7 @@ from aimctl.builders.download_job import build_download_job, job_generation, job
 from aimctl.builders.model_cache_pvc import build_model_cache_pvc, effective_storage_class
 from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import io_parts
+from aimctl.kube.objects import condition, controlled_by, deleting, uid_of
 from aimctl.kube.resources import (
     AIM_CLUSTER_RUNTIME_CONFIGS,
     AIM_MODEL_CACHES,
@@ -133,21 +134,21 @@ class ModelCacheController(KindController[Observed]):
         spec = obj.get("spec") or {}
         status = obj.get("status") or {}
         ns, name, uid = meta["namespace"], meta["name"], meta.get("uid", "")
-        _remember_env_secrets(spec.get("env"))
+        register_env_secrets(spec.get("env"))  # literal credential-like env values: never logged
         pvc_name, job_name = model_cache_pvc_name(name), model_cache_job_name(name)
         pvc = self.pvcs.get(f"{ns}/{pvc_name}")
         job = self.jobs.get(f"{ns}/{job_name}")
-        pvc_ours, job_ours = _owned_by(pvc, uid), _owned_by(job, uid)
+        pvc_ours, job_ours = controlled_by(pvc, uid), controlled_by(job, uid)
 
         requested_class = effective_storage_class(spec.get("storageClassName"), self._runtime_default_class(ns))
         storage_class = ((pvc.get("spec") or {}).get("storageClassName") if pvc else None) or requested_class
         storage_class = storage_class or self._cluster_default_class() or ""
         sc = self.storage_classes.get(storage_class) if storage_class else None
-        failure = _condition(status, "Failure")
+        failure = condition(obj, "Failure") or {}
 
         pvc_status = (pvc or {}).get("status") or {}
         job_status = (job or {}).get("status") or {}
-        failed_cond = _job_condition(job, "Failed")
+        failed_cond = condition(job, "Failed", "True")
         desired_pvc = build_model_cache_pvc(obj, requested_class) if pvc is None else None
         desired_job = None
         if job is None and pvc is not None and pvc_ours:
@@ -160,7 +161,7 @@ class ModelCacheController(KindController[Observed]):
             pvc_found=pvc is not None,
             pvc_uid=str((pvc or {}).get("metadata", {}).get("uid") or ""),
             pvc_phase=str(pvc_status.get("phase") or ("Pending" if pvc is not None else "")),
-            pvc_deleting=pvc is not None and (not pvc_ours or _deleting(pvc)),
+            pvc_deleting=pvc is not None and (not pvc_ours or deleting(pvc)),
             storage_class=storage_class,
             storage_class_missing=bool(storage_class) and sc is None,
             wait_for_first_consumer=(sc or {}).get("volumeBindingMode") == "WaitForFirstConsumer",
@@ -168,11 +169,11 @@ class ModelCacheController(KindController[Observed]):
             job_generation=job_generation(job) if job else None,
             job_pvc_uid=job_pvc_uid(job) if job else None,
             job_active=int(job_status.get("active") or 0) > 0 or int(job_status.get("ready") or 0) > 0,
-            job_succeeded=_job_condition(job, "Complete") is not None or int(job_status.get("succeeded") or 0) > 0,
+            job_succeeded=condition(job, "Complete", "True") is not None or int(job_status.get("succeeded") or 0) > 0,
             job_failed=failed_cond is not None,
             job_failed_pods=int(job_status.get("failed") or 0),
             job_failure=_describe(failed_cond),
-            job_deleting=job is not None and (not job_ours or _deleting(job)),
+            job_deleting=job is not None and (not job_ours or deleting(job)),
             previous_failure_reason=str(failure.get("reason") or "") if failure.get("status") == "True" else "",
             previous_failure_message=str(failure.get("message") or "") if failure.get("status") == "True" else "",
             desired_pvc=desired_pvc,
@@ -199,7 +200,7 @@ class ModelCacheController(KindController[Observed]):
 
     def _delete_job(self, obj: Obj, obs: Observed, name: str) -> list[Deletion]:
         job = self.jobs.get(f"{obj['metadata']['namespace']}/{obs.job_name}")
-        if job is None or not _owned_by(job, obj["metadata"].get("uid", "")) or _deleting(job):
+        if job is None or not controlled_by(job, uid_of(obj)) or deleting(job):
             return []
         return [Deletion(JOBS, obj["metadata"]["namespace"], obs.job_name)]
 
@@ -224,45 +225,8 @@ def _download_job(obj: Obj, obs: Observed) -> list[Desired]:
     return [Desired(JOBS, obs.desired_job, None)] if obs.desired_job is not None else []
 
 
-def _remember_env_secrets(env: Sequence[Any] | None) -> None:
-    """Literal env values of a cache named like credentials (HF_TOKEN, AWS keys): never log them."""
-    register_env_secrets(env)
-
-
-def _owned_by(child: Obj | None, uid: str) -> bool:
-    if child is None:
-        return False
-    for ref in (child.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return bool(ref.get("uid") == uid)
-    return False
-
-
-def _deleting(obj: Obj) -> bool:
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
-
-
-def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
-    for c in status.get("conditions") or []:
-        if c.get("type") == type_:
-            return dict(c)
-    return {}
-
-
-def _job_condition(job: Obj | None, type_: str) -> dict[str, Any] | None:
-    if job is None:
-        return None
-    c = _condition(job.get("status") or {}, type_)
-    return c if c.get("status") == "True" else None
-
-
-def _describe(condition: dict[str, Any] | None) -> str:
-    if not condition:
+def _describe(cond: Mapping[str, Any] | None) -> str:
+    if not cond:
         return ""
-    reason, message = condition.get("reason") or "", condition.get("message") or ""
+    reason, message = cond.get("reason") or "", cond.get("message") or ""
     return f"{reason}: {message}" if reason and message else str(reason or message)
-
-
-def model_cache_controller(manager: Manager) -> ModelCacheController:
-    """Factory for :func:`aimctl.cli.run.builtin_controllers`."""
-    return ModelCacheController(manager)

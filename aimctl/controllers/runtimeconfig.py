@@ -19,16 +19,19 @@ from aimctl.controllers.base import KindController
 from aimctl.controllers.common import (
     BY_PULL_SECRET,
     BY_STORAGE_CLASS,
+    event_key,
+    event_name,
     index_pull_secret,
     index_storage_class,
     io_parts,
 )
+from aimctl.kube.objects import namespace_of, spec_of, status_of
 from aimctl.kube.resources import AIM_CLUSTER_RUNTIME_CONFIGS, AIM_RUNTIME_CONFIGS, SECRETS, STORAGE_CLASSES
 from aimctl.manager import Manager
 from aimctl.oci.credentials import PULL_SECRET_SELECTIONS, pull_secret_projection
 from aimctl.reconcile import Watch
 from aimctl.routing.render import check_template
-from informers.handlers import InformerEvent, indexed_keys, self_key
+from informers.handlers import indexed_keys, self_key
 from informers.resource import Resource
 from informers.store import Obj
 from statemachines.engine import Decision
@@ -55,13 +58,13 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
     def watches(self) -> Sequence[Watch]:
         watches = [
             Watch(self.resource, self_key),
-            Watch(STORAGE_CLASSES, indexed_keys(self.store, BY_STORAGE_CLASS, _name)),
+            Watch(STORAGE_CLASSES, indexed_keys(self.store, BY_STORAGE_CLASS, event_name)),
         ]
         if self.namespaced:
             watches.append(
                 Watch(
                     SECRETS,
-                    indexed_keys(self.store, BY_PULL_SECRET, _key),
+                    indexed_keys(self.store, BY_PULL_SECRET, event_key),
                     transform=pull_secret_projection,
                     selections=PULL_SECRET_SELECTIONS,
                 )
@@ -69,8 +72,7 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
         return watches
 
     async def observe(self, obj: Obj) -> RuntimeConfigObservation:
-        spec = obj.get("spec") or {}
-        ns = (obj.get("metadata") or {}).get("namespace")
+        spec, ns = spec_of(obj), namespace_of(obj)
         routing = spec.get("routing") or {}
         secrets: tuple[str, ...] = ()
         missing: tuple[str, ...] = ()
@@ -91,17 +93,9 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
         )
 
     def current_state(self, obj: Obj) -> str | None:
-        return state_from_conditions((obj.get("status") or {}).get("conditions"))
+        return state_from_conditions(status_of(obj).get("conditions"))
 
     def compose_status(self, obj: Obj, obs: RuntimeConfigObservation, decision: Decision) -> dict[str, Any]:
         status = super().compose_status(obj, obs, decision)
         status.pop("status", None)  # the API's status has no state field for these kinds
         return status
-
-
-def _key(event: InformerEvent) -> list[str]:
-    return [event.key]
-
-
-def _name(event: InformerEvent) -> list[str]:
-    return [str((event.obj.get("metadata") or {}).get("name") or "")]

@@ -81,6 +81,8 @@ from aimctl.controllers.common import (
     BY_RUNTIME_CONFIG,
     BY_RUNTIME_CONFIG_ANY_NS,
     changed,
+    event_name,
+    event_ns_name,
     index_image_name,
     index_image_name_any_ns,
     index_runtime_config,
@@ -88,8 +90,10 @@ from aimctl.controllers.common import (
     io_parts,
     name_of,
     namespace_of,
+    spec_changed,
     when,
 )
+from aimctl.kube.objects import condition, controlled_by
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -261,14 +265,11 @@ class ServiceController(KindController[Observed]):
             Watch(INFERENCE_SERVICES, self._owner_or_namesake(owned)),
             Watch(HTTP_ROUTES, self._owner_or_namesake(owned)),
             Watch(AIM_SERVICE_TEMPLATES, self._namespaced_template_services),
-            Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, lambda e: [name_of(e.obj)])),
-            Watch(AIM_IMAGES, when(_spec_changed, self._by(BY_IMAGE_NAME, _ns_name))),
-            Watch(AIM_CLUSTER_IMAGES, when(_spec_changed, self._by(BY_IMAGE_NAME_ANY_NS, lambda e: [name_of(e.obj)]))),
-            Watch(AIM_RUNTIME_CONFIGS, when(_spec_changed, self._by(BY_RUNTIME_CONFIG, _ns_name))),
-            Watch(
-                AIM_CLUSTER_RUNTIME_CONFIGS,
-                when(_spec_changed, self._by(BY_RUNTIME_CONFIG_ANY_NS, lambda e: [name_of(e.obj)])),
-            ),
+            Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, event_name)),
+            Watch(AIM_IMAGES, when(spec_changed, self._by(BY_IMAGE_NAME, event_ns_name))),
+            Watch(AIM_CLUSTER_IMAGES, when(spec_changed, self._by(BY_IMAGE_NAME_ANY_NS, event_name))),
+            Watch(AIM_RUNTIME_CONFIGS, when(spec_changed, self._by(BY_RUNTIME_CONFIG, event_ns_name))),
+            Watch(AIM_CLUSTER_RUNTIME_CONFIGS, when(spec_changed, self._by(BY_RUNTIME_CONFIG_ANY_NS, event_name))),
             Watch(AIM_TEMPLATE_CACHES, self._by(BY_TEMPLATE_NAME, _template_cache_refs)),
             Watch(
                 AIM_MODEL_CACHES,
@@ -375,7 +376,7 @@ class ServiceController(KindController[Observed]):
                 route_error = f"{route_template_field(spec.get('routing'), resolved_rc)} is invalid: {exc}"
                 route_path = default_path(ns, str(meta.get("uid") or ""))
         route = self.routes.get(f"{ns}/{name}")
-        route_route = route if route is not None and _controlled_by(route, meta) else None
+        route_route = route if route is not None and controlled_by(route, str(meta.get("uid"))) else None
         route_conflict = (
             foreign_child_message("HTTPRoute", route, meta) if route is not None and route_route is None else ""
         )
@@ -401,14 +402,12 @@ class ServiceController(KindController[Observed]):
         except IsvcNameError as exc:
             isvc_name, name_error = name, str(exc)
         found = self.isvcs.get(f"{ns}/{isvc_name}")
-        isvc = found if found is not None and _controlled_by(found, meta) else None
+        isvc = found if found is not None and controlled_by(found, str(meta.get("uid"))) else None
         isvc_conflict = (
             foreign_child_message("InferenceService", found, meta) if found is not None and isvc is None else ""
         )
         isvc_status = (isvc or {}).get("status") or {}
-        isvc_ready = any(
-            c.get("type") == "Ready" and c.get("status") == "True" for c in isvc_status.get("conditions") or []
-        )
+        isvc_ready = condition(isvc, "Ready", "True") is not None
         failure = (isvc_status.get("modelStatus") or {}).get("lastFailureInfo") or {}
         isvc_failure = str(failure.get("message") or failure.get("reason") or "")
 
@@ -506,7 +505,7 @@ class ServiceController(KindController[Observed]):
         status = tc.get("status") or {}
         state = str(status.get("status") or "")
         if state == "Failed":
-            return False, True, _failure_message(status) or "Template cache failed", (), ()
+            return False, True, _failure_message(tc) or "Template cache failed", (), ()
         if state != "Available":
             return False, False, "", (), ()
         children = {
@@ -659,10 +658,8 @@ DOMAIN_TEMPLATE_ENV = "AIMCTL_KSERVE_DOMAIN_TEMPLATE"
 def _template_view(res: TemplateResolution) -> TemplateView:
     template = res.template or {}
     spec, status = template.get("spec") or {}, template.get("status") or {}
-    reason = message = ""
-    for c in status.get("conditions") or []:
-        if c.get("type") == "Failure" and c.get("status") == "True":
-            reason, message = str(c.get("reason") or ""), str(c.get("message") or "")
+    failure = condition(template, "Failure", "True") or {}
+    reason, message = str(failure.get("reason") or ""), str(failure.get("message") or "")
     return TemplateView(
         name=res.final_name,
         scope=str(res.scope),
@@ -675,13 +672,12 @@ def _template_view(res: TemplateResolution) -> TemplateView:
     )
 
 
-def _failure_message(status: Mapping[str, Any]) -> str:
+def _failure_message(obj: Mapping[str, Any]) -> str:
     """The message of a ``Failure=True`` condition, else of a ``Ready=False`` one."""
-    conditions = status.get("conditions") or []
     for type_, value in (("Failure", "True"), ("Ready", "False")):
-        for c in conditions:
-            if c.get("type") == type_ and c.get("status") == value and c.get("message"):
-                return str(c["message"])
+        c = condition(obj, type_, value)
+        if c is not None and c.get("message"):
+            return str(c["message"])
     return ""
 
 
@@ -706,10 +702,6 @@ def foreign_child_message(kind: str, child: Obj, service_meta: Mapping[str, Any]
     )
 
 
-def _controlled_by(child: Obj, owner_meta: Mapping[str, Any]) -> bool:
-    return controller_uid(child) == [str(owner_meta.get("uid"))]
-
-
 def _name_ns(obj: Obj) -> dict[str, str]:
     meta = obj["metadata"]
     return {"name": str(meta["name"]), "namespace": str(meta["namespace"])}
@@ -731,14 +723,6 @@ def _delete_http_route(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
     return [Deletion(HTTP_ROUTES, obj["metadata"]["namespace"], obj["metadata"]["name"])]
 
 
-def _spec_changed(event: InformerEvent) -> bool:
-    return changed(event, "spec", "metadata.uid")
-
-
-def _ns_name(event: InformerEvent) -> list[str]:
-    return [f"{namespace_of(event.obj)}/{name_of(event.obj)}"]
-
-
 def _template_cache_refs(event: InformerEvent) -> list[str]:
     ns = namespace_of(event.obj)
     return [f"{ns}/{n}" for n in _template_cache_refs_of(event.obj)]
@@ -747,8 +731,3 @@ def _template_cache_refs(event: InformerEvent) -> list[str]:
 def _template_cache_refs_of(tc: Obj) -> list[str]:
     ref = str((tc.get("spec") or {}).get("templateRef") or "")
     return [n for n in dict.fromkeys([ref, name_of(tc)]) if n]
-
-
-def service_controller(manager: Manager) -> ServiceController:
-    """Factory for :func:`aimctl.cli.run.builtin_controllers`."""
-    return ServiceController(manager)

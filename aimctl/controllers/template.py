@@ -78,12 +78,21 @@ from aimctl.controllers.common import (
     operator_namespace,
     owner_key,
     owner_key_of,
+    spec_changed,
     when,
 )
 from aimctl.controllers.discovery_slots import DiscoverySlots
 from aimctl.discovery.parse import DiscoveryParseError, parse_discovery_output
 from aimctl.gpu import gpu_available, node_offers, unavailable_message
-from aimctl.kube.objects import annotations_of
+from aimctl.kube.objects import (
+    annotations_of,
+    condition,
+    key_of,
+    labels_of,
+    meta_of,
+    status_of,
+    uid_of,
+)
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -212,7 +221,7 @@ class TemplateController(KindController[TemplateView]):
             Watch(AIM_CLUSTER_IMAGES, when(_image_changed, self._by_values(BY_IMAGE_NAME_ANY_NS, _plain_name))),
             Watch(
                 AIM_CLUSTER_RUNTIME_CONFIGS,
-                when(_spec_changed, self._by_values(BY_RUNTIME_CONFIG_ANY_NS, _plain_name)),
+                when(spec_changed, self._by_values(BY_RUNTIME_CONFIG_ANY_NS, _plain_name)),
             ),
             Watch(NODES, when(_node_changed, self._node_templates)),
         ]
@@ -221,7 +230,7 @@ class TemplateController(KindController[TemplateView]):
                 Watch(
                     AIM_RUNTIME_CONFIGS,
                     when(
-                        lambda e: _spec_changed(e) and namespace_of(e.obj) == self.operator_namespace,
+                        lambda e: spec_changed(e) and namespace_of(e.obj) == self.operator_namespace,
                         self._by_values(BY_RUNTIME_CONFIG, _plain_name),
                     ),
                 )
@@ -229,7 +238,7 @@ class TemplateController(KindController[TemplateView]):
         else:
             watches += [
                 Watch(AIM_IMAGES, when(_image_changed, self._by_values(BY_IMAGE_NAME, _ns_name))),
-                Watch(AIM_RUNTIME_CONFIGS, when(_spec_changed, self._by_values(BY_RUNTIME_CONFIG, _ns_name))),
+                Watch(AIM_RUNTIME_CONFIGS, when(spec_changed, self._by_values(BY_RUNTIME_CONFIG, _ns_name))),
                 Watch(AIM_TEMPLATE_CACHES, owner),
             ]
         return watches
@@ -243,11 +252,10 @@ class TemplateController(KindController[TemplateView]):
         return mapper
 
     def _pod_owner(self, event: InformerEvent) -> list[str]:
-        meta = event.obj.get("metadata") or {}
-        lab = meta.get("labels") or {}
+        lab = labels_of(event.obj)
         if lab.get(L.COMPONENT) != L.COMPONENT_DISCOVERY or not lab.get(L.JOB_NAME):
             return []
-        job = self.jobs.get(f"{meta.get('namespace')}/{lab[L.JOB_NAME]}")
+        job = self.jobs.get(f"{namespace_of(event.obj)}/{lab[L.JOB_NAME]}")
         key = owner_key_of(job, self.kind, self.cluster_scoped) if job else None
         return [key] if key else []
 
@@ -369,9 +377,8 @@ class TemplateController(KindController[TemplateView]):
     def _owns_template_cache(self, obj: Obj) -> bool:
         if self.template_caches is None:
             return False
-        meta = obj.get("metadata") or {}
-        cached = self.template_caches.get(f"{meta.get('namespace')}/{meta.get('name')}")
-        return cached is not None and controller_uid(cached) == [str(meta.get("uid"))]
+        cached = self.template_caches.get(f"{namespace_of(obj)}/{name_of(obj)}")
+        return cached is not None and controller_uid(cached) == [uid_of(obj)]
 
     def _job_manifest(self, obj: Obj, uri: str, job_ns: str, rc: ResolvedRuntimeConfig | None) -> dict[str, Any]:
         secrets = rc.image_pull_secrets if rc else []
@@ -379,7 +386,7 @@ class TemplateController(KindController[TemplateView]):
 
     def _pod_succeeded(self, namespace: str, job_name: str) -> bool:
         pods = self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}")
-        return any((p.get("status") or {}).get("phase") == "Succeeded" for p in pods)
+        return any(status_of(p).get("phase") == "Succeeded" for p in pods)
 
     def _pull_stuck(self, namespace: str, job_name: str) -> str | None:
         for pod in self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}"):
@@ -397,7 +404,7 @@ class TemplateController(KindController[TemplateView]):
         pods = self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}")
         if not pods:
             raise DiscoveryParseError(f"no pods found for discovery job {job_name}", "")
-        succeeded = [p for p in pods if (p.get("status") or {}).get("phase") == "Succeeded"]
+        succeeded = [p for p in pods if status_of(p).get("phase") == "Succeeded"]
         if not succeeded:
             raise DiscoveryParseError(f"no succeeded pod found for discovery job {job_name}", "")
         pod = name_of(succeeded[0])
@@ -432,20 +439,19 @@ class TemplateController(KindController[TemplateView]):
         gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
         secrets = rc.image_pull_secrets if rc else []
         manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, secrets)
-        return [Desired(self.runtime_resource, manifest, self.runtimes.get(_key(obj)))]
+        return [Desired(self.runtime_resource, manifest, self.runtimes.get(key_of(obj)))]
 
     def _template_cache(self, obj: Obj, obs: TemplateView) -> list[Desired]:
         if self.template_caches is None:
             return []  # a cluster template never caches (``caching_enabled`` is False for it)
         rc = obs.runtime_config
         manifest = build_template_cache(obj, rc.default_storage_class_name if rc else None)
-        return [Desired(AIM_TEMPLATE_CACHES, manifest, self.template_caches.get(_key(obj)))]
+        return [Desired(AIM_TEMPLATE_CACHES, manifest, self.template_caches.get(key_of(obj)))]
 
     def _delete_template_cache(self, obj: Obj, obs: TemplateView, name: str) -> list[Deletion]:
         if self.template_caches is None:
             return []  # nor owns one (``template_cache_owned`` is False for it)
-        meta = obj.get("metadata") or {}
-        return [Deletion(AIM_TEMPLATE_CACHES, meta.get("namespace"), str(meta["name"]))]
+        return [Deletion(AIM_TEMPLATE_CACHES, namespace_of(obj), name_of(obj))]
 
     def status_fields(self, obj: Obj, obs: TemplateView, decision: Decision) -> dict[str, Any]:
         old = obj.get("status") or {}
@@ -476,25 +482,16 @@ def _delete_stale_jobs(obj: Obj, obs: TemplateView, name: str) -> list[Deletion]
     return [Deletion(JOBS, obs.job_namespace, n) for n in obs.stale_jobs]
 
 
-def _key(obj: Obj) -> str:
-    meta = obj.get("metadata") or {}
-    return f"{meta['namespace']}/{meta['name']}" if meta.get("namespace") else str(meta["name"])
-
-
 def _job_view(job: Obj) -> JobView:
     outcome = job_finished(job)
     name = name_of(job)
     if outcome is None:
-        return JobView(name, "running", started_at=str((job.get("metadata") or {}).get("creationTimestamp") or ""))
-    cond = next(c for c in (job.get("status") or {}).get("conditions") or [] if c.get("type") == outcome)
+        return JobView(name, "running", started_at=str(meta_of(job).get("creationTimestamp") or ""))
+    cond = condition(job, outcome) or {}
     finished = str(cond.get("lastTransitionTime") or "")
     if outcome == "Complete":
         return JobView(name, "succeeded", finished)
     return JobView(name, "failed", finished, str(cond.get("message") or cond.get("reason") or ""))
-
-
-def _spec_changed(event: InformerEvent) -> bool:
-    return changed(event, "spec", "metadata.uid")
 
 
 def _image_changed(event: InformerEvent) -> bool:

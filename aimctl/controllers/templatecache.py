@@ -39,10 +39,12 @@ from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
     BY_RUNTIME_CONFIG,
     BY_RUNTIME_CONFIG_ANY_NS,
+    event_key,
     index_runtime_config,
     index_runtime_config_any_ns,
     io_parts,
 )
+from aimctl.kube.objects import condition, controlled_by, deleting, spec_of, status_of, uid_of
 from aimctl.kube.resources import (
     AIM_CLUSTER_RUNTIME_CONFIGS,
     AIM_CLUSTER_SERVICE_TEMPLATES,
@@ -54,7 +56,8 @@ from aimctl.kube.resources import (
 from aimctl.manager import Manager
 from aimctl.reconcile import Watch
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, resolve_runtime_config, runtime_config_name
-from informers.handlers import InformerEvent, controller_owner_key, indexed_keys, self_key
+from aimctl.resolve.template import CLUSTER_KIND, NAMESPACED_KIND, find_template
+from informers.handlers import controller_owner_key, indexed_keys, self_key
 from informers.indexers import BY_CONTROLLER_UID, by_field, controller_uid
 from informers.store import Obj, Store
 from statemachines.engine import Decision
@@ -67,8 +70,6 @@ from statemachines.templatecache import (
 )
 
 KIND = "AIMTemplateCache"
-NAMESPACED_TEMPLATE = "AIMServiceTemplate"
-CLUSTER_TEMPLATE = "AIMClusterServiceTemplate"
 #: Template caches by ``namespace/templateRef``.
 BY_TEMPLATE_REF = "aim:template-ref"
 #: Template caches by ``templateRef`` regardless of namespace (a cluster template serves them all).
@@ -86,14 +87,12 @@ class ResolvedTemplate:
 
 
 def resolve_template(namespace: str, name: str, namespaced: Store, cluster: Store) -> ResolvedTemplate | None:
-    """``AIMServiceTemplate <namespace>/<name>`` first, then ``AIMClusterServiceTemplate <name>``."""
-    obj = namespaced.get(f"{namespace}/{name}")
-    if obj is not None:
-        return ResolvedTemplate(NAMESPACED_TEMPLATE, obj)
-    cobj = cluster.get(name)
-    if cobj is not None:
-        return ResolvedTemplate(CLUSTER_TEMPLATE, cobj)
-    return None
+    """``AIMServiceTemplate <namespace>/<name>`` first, then ``AIMClusterServiceTemplate <name>``
+    (:func:`aimctl.resolve.template.find_template`)."""
+    obj, scope = find_template(namespace, name, namespaced, cluster)
+    if obj is None:
+        return None
+    return ResolvedTemplate(NAMESPACED_KIND if scope == "Namespace" else CLUSTER_KIND, obj)
 
 
 def invalid_source_messages(sources: Sequence[ModelSource]) -> tuple[str, ...]:
@@ -140,21 +139,21 @@ class TemplateCacheController(KindController[Observed]):
         return [
             Watch(AIM_TEMPLATE_CACHES, self_key),
             Watch(AIM_MODEL_CACHES, controller_owner_key(KIND, API_GROUP)),
-            Watch(AIM_SERVICE_TEMPLATES, indexed_keys(self.store, BY_TEMPLATE_REF, _key)),
-            Watch(AIM_CLUSTER_SERVICE_TEMPLATES, indexed_keys(self.store, BY_TEMPLATE_REF_ANY_NS, _key)),
-            Watch(AIM_RUNTIME_CONFIGS, indexed_keys(self.store, BY_RUNTIME_CONFIG, _key)),
-            Watch(AIM_CLUSTER_RUNTIME_CONFIGS, indexed_keys(self.store, BY_RUNTIME_CONFIG_ANY_NS, _key)),
+            Watch(AIM_SERVICE_TEMPLATES, indexed_keys(self.store, BY_TEMPLATE_REF, event_key)),
+            Watch(AIM_CLUSTER_SERVICE_TEMPLATES, indexed_keys(self.store, BY_TEMPLATE_REF_ANY_NS, event_key)),
+            Watch(AIM_RUNTIME_CONFIGS, indexed_keys(self.store, BY_RUNTIME_CONFIG, event_key)),
+            Watch(AIM_CLUSTER_RUNTIME_CONFIGS, indexed_keys(self.store, BY_RUNTIME_CONFIG_ANY_NS, event_key)),
         ]
 
     # -- observation -------------------------------------------------------------------------------
     async def observe(self, obj: Obj) -> Observed:
-        meta, spec = obj["metadata"], obj.get("spec") or {}
-        ns, uid = meta["namespace"], meta.get("uid", "")
+        spec = spec_of(obj)
+        ns, uid = obj["metadata"]["namespace"], uid_of(obj)
         ref = str(spec.get("templateRef") or "")
         rc_name = runtime_config_name(spec)
         rc = resolve_runtime_config(ns, rc_name, self.runtime_configs, self.cluster_runtime_configs)
         template = resolve_template(ns, ref, self.templates, self.cluster_templates)
-        tstatus = (template.obj.get("status") or {}) if template else {}
+        tstatus = status_of(template.obj if template else None)
         sources = model_sources(tstatus.get("modelSources")) if template else ()
 
         rc_missing = rc.message if isinstance(rc, MissingRuntimeConfig) else ""
@@ -164,7 +163,7 @@ class TemplateCacheController(KindController[Observed]):
 
         desired = build_model_caches(obj, ref, sources, storage_class) if template and not rc_missing else []
         owned = {str(c["metadata"]["name"]): c for c in self.model_caches.by_index(BY_CONTROLLER_UID, uid)}
-        stale = [name for name, child in owned.items() if not _deleting(child) and not _still_wanted(child, desired)]
+        stale = [name for name, child in owned.items() if not deleting(child) and not _still_wanted(child, desired)]
         children: list[ChildCache] = []
         to_apply: list[Obj] = []
         cached: dict[str, Obj] = {}
@@ -174,7 +173,7 @@ class TemplateCacheController(KindController[Observed]):
             if existing is None:
                 to_apply.append(manifest)
                 children.append(ChildCache(name))
-            elif _owned_by(existing, uid) and not _deleting(existing) and name not in stale:
+            elif controlled_by(existing, uid) and not deleting(existing) and name not in stale:
                 to_apply.append(manifest)
                 cached[name] = existing
                 children.append(_child_state(name, existing))
@@ -226,10 +225,6 @@ def _stale_model_caches(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
     return [Deletion(AIM_MODEL_CACHES, ns, n) for n in obs.stale_children if not name or n == name]
 
 
-def _key(event: InformerEvent) -> list[str]:
-    return [event.key]
-
-
 def _still_wanted(child: Obj, desired: Sequence[Obj]) -> bool:
     name = child["metadata"]["name"]
     uri = (child.get("spec") or {}).get("sourceUri")
@@ -237,27 +232,6 @@ def _still_wanted(child: Obj, desired: Sequence[Obj]) -> bool:
 
 
 def _child_state(name: str, child: Obj) -> ChildCache:
-    status = child.get("status") or {}
-    state = str(status.get("status") or "")
-    message = ""
-    if state == "Failed":
-        for c in status.get("conditions") or []:
-            if c.get("type") == "Failure" and c.get("status") == "True":
-                message = str(c.get("reason") or "")
-    return ChildCache(name, state, message)
-
-
-def _owned_by(child: Obj, uid: str) -> bool:
-    for ref in (child.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller"):
-            return bool(ref.get("uid") == uid)
-    return False
-
-
-def _deleting(obj: Obj) -> bool:
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
-
-
-def template_cache_controller(manager: Manager) -> TemplateCacheController:
-    """Factory for :func:`aimctl.cli.run.builtin_controllers`."""
-    return TemplateCacheController(manager)
+    state = str(status_of(child).get("status") or "")
+    failure = condition(child, "Failure", "True") if state == "Failed" else None
+    return ChildCache(name, state, str((failure or {}).get("reason") or ""))
