@@ -210,21 +210,40 @@ class KindMachine(Generic[Obs]):
     def _applies(self, rule: Rule[Obs], state: str) -> bool:
         return rule.source == ANY or state in _as_list(rule.source)
 
-    def mermaid(self) -> str:
+    def state_dependent(self) -> bool:
+        """Whether any rule fires only from some states (else the machine is a pure decision table:
+        the first rule whose guard holds decides, whatever the current state)."""
+        return any(rule.source != ANY for rule in self.rules)
+
+    def mermaid(self, any_state: bool = True) -> str:
         """A mermaid ``stateDiagram-v2`` of the rules (generated into the docs; see ``aimctl docs``).
 
-        Rules from any state are drawn from every state; the rules between the same two states share
-        one edge, labelled with their names in firing order."""
+        One arrow per rule and source state, labelled with the rule's name and its guard (the rule's
+        ``doc``), drawn from the states the rule applies in. A rule that applies in any state is drawn
+        once, from a single ``any state`` node (never from every state: its behaviour does not depend
+        on the state it starts from), or not at all without ``any_state``."""
         lines = ["stateDiagram-v2", f"    [*] --> {self.initial}"]
-        edges: dict[tuple[str, str], list[str]] = {}
+        anywhere = any_state and any(rule.source == ANY for rule in self.rules)
+        if anywhere:
+            lines.append(f'    state "any state" as {_ANY_NODE}')
         for rule in self.rules:
-            sources = list(self.states) if rule.source == ANY else _as_list(rule.source)
+            if rule.source == ANY and not anywhere:
+                continue
+            sources = [_ANY_NODE] if rule.source == ANY else _as_list(rule.source)
+            label = rule.name + (f" - {_label(rule.doc)}" if rule.doc else "")
             for src in sources:
-                dst = src if rule.dest == SAME else rule.dest
-                edges.setdefault((src, dst), []).append(rule.name)
-        for (src, dst), names in edges.items():
-            lines.append(f"    {src} --> {dst}: {', '.join(names)}")
+                dst = src if rule.dest == SAME else rule.dest  # any state to itself: it stays where it is
+                lines.append(f"    {src} --> {dst}: {label}")
         return "\n".join(lines) + "\n"
+
+
+#: The diagram node standing for "any state".
+_ANY_NODE = "AnyState"
+
+
+def _label(text: str) -> str:
+    """``text`` as a mermaid edge label: one line, without the characters mermaid gives a meaning."""
+    return " ".join(text.replace(":", " -").replace(";", ",").replace("#", "no.").split())
 
 
 def _as_list(source: str | Sequence[str]) -> list[str]:
