@@ -22,6 +22,10 @@ JOB_NAME: Final = "job-name"
 #: discovery (JSON: what the last successful discovery ran with, the failed attempts), which the API
 #: status has no field for (see :mod:`statemachines.template`). Owned by the operator; do not edit.
 DISCOVERY_STATE: Final = "aim.silogen.ai/discovery-state"
+#: On an AIMImage / AIMClusterImage: the image controller's memory of metadata reads (JSON: the URI
+#: the stored metadata was read from, the failed attempts and their error; see
+#: :mod:`statemachines.image`). Owned by the operator; do not edit.
+METADATA_STATE: Final = "aim.silogen.ai/metadata-state"
 #: On an InferenceService whose name is a shortened form of its AIMService's: the service's name.
 SERVICE: Final = "aim.silogen.ai/service"
 

@@ -87,8 +87,16 @@ def _aim(res: Resource, verbs: Iterable[str], why: str) -> list[Permission]:
 
 
 CLUSTER_PERMISSIONS: tuple[Permission, ...] = (
-    *_aim(r.AIM_IMAGES, (), "reconciled (image metadata, template creation)"),
-    *_aim(r.AIM_CLUSTER_IMAGES, (), "reconciled (image metadata, cluster template creation)"),
+    *_aim(
+        r.AIM_IMAGES,
+        ("patch",),
+        "reconciled (image metadata, template creation); the memory of metadata reads is an annotation",
+    ),
+    *_aim(
+        r.AIM_CLUSTER_IMAGES,
+        ("patch",),
+        "reconciled (image metadata, cluster template creation); the memory of metadata reads is an annotation",
+    ),
     *_aim(
         r.AIM_SERVICE_TEMPLATES,
         (*APPLY, "delete"),

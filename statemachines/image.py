@@ -18,10 +18,13 @@ aggregation table), with these fixes (numbered as there):
   metadata, Q11);
 * auto-created templates without a status yet count as progressing (no transient Pending).
 
-Durable memory, in ``.status``: the URI metadata was read from is in the ``MetadataExtracted=True``
-message; failed attempts are an :class:`ExtractionRecord` appended to the ``MetadataExtracted=False``
-message (``[attempts: 2, image: "…", generation: 1, credentials: 3f2a…, last: …]``) — the API status has
-no other field for it (see :mod:`statemachines.template` for the same choice).
+Durable memory: the URI metadata was read from (:data:`MEMORY_EXTRACTED`) and the
+:class:`ExtractionRecord` of failed attempts with the error they carry (:data:`MEMORY_ATTEMPTS`) are
+the decision's ``memory``, which the controller keeps in the image's ``aim.silogen.ai/metadata-state``
+annotation (the API status has no field for it; see :mod:`statemachines.template` for the same
+choice). The ``MetadataExtracted`` messages repeat it for people (``[attempts: 2, image: "…",
+generation: 1, credentials: 3f2a…, last: …]``); no decision reads a message, except once, for an
+image an older operator wrote (:func:`legacy_memory`).
 """
 
 from __future__ import annotations
@@ -109,6 +112,74 @@ class ExtractionRecord:
         return cls(), None
 
 
+#: The image's memory (``Decision.memory``, kept in the :data:`aimctl.labels.METADATA_STATE`
+#: annotation): ``extracted`` — ``{"image"}`` the stored metadata was read from; ``attempts`` — the
+#: :class:`ExtractionRecord` of failed reads and the error ``reason`` / ``message`` they carry.
+MEMORY_EXTRACTED = "extracted"
+MEMORY_ATTEMPTS = "attempts"
+
+
+def record_from_memory(
+    memory: Mapping[str, object], image: str, generation: int, credentials: str
+) -> tuple[ExtractionRecord, tuple[str, str] | None]:
+    """The record in the image's memory and the error it carries ``(reason, message)``, or an empty
+    record when there is none or it belongs to other inputs (URI, generation, credentials)."""
+    m = memory.get(MEMORY_ATTEMPTS)
+    if not isinstance(m, Mapping):
+        return ExtractionRecord(), None
+    try:
+        count, gen = int(m.get("count") or 0), int(m.get("generation") or 0)
+    except (TypeError, ValueError):
+        return ExtractionRecord(), None
+    if (m.get("image"), gen, m.get("credentials")) != (image, generation, credentials) or count <= 0:
+        return ExtractionRecord(), None
+    record = ExtractionRecord(count, image, generation, credentials, str(m.get("last") or ""), bool(m.get("transient")))
+    return record, (str(m.get("reason") or ""), str(m.get("message") or ""))
+
+
+def extracted_from_memory(memory: Mapping[str, object]) -> str | None:
+    """The image URI the stored metadata was read from (``None`` when unknown)."""
+    m = memory.get(MEMORY_EXTRACTED)
+    return str(m["image"]) if isinstance(m, Mapping) and m.get("image") else None
+
+
+def legacy_memory(conditions: Sequence[Mapping[str, object]] | None) -> dict[str, object]:
+    """The memory an older operator wrote into the ``MetadataExtracted`` messages (read only for an
+    image without the memory annotation, so an upgrade neither re-reads nor forgets a backoff)."""
+    memory: dict[str, object] = {}
+    image = extracted_from(conditions)
+    if image is not None:
+        memory[MEMORY_EXTRACTED] = {"image": image}
+    for c in conditions or []:
+        if c.get("type") == "MetadataExtracted" and c.get("status") == "False":
+            message = str(c.get("message") or "")
+            m = _RECORD.search(message)
+            if m:
+                record = ExtractionRecord(
+                    int(m["n"]),
+                    m["image"],
+                    int(m["gen"]),
+                    m["creds"],
+                    m["last"].strip(),
+                    "next attempt after:" in message,
+                )
+                memory[MEMORY_ATTEMPTS] = _attempts(record, str(c.get("reason") or ""), message[: m.start()].rstrip())
+    return memory
+
+
+def _attempts(record: ExtractionRecord, reason: str, message: str) -> dict[str, object]:
+    return {
+        "count": record.attempts,
+        "image": record.image,
+        "generation": record.generation,
+        "credentials": record.credentials,
+        "last": record.last,
+        "transient": record.retry_at is not None,
+        "reason": reason,
+        "message": message,
+    }
+
+
 def extracted_from(conditions: Sequence[Mapping[str, object]] | None) -> str | None:
     """The image URI the stored metadata was read from (``MetadataExtracted=True``)."""
     for c in conditions or []:
@@ -191,6 +262,7 @@ def _metadata(obs: ImageObservation, out: Outcome) -> None:
     if obs.metadata is not None:
         message = f'Image metadata successfully extracted from "{obs.image_uri}"'
         out.condition("MetadataExtracted", True, "MetadataExtracted", message)
+        out.memory[MEMORY_EXTRACTED] = {"image": obs.image_uri}
         out.status["imageMetadata"] = dict(obs.metadata)
 
 
@@ -215,13 +287,20 @@ def _problem_list(obs: ImageObservation) -> str:
     return "; ".join(parts)
 
 
+def _not_extracted(out: Outcome, reason: str, message: str, record: ExtractionRecord) -> None:
+    """``MetadataExtracted=False``, and the memory of the failed attempts and their error (the
+    message repeats the record for people)."""
+    out.condition("MetadataExtracted", False, reason, message + record.note())
+    if record.attempts > 0:
+        out.memory[MEMORY_ATTEMPTS] = _attempts(record, reason, message)
+
+
 # -- actions ----------------------------------------------------------------------------------------------
 
 
 def _extraction_failed(obs: ImageObservation, out: Outcome) -> None:
     reason, message = obs.error or ("MetadataExtractionFailed", "")
-    full = message + obs.new_record.note()
-    out.condition("MetadataExtracted", False, reason, full)
+    _not_extracted(out, reason, message, obs.new_record)
     out.condition("TemplatesAutoGenerated", False, reason, message)
     out.status["imageMetadata"] = None
     _outcome(out, FAILED, reason, message)
@@ -232,7 +311,7 @@ def _extraction_failed(obs: ImageObservation, out: Outcome) -> None:
 def _extraction_retrying(obs: ImageObservation, out: Outcome) -> None:
     reason, message = obs.error or ("MetadataExtractionFailed", "")
     record = obs.new_record
-    out.condition("MetadataExtracted", False, reason, message + record.note())
+    _not_extracted(out, reason, message, record)
     out.condition("TemplatesAutoGenerated", False, "AutoTemplateCreationPending", "Waiting for image metadata")
     out.status["imageMetadata"] = None
     _outcome(out, PROGRESSING, "DiscoveryInProgress", message)

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aimctl import labels
 from aimctl.builders.auto_template import build_auto_templates
 from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
@@ -32,6 +33,7 @@ from aimctl.controllers.common import (
     operator_namespace,
     owner_key,
 )
+from aimctl.kube.objects import annotations_of
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -57,10 +59,11 @@ from statemachines.image import (
     AUTO_TEMPLATES,
     MACHINE,
     STALE_AUTO_TEMPLATES,
-    ExtractionRecord,
     ImageObservation,
     TemplateState,
-    extracted_from,
+    extracted_from_memory,
+    legacy_memory,
+    record_from_memory,
 )
 
 
@@ -74,6 +77,7 @@ class ImageView(ImageObservation):
 
 class ImageController(KindController[ImageView]):
     machine = MACHINE
+    memory_annotation = labels.METADATA_STATE
 
     def __init__(self, manager: Manager, cluster_scoped: bool, registry: RegistryClient | None = None) -> None:
         self.cluster_scoped = cluster_scoped
@@ -144,7 +148,8 @@ class ImageController(KindController[ImageView]):
         names = resolved.image_pull_secrets if resolved else []
         secrets = [(n, self.secrets.get(f"{secret_ns}/{n}")) for n in names]
         creds_fp = fingerprint(secrets)
-        record, carried = ExtractionRecord.from_conditions(conditions, uri, generation, creds_fp)
+        memory = self.memory(obj) if labels.METADATA_STATE in annotations_of(obj) else legacy_memory(conditions)
+        record, carried = record_from_memory(memory, uri, generation, creds_fp)
 
         metadata: dict[str, Any] | None = None
         error: tuple[str, str] | None = None
@@ -152,7 +157,7 @@ class ImageController(KindController[ImageView]):
         attempted = False
         if enabled:
             stored = status.get("imageMetadata")
-            if stored and extracted_from(conditions) == uri:
+            if stored and extracted_from_memory(memory) == uri:
                 metadata = dict(stored)
             elif carried is not None and (not record.transient or (record.retry_at and now < record.retry_at)):
                 error, transient = carried, record.transient

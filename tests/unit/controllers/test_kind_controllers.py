@@ -4,10 +4,13 @@ fails any request (observation reads caches only; the image registry is a record
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
 import pytest
 
+from aimctl import labels
 from aimctl.controllers.image import ImageController
 from aimctl.controllers.runtimeconfig import RuntimeConfigController
 from aimctl.controllers.service import ServiceController
@@ -266,3 +269,25 @@ def test_runtime_config_event_mappers(namespaced: bool) -> None:
     assert keys(controller, STORAGE_CLASSES, event(STORAGE_CLASSES, sc)) == {key}
     secret = {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "pull", "namespace": "ns", "uid": "s"}}
     assert keys(controller, SECRETS, event(SECRETS, secret)) == ({key} if namespaced else set())
+
+
+async def test_image_memory_is_the_annotation_and_messages_do_not_matter() -> None:
+    """A failed read is remembered in the memory annotation: the next observations do not read the
+    registry again for the same inputs, whatever the condition messages say (reworded or empty)."""
+    img = obj("AIMImage", "img", spec={"image": URI, "discovery": {"enabled": True}})
+    controller, registry = image_setup((AIM_IMAGES, img))
+    first_obs = await controller.observe(img)
+    first = IMAGE_MACHINE.decide(first_obs, None)
+    assert registry.reads and first.memory["attempts"]["count"] == 1  # type: ignore[index]
+    after = copy.deepcopy(img)
+    after["status"] = controller.compose_status(img, first_obs, first)
+    after["metadata"]["annotations"] = {labels.METADATA_STATE: json.dumps(dict(first.memory))}
+    for how in ("keep", "reword", "strip"):
+        changed = copy.deepcopy(after)
+        for c in changed["status"]["conditions"]:
+            c["message"] = {"keep": c["message"], "reword": "Reworded for people", "strip": ""}[how]
+        registry.reads.clear()
+        obs = await controller.observe(changed)
+        decision = IMAGE_MACHINE.decide(obs, controller.current_state(changed))
+        assert registry.reads == [], how
+        assert (decision.rule, decision.state, dict(decision.memory)) == (first.rule, first.state, dict(first.memory))
