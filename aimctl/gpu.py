@@ -225,7 +225,7 @@ def selector_terms_select(terms: Iterable[Mapping[str, Any]], node: Mapping[str,
 
 
 def _expr_holds(expr: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    key, op, vals = expr.get("key"), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+    key, op, vals = str(expr.get("key")), expr.get("operator"), [str(v) for v in expr.get("values") or []]
     present = key in labels
     if op == "In":
         return present and str(labels[key]) in vals
