@@ -37,8 +37,10 @@ while it is still *usable* — it exists, is for the service's image, is not ``F
 (a template rediscovering is still usable) and is compatible with the overrides — even when a
 better-ranked template becomes Available. Its GPU is not checked again: cordoning the nodes of a
 running service does not move it (the template reports that). A service with overrides resolved to
-the derived template of a base: the base is found again by the derived name. Only when the kept
-template stops being usable is the choice made again.
+the derived template of a base: the base is found again by the derived name (caveat: a derived
+service that reused an equal template of another name is matched by nothing and chosen again, which
+picks the same base unless a better one has appeared). Only when the kept template stops being
+usable is the choice made again.
 
 With no candidate, :attr:`TemplateChoice.rejections` lists what was considered and why each was
 rejected; :func:`no_candidate_message` bounds its length.

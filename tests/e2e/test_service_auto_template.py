@@ -98,6 +98,21 @@ async def test_best_available_template_is_chosen_and_kept(
         reasons = [e["reason"] for e in await events_about(api, namespace, "svc", operator.instance)]
         assert reasons.count("TemplateChosen") == 1
 
+        # The chosen template goes away: the service chooses again (and says so).
+        await aim.delete(api, mi300)
+        moved = await wait_for(lambda: aim.get(api, svc), lambda o: resolved(o) == "tpl-mi325x", what="svc re-chooses")
+        assert conditions(moved)["Resolved"][1] == "TemplateChosen"
+        await wait_for(
+            lambda: get_isvc(api, namespace, "svc"),
+            lambda i: i["spec"]["predictor"]["model"]["runtime"] == "tpl-mi325x",
+            what="InferenceService on the new template",
+        )
+        await wait_for(
+            lambda: events_about(api, namespace, "svc", operator.instance),
+            lambda evs: [e["reason"] for e in evs].count("TemplateChosen") == 2,
+            what="second TemplateChosen event",
+        )
+
 
 async def test_no_candidate_lists_what_was_considered(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
     absent_gpu = f"MI9{unique('x')[-5:].upper()}"  # a model no node has
