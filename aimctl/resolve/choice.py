@@ -278,6 +278,7 @@ def choose_template(
     accepted: list[Candidate] = []
     rejections: list[Rejection] = []
     waiting = False
+    offered: dict[tuple[str, int], bool] = {}  # one scan of the nodes per GPU model and count
     for c in pool:
         reason = ""
         if c.status != "Available":
@@ -287,7 +288,9 @@ def choose_template(
             reason = _override_conflict(c, overrides)
             if not reason:
                 model, count = replica_gpu(c, overrides)
-                if model and not any(node_offers(n, model, count) for n in node_list):
+                if model and (model, count) not in offered:
+                    offered[model, count] = any(node_offers(n, model, count) for n in node_list)
+                if model and not offered[model, count]:
                     reason = f"no schedulable node offers {count}x {model}"
         if reason:
             rejections.append(Rejection(c.name, c.scope, reason))
