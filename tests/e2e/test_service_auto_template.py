@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from kubernetes_asyncio import client
 
+from aimctl.builders.derived_template import derived_name
 from aimctl.gpu import selector_terms_select
 from tests.e2e.conftest import Operator
 from tests.support import aim, kserve, kube
@@ -114,7 +115,9 @@ async def test_best_available_template_is_chosen_and_kept(
         )
 
 
-async def test_no_candidate_lists_what_was_considered(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
+async def test_no_candidate_lists_what_was_considered_then_a_node_makes_one(
+    api: client.ApiClient, namespace: str, tmp_path: Path
+) -> None:
     absent_gpu = f"MI9{unique('x')[-5:].upper()}"  # a model no node has
     async with discovery_logs(api, namespace, tmp_path):
         mi300 = template("tpl-mi300x", "img", namespace)
@@ -123,16 +126,36 @@ async def test_no_candidate_lists_what_was_considered(api: client.ApiClient, nam
         await apply_all(api, image("img", namespace), mi300, cpu)
         await wait_template(api, mi300, "Available")
         await wait_template(api, cpu, "Available")
-        svc = service(namespace, "svc", "img", overrides={"gpuSelector": {"model": absent_gpu, "count": 1}})
+        overrides = {"gpuSelector": {"model": absent_gpu, "count": 1}}
+        svc = service(namespace, "svc", "img", overrides=overrides)
         await aim.apply(api, svc)
         got = await wait_service(api, svc, "Degraded", Resolved=("False", "NoTemplateCandidate"))
-    message = condition(got, "Resolved")["message"]
-    assert 'image "img" has no defaultServiceTemplate' in message
-    assert f'AIMServiceTemplate "tpl-cpu": no schedulable node offers 1x {absent_gpu}' in message
-    assert f'AIMServiceTemplate "tpl-mi300x": GPU model is MI300X, the service overrides it to {absent_gpu}' in message
-    assert conditions(got)["Failure"] == ("True", "NoTemplateCandidate")
-    assert got["status"]["resolvedTemplate"]["scope"] == "Unknown"
-    assert await absent(api, isvc_path(namespace, "svc"))
+        message = condition(got, "Resolved")["message"]
+        assert 'image "img" has no defaultServiceTemplate' in message
+        assert f'AIMServiceTemplate "tpl-cpu": no schedulable node offers 1x {absent_gpu}' in message
+        assert (
+            f'AIMServiceTemplate "tpl-mi300x": GPU model is MI300X, the service overrides it to {absent_gpu}' in message
+        )
+        assert conditions(got)["Failure"] == ("True", "NoTemplateCandidate")
+        assert got["status"]["resolvedTemplate"]["scope"] == "Unknown"
+        assert await absent(api, isvc_path(namespace, "svc"))
+
+        # A node with that GPU appears: the service is woken, chooses tpl-cpu and derives from it.
+        node_name = unique("kwok-late-gpu")
+        await kube.create(api, "/api/v1/nodes", _product_name_only_node(node_name, f"AMD_Instinct_{absent_gpu}"))
+        try:
+            derived = derived_name("tpl-cpu", overrides)
+            chosen = await wait_for(
+                lambda: aim.get(api, svc),
+                lambda o: resolved(o) == derived and conditions(o).get("Resolved") == ("True", "TemplateChosen"),
+                what="svc chooses and resolves the derived template",
+                timeout=60,
+            )
+            assert 'AIMServiceTemplate "tpl-cpu"' in condition(chosen, "Resolved")["message"]
+            made = await aim.get(api, template(derived, "img", namespace))
+            assert made["spec"]["gpuSelector"] == {"model": absent_gpu, "count": 1}
+        finally:
+            await kube.delete(api, f"/api/v1/nodes/{node_name}")
 
 
 def _product_name_only_node(name: str, product: str) -> dict[str, Any]:
