@@ -15,6 +15,11 @@ reasons and messages, and with these changes:
 * a route refused by its Gateway (``Accepted=False``) makes the service Degraded; unresolved backend
   references (``ResolvedRefs=False``, normal while KServe creates the predictor Service) only wait;
 * one event per transition (#14): every rule declares the reason and message of the transition;
+* without ``templateRef`` and image default, the template is chosen automatically
+  (``aimctl.resolve.choice``): ``Resolved`` says which and why (reason ``TemplateChosen``); with no
+  candidate the service is Degraded (Pending while a template of the image is still being discovered)
+  with reason ``NoTemplateCandidate`` and a message listing what was considered and why each was
+  rejected;
 * a service whose name KServe cannot serve gets a shortened InferenceService name, named in its
   ``Ready`` message; where no name can meet KServe's rule in the namespace, the service is Failed
   with reason ``NameTooLong`` and a message naming the limit and the ways out (docs/long-names.md).
@@ -103,6 +108,13 @@ class ServiceObservation:
     create_template: bool = False
     #: Derived template whose base cannot be loaded: "base template name is empty" and the like.
     base_error: str = ""
+    #: The template was chosen automatically (no ``templateRef``, no image default): why this one,
+    #: for the ``Resolved`` condition ("" otherwise).
+    choice_message: str = ""
+    #: No template could be chosen automatically: what was considered and why each was rejected.
+    no_candidate: str = ""
+    #: ...and a template of the image is still Pending or Progressing (the service waits for it).
+    choice_waiting: bool = False
     template: TemplateView | None = None
     #: Message when the runtime config named by the service is missing ("" when resolved or default).
     runtime_config_error: str = ""
@@ -284,7 +296,9 @@ def _routing_condition(obs: ServiceObservation, out: Outcome) -> None:
 
 def _prologue(obs: ServiceObservation, out: Outcome) -> None:
     _effects(obs, out)
-    if obs.template is not None:
+    if obs.template is not None and obs.choice_message:
+        out.condition(RESOLVED, True, "TemplateChosen", f'Resolved template "{obs.final_name}": {obs.choice_message}')
+    elif obs.template is not None:
         out.condition(RESOLVED, True, "Resolved", f'Resolved template "{obs.final_name}"')
     _cache_condition(obs, out)
     _routing_condition(obs, out)
@@ -336,6 +350,13 @@ def _template_not_found(obs: ServiceObservation, out: Outcome) -> None:
     out.condition(RESOLVED, False, "TemplateNotFound", message)
     _problem(out, "TemplateNotFound", message)
     out.condition(READY, False, "TemplateNotFound", "Template missing")
+
+
+def _no_template_candidate(obs: ServiceObservation, out: Outcome) -> None:
+    _prologue(obs, out)
+    out.condition(RESOLVED, False, "NoTemplateCandidate", obs.no_candidate)
+    waiting = obs.choice_waiting
+    _problem(out, "NoTemplateCandidate", obs.no_candidate, progressing=waiting, failure=not waiting)
 
 
 def _runtime_config_missing(obs: ServiceObservation, out: Outcome) -> None:
@@ -503,6 +524,11 @@ RULES: list[Rule[ServiceObservation]] = [
           "overrides given, but the base template is missing or unnamed"),
     _rule("create_derived_template", PENDING, lambda o: o.create_template, _creating_template,
           "overrides given and no equal template exists: create the derived template"),
+    _rule("no_template_candidate_yet", PENDING, lambda o: bool(o.no_candidate) and o.choice_waiting,
+          _no_template_candidate, "no templateRef or image default, and no template can be chosen yet: one is "
+          "still Pending or Progressing"),
+    _rule("no_template_candidate", DEGRADED, lambda o: bool(o.no_candidate), _no_template_candidate,
+          "no templateRef or image default, and no template of the image is usable (the condition says why)"),
     _rule("template_not_found", DEGRADED, lambda o: o.template is None, _template_not_found,
           "no template by that name in the namespace or the cluster"),
     _rule("name_unfit", FAILED, lambda o: bool(o.name_error), _name_unfit,

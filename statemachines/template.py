@@ -6,7 +6,9 @@ and this machine picks the first matching rule. Reasons, messages and events are
 operator's (``docs/original-behaviour.md``) with these fixes (numbered as there):
 
 * conditions are recomputed every time (no stale ``Failure=True`` after recovery);
-* a missing GPU model is Degraded/``GPUNotAvailable`` and recovers when a node offers it (#4);
+* a missing GPU model is Degraded/``GPUNotAvailable`` and recovers when a node offers it (#4); when
+  only cordoned nodes offer it, a template already discovered stays Available with
+  ``GPUCapacity=False``/``NodesCordoned`` (no new capacity, but the services on it are kept);
 * failed discovery is retried with exponential backoff, 1 min doubling to 1 h, reset when the spec
   (generation) or the image URI changes (#5); deferred discovery (the 10-Job cap) is requeued;
 * discovery re-runs when the image URI changes (the discovery Job name hashes it);
@@ -255,6 +257,9 @@ class TemplateObservation:
     gpu_model: str | None = None
     gpu_count: int = 0
     gpu_available: bool = True
+    #: Only cordoned nodes offer the GPU model and count: no new capacity, but a discovered template
+    #: stays Available (its running services are kept) and says so in ``GPUCapacity=False``.
+    gpu_cordoned: bool = False
     gpu_message: str = ""
     job_name: str = ""
     job: JobView | None = None
@@ -397,6 +402,13 @@ def _available(obs: TemplateObservation, out: Outcome, image: str, inputs: str |
 
 def _still_available(obs: TemplateObservation, out: Outcome) -> None:
     _available(obs, out, obs.image_uri or "", obs.discovered_inputs)
+    if not obs.gpu_available and obs.gpu_cordoned:
+        out.condition("GPUCapacity", False, "NodesCordoned", obs.gpu_message)
+
+
+def _gpu_blocks(obs: TemplateObservation) -> bool:
+    """No node offers the GPU; cordoned nodes only block a template not yet discovered."""
+    return not obs.gpu_available and not (obs.gpu_cordoned and obs.fresh)
 
 
 def _discovery_succeeded(obs: TemplateObservation, out: Outcome) -> None:
@@ -585,8 +597,9 @@ MACHINE: KindMachine[TemplateObservation] = KindMachine(
              _runtime_config_missing, doc="A non-default runtime config exists at neither scope."),
         Rule("image_missing", ANY, DEGRADED, lambda o: o.image_uri is None, _image_missing,
              doc="No AIMImage/AIMClusterImage with the template's aimImageName."),
-        Rule("gpu_unavailable", ANY, DEGRADED, lambda o: not o.gpu_available, _gpu_unavailable,
-             doc="No schedulable node offers the GPU model and count."),
+        Rule("gpu_unavailable", ANY, DEGRADED, _gpu_blocks, _gpu_unavailable,
+             doc="No schedulable node offers the GPU model and count (only cordoned nodes: once discovered, "
+                 "the template stays Available and reports GPUCapacity=False)."),
         Rule("still_available", ANY, AVAILABLE, lambda o: o.fresh, _still_available,
              doc="Discovery already succeeded for this image URI and env; keep the runtime applied."),
         Rule("replace_outdated_job", ANY, PENDING, lambda o: o.job is not None and o.job_outdated, _replace_job,

@@ -74,7 +74,8 @@ class AIMImageSpec(APIModel):
     select runtime profiles used by templates."""
     default_service_template: str | None = None
     """DefaultServiceTemplate is the default template to use for this image, if the user does not
-    provide any"""
+    provide any. Without one, services that name no template get one chosen automatically among the
+    image's Available templates (see AIMService spec.templateRef)."""
     discovery: AIMImageDiscoverySpec | None = None
     """Discovery controls metadata extraction and automatic template creation for this image."""
     resources: Annotated[ResourceRequirements, _REQUESTS_CPU_MEMORY, _LIMITS_MEMORY]

@@ -50,7 +50,21 @@ class AIMServiceSpec(APIModel):
     match the spec.metadata.name of an AIMImage. Example: meta-llama-3-8b-1-1-20240915."""
     template_ref: str | None = None
     """TemplateRef is the name of the AIMServiceTemplate or AIMClusterServiceTemplate to use. The
-    template selects the runtime profile and GPU parameters."""
+    template selects the runtime profile and GPU parameters.
+
+    When empty, the image's defaultServiceTemplate is used. When the image has none either, a template
+    is chosen automatically among the Available templates of the image (namespace, then cluster):
+    only those whose GPU model a schedulable node offers with enough allocatable GPUs for one replica
+    (node capacity, running pods are not subtracted), and that the overrides can apply to (a template
+    setting another metric, precision or GPU model than an override is skipped; the derived template is
+    built on the chosen one). The first in this order wins: most overrides matched exactly, namespaced
+    before cluster, newest GPU (MI355X, MI350X, MI325X, MI308X, MI300X, MI300A, MI250X, MI210, MI100,
+    others, none), latency before throughput, precision fp4, int4, fp8, int8, fp16, bf16, fp32, fewer
+    GPUs, name. The choice is recorded in status.resolvedTemplate, explained in the Resolved condition
+    (reason TemplateChosen) and announced by a TemplateChosen event. It is kept while the template
+    stays usable (exists, not Failed or Degraded), even when a better one becomes Available. With no
+    candidate the service reports NoTemplateCandidate with each template considered and why it was
+    rejected."""
     cache_model: bool = False
     """CacheModel requests that model sources be cached when starting the service if the template
     itself does not warm the cache. When warmCache: false on the template, this setting ensures caching
@@ -108,7 +122,8 @@ class AIMServiceStatus(APIModel):
     routing: AIMServiceRoutingStatus | None = None
     """Routing surfaces information about the configured HTTP routing, when enabled."""
     resolved_template: AIMServiceResolvedTemplate | None = None
-    """ResolvedTemplate captures metadata about the template that satisfied the reference."""
+    """ResolvedTemplate captures metadata about the template that satisfied the reference (named by
+    templateRef, by the image's defaultServiceTemplate, or chosen automatically: see templateRef)."""
 
 
 class AIMService(AIMResource):

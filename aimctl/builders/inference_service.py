@@ -13,8 +13,9 @@ in the label and annotation ``aim.silogen.ai/service``), controlled by it
 * **annotations**: the service's, verbatim;
 * **predictor**: ``minReplicas = maxReplicas = spec.replicas``; pull secrets of the service, then of the
   template, then of the runtime config (first occurrence wins); the runtime config's service account;
-  required node affinity for the template's GPU model (when the template asks for GPUs); the model
-  caches' PVCs as volumes;
+  required node affinity for the template's GPU model (when the template asks for GPUs; built by
+  :func:`aimctl.gpu.node_selector_terms` from the same label rule as the availability check); the
+  model caches' PVCs as volumes;
 * **model**: format ``aim``/``1``, ``runtime`` = the template name (KServe resolves the ServingRuntime
   or ClusterServingRuntime of that name), the service env, the cache volume mounts, and resources by
   whole-object precedence (service, template, image) with ``amd.com/gpu`` = the profile's GPU count
@@ -27,13 +28,13 @@ steady state makes no writes.
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from aimctl import labels
 from aimctl.builders.ownership import controller_reference
-from aimctl.gpu import DEVICE_IDS, node_has_model
+from aimctl.gpu import node_selector_terms
 from aimctl.naming import label_value
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -197,22 +198,11 @@ def build_inference_service(service: Mapping[str, Any], inputs: InferenceService
     return {"apiVersion": API_VERSION, "kind": KIND, "metadata": metadata, "spec": {"predictor": predictor}}
 
 
-def gpu_node_selector_terms(model: str) -> list[dict[str, Any]]:
-    """Required node affinity for GPU ``model`` (ORed terms): ``amd.com/gpu.model`` equal to the model,
-    or a ``(beta.)amd.com/gpu.device-id`` that is a PCI id of the model (:data:`aimctl.gpu.DEVICE_IDS`,
-    virtual-function variants included). ``[]`` for an empty model."""
-    want = model.strip().upper()
-    if not want:
-        return []
-    ids = sorted(i for i in DEVICE_IDS if node_has_model({"metadata": {"labels": {"amd.com/gpu.device-id": i}}}, want))
-    terms: list[dict[str, Any]] = [_term("amd.com/gpu.model", [want])]
-    if ids:
-        terms += [_term("amd.com/gpu.device-id", ids), _term("beta.amd.com/gpu.device-id", ids)]
-    return terms
-
-
-def _term(key: str, values: list[str]) -> dict[str, Any]:
-    return {"matchExpressions": [{"key": key, "operator": "In", "values": values}]}
+def gpu_node_selector_terms(model: str, nodes: Iterable[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """Required node affinity for GPU ``model``: :func:`aimctl.gpu.node_selector_terms`, which selects
+    exactly the ``nodes`` whose labels the availability check counts (one label rule for both).
+    ``[]`` for an empty model."""
+    return node_selector_terms(model, nodes)
 
 
 def cache_mounts(caches: Sequence[tuple[str, str]]) -> list[CacheMount]:

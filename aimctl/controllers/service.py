@@ -44,7 +44,16 @@ AIMImage / AIMClusterImage (spec, uid)      services whose ``aimImageName`` name
 AIMRuntimeConfig / AIMClusterRuntimeConfig  services whose ``runtimeConfigName`` names it
 AIMTemplateCache                            services of its namespace naming its template
 AIMModelCache (state, PVC)                  services of its template cache's template
+AIMServiceTemplate / AIMClusterServiceTemplate  also services of its image with no ``templateRef`` and
+                                            no template resolved yet (automatic choice)
+Node (labels, allocatable, unschedulable)   services resolved to a template whose GPU model the node's
+                                            labels name (their affinity lists the values), and
+                                            services with no ``templateRef`` and no template resolved
 =========================================== ===========================================================
+
+Automatic template choice (:mod:`aimctl.resolve.choice`): without ``templateRef`` and image default the
+template is chosen among the image's templates, kept while usable, and announced with a
+``TemplateChosen`` event when the resolved template changes.
 """
 
 from __future__ import annotations
@@ -76,6 +85,7 @@ from aimctl.builders.model_caches_for_template import model_sources
 from aimctl.builders.service_template_cache import build_service_template_cache
 from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import (
+    BY_GPU_MODEL,
     BY_IMAGE_NAME,
     BY_IMAGE_NAME_ANY_NS,
     BY_RUNTIME_CONFIG,
@@ -83,6 +93,7 @@ from aimctl.controllers.common import (
     changed,
     event_name,
     event_ns_name,
+    index_gpu_model,
     index_image_name,
     index_image_name_any_ns,
     index_runtime_config,
@@ -93,6 +104,7 @@ from aimctl.controllers.common import (
     spec_changed,
     when,
 )
+from aimctl.gpu import labels_name_model
 from aimctl.kube.objects import condition, controlled_by
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
@@ -106,10 +118,12 @@ from aimctl.kube.resources import (
     AIM_TEMPLATE_CACHES,
     HTTP_ROUTES,
     INFERENCE_SERVICES,
+    NODES,
 )
 from aimctl.manager import Manager
 from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123
-from aimctl.reconcile import Watch
+from aimctl.reconcile import Result, Watch
+from aimctl.resolve.choice import no_candidate_message
 from aimctl.resolve.image import ResolvedImage, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
 from aimctl.resolve.template import TemplateResolution, resolve_service_template
@@ -140,6 +154,12 @@ KIND = "AIMService"
 BY_TEMPLATE_NAME = "aim:service-template"
 #: Services by ``<template name>`` regardless of namespace (cluster templates).
 BY_TEMPLATE_NAME_ANY_NS = "aim:service-template-any-ns"
+#: Services with no ``templateRef`` and no template resolved, by ``namespace/<aimImageName>`` and by
+#: ``<aimImageName>`` (woken by template and node events for the automatic choice).
+BY_UNRESOLVED_IMAGE = "aim:service-unresolved-image"
+BY_UNRESOLVED_IMAGE_ANY_NS = "aim:service-unresolved-image-any-ns"
+#: Reason of the event announcing an automatically chosen template.
+TEMPLATE_CHOSEN = "TemplateChosen"
 #: A mounted model cache's ``lastUsed`` is refreshed when older than this, while the service runs.
 LAST_USED_REFRESH = dt.timedelta(hours=24)
 
@@ -158,6 +178,26 @@ def template_names(obj: Obj) -> list[str]:
     if resolved:
         names.append(str(resolved))
     return list(dict.fromkeys(names))
+
+
+def unresolved_image(obj: Obj) -> str:
+    """The ``aimImageName`` of a service without ``templateRef`` whose status names no found
+    template yet ("" otherwise)."""
+    spec = obj.get("spec") or {}
+    if str(spec.get("templateRef") or "").strip():
+        return ""
+    scope = ((obj.get("status") or {}).get("resolvedTemplate") or {}).get("scope")
+    return "" if scope in ("Namespace", "Cluster") else str(spec.get("aimImageName") or "")
+
+
+def index_unresolved_image(obj: Obj) -> list[str]:
+    image, ns = unresolved_image(obj), namespace_of(obj)
+    return [f"{ns}/{image}"] if image and ns else []
+
+
+def index_unresolved_image_any_ns(obj: Obj) -> list[str]:
+    image = unresolved_image(obj)
+    return [image] if image else []
 
 
 def index_template_name(obj: Obj) -> list[str]:
@@ -220,12 +260,16 @@ class ServiceController(KindController[Observed]):
             (BY_IMAGE_NAME_ANY_NS, index_image_name_any_ns),
             (BY_RUNTIME_CONFIG, index_runtime_config),
             (BY_RUNTIME_CONFIG_ANY_NS, index_runtime_config_any_ns),
+            (BY_UNRESOLVED_IMAGE, index_unresolved_image),
+            (BY_UNRESOLVED_IMAGE_ANY_NS, index_unresolved_image_any_ns),
         ):
             services.add_indexer(index, fn)
         templates = cache.informer(AIM_SERVICE_TEMPLATES)
         templates.add_indexer(BY_IMAGE_NAME, index_image_name)
+        templates.add_indexer(BY_GPU_MODEL, index_gpu_model)
         cluster_templates = cache.informer(AIM_CLUSTER_SERVICE_TEMPLATES)
         cluster_templates.add_indexer(BY_IMAGE_NAME, index_image_name)
+        cluster_templates.add_indexer(BY_GPU_MODEL, index_gpu_model)
         model_caches = cache.informer(AIM_MODEL_CACHES)
         model_caches.add_indexer(BY_CONTROLLER_UID, controller_uid)
         self.templates = templates.store
@@ -238,6 +282,10 @@ class ServiceController(KindController[Observed]):
         self.model_caches = model_caches.store
         self.isvcs = cache.informer(INFERENCE_SERVICES).store
         self.routes = cache.informer(HTTP_ROUTES).store
+        #: GPU availability for the automatic choice, and the label values of the GPU affinity.
+        self.nodes = cache.informer(NODES).store
+        #: ``TemplateChosen`` event notes of the reconcile in flight, by service key.
+        self._chosen: dict[str, str] = {}
         #: KServe's ingress domainTemplate, which decides how long an InferenceService name may be.
         self.domain_template = os.environ.get(DOMAIN_TEMPLATE_ENV) or DEFAULT_DOMAIN_TEMPLATE
         #: Admission webhooks' refusals of a service's InferenceService, by service key (see
@@ -266,6 +314,9 @@ class ServiceController(KindController[Observed]):
             Watch(HTTP_ROUTES, self._owner_or_namesake(owned)),
             Watch(AIM_SERVICE_TEMPLATES, self._namespaced_template_services),
             Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, event_name)),
+            Watch(AIM_SERVICE_TEMPLATES, self._by(BY_UNRESOLVED_IMAGE, _template_image)),
+            Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_UNRESOLVED_IMAGE_ANY_NS, _template_image_any_ns)),
+            Watch(NODES, when(_node_changed, self._node_services)),
             Watch(AIM_IMAGES, when(spec_changed, self._by(BY_IMAGE_NAME, event_ns_name))),
             Watch(AIM_CLUSTER_IMAGES, when(spec_changed, self._by(BY_IMAGE_NAME_ANY_NS, event_name))),
             Watch(AIM_RUNTIME_CONFIGS, when(spec_changed, self._by(BY_RUNTIME_CONFIG, event_ns_name))),
@@ -290,6 +341,24 @@ class ServiceController(KindController[Observed]):
             return keys
 
         return mapper
+
+    def _node_services(self, event: InformerEvent) -> list[str]:
+        """Services of templates whose GPU model the node's labels (now or before) name, and every
+        service still waiting for an automatic choice."""
+        nodes = [event.obj] + ([event.old] if event.old is not None else [])
+        keys: list[str] = []
+        for store, index, scoped in (
+            (self.templates, BY_TEMPLATE_NAME, True),
+            (self.cluster_templates, BY_TEMPLATE_NAME_ANY_NS, False),
+        ):
+            for model in store.index_values(BY_GPU_MODEL):
+                if any(labels_name_model(n, model) for n in nodes):
+                    for t in store.by_index(BY_GPU_MODEL, model):
+                        value = f"{namespace_of(t)}/{name_of(t)}" if scoped else name_of(t)
+                        keys.extend(self.store.keys_by_index(index, value))
+        for image in self.store.index_values(BY_UNRESOLVED_IMAGE_ANY_NS):
+            keys.extend(self.store.keys_by_index(BY_UNRESOLVED_IMAGE_ANY_NS, image))
+        return list(dict.fromkeys(keys))
 
     def _model_cache_templates(self, event: InformerEvent) -> list[str]:
         """``namespace/<template>`` of the template cache controlling a model cache."""
@@ -335,7 +404,13 @@ class ServiceController(KindController[Observed]):
             self.cluster_templates,
             candidates=self.templates.by_index(BY_IMAGE_NAME, f"{ns}/{image_name}"),
             cluster_candidates=self.cluster_templates.by_index(BY_IMAGE_NAME, image_name),
+            nodes=self.nodes,
         )
+        choice = res.choice
+        self._chosen.pop(f"{ns}/{name}", None)
+        previous = ((obj.get("status") or {}).get("resolvedTemplate") or {}).get("name")
+        if choice is not None and choice.chosen is not None and not choice.kept and previous != res.final_name:
+            self._chosen[f"{ns}/{name}"] = f'Template "{res.final_name}": {choice.reason}'
         template = res.template
         view = _template_view(res) if template is not None else None
 
@@ -428,6 +503,9 @@ class ServiceController(KindController[Observed]):
             derived=res.derived,
             create_template=res.create,
             base_error=res.base_error,
+            choice_message=choice.reason if choice is not None and choice.chosen is not None else "",
+            no_candidate=no_candidate_message(image_name, choice) if choice and choice.chosen is None else "",
+            choice_waiting=bool(choice and choice.chosen is None and choice.waiting),
             template=view,
             runtime_config_error=rc_error,
             image_error=image_error,
@@ -606,7 +684,8 @@ class ServiceController(KindController[Observed]):
         tspec = res.template.get("spec") or {}
         tstatus = res.template.get("status") or {}
         selector = tspec.get("gpuSelector") or {}
-        terms = gpu_node_selector_terms(str(selector.get("model") or "")) if gpu_count(tstatus) > 0 else []
+        model = str(selector.get("model") or "")
+        terms = gpu_node_selector_terms(model, self.nodes) if gpu_count(tstatus) > 0 else []
         rc = obs.runtime_config
         inputs = InferenceServiceInputs(
             template_name=res.final_name,
@@ -620,6 +699,16 @@ class ServiceController(KindController[Observed]):
             name=obs.isvc_name,
         )
         return build_inference_service(service, inputs)
+
+    async def reconcile(self, key: str) -> Result:
+        """The base reconcile, then a ``TemplateChosen`` event when this reconcile chose a template
+        automatically that the status did not name before (a kept choice announces nothing)."""
+        result = await super().reconcile(key)
+        note = self._chosen.pop(key, "")
+        obj = self.store.get(key)
+        if note and obj is not None:
+            await self.events.emit(obj, "Normal", TEMPLATE_CHOSEN, "ChooseTemplate", note)
+        return result
 
     # -- status ------------------------------------------------------------------------------------
 
@@ -721,6 +810,20 @@ def _delete_released_template(obj: Obj, obs: Observed, name: str) -> list[Deleti
 
 def _delete_http_route(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
     return [Deletion(HTTP_ROUTES, obj["metadata"]["namespace"], obj["metadata"]["name"])]
+
+
+def _node_changed(event: InformerEvent) -> bool:
+    return changed(event, "metadata.labels", "status.allocatable", "spec.unschedulable")
+
+
+def _template_image(event: InformerEvent) -> list[str]:
+    images = {str(((o or {}).get("spec") or {}).get("aimImageName") or "") for o in (event.obj, event.old)}
+    return [f"{namespace_of(event.obj)}/{i}" for i in sorted(images) if i]
+
+
+def _template_image_any_ns(event: InformerEvent) -> list[str]:
+    images = {str(((o or {}).get("spec") or {}).get("aimImageName") or "") for o in (event.obj, event.old)}
+    return sorted(i for i in images if i)
 
 
 def _template_cache_refs(event: InformerEvent) -> list[str]:

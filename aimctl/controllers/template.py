@@ -83,7 +83,7 @@ from aimctl.controllers.common import (
 )
 from aimctl.controllers.discovery_slots import DiscoverySlots
 from aimctl.discovery.parse import DiscoveryParseError, parse_discovery_output
-from aimctl.gpu import gpu_available, node_offers, unavailable_message
+from aimctl.gpu import GpuOffer, gpu_offer, labels_name_model, unavailable_message
 from aimctl.kube.objects import (
     annotations_of,
     condition,
@@ -263,7 +263,7 @@ class TemplateController(KindController[TemplateView]):
         keys: list[str] = []
         nodes = [event.obj] + ([event.old] if event.old is not None else [])
         for model in self.store.index_values(BY_GPU_MODEL):
-            if any(node_offers(n, model, 1) for n in nodes):
+            if any(labels_name_model(n, model) for n in nodes):
                 keys.extend(self.store.keys_by_index(BY_GPU_MODEL, model))
         return keys
 
@@ -292,7 +292,7 @@ class TemplateController(KindController[TemplateView]):
         image = resolve_image(ns, image_name, self.images, self.cluster_images) if image_name else None
         gpu = spec.get("gpuSelector") or {}
         model, count = str(gpu.get("model") or ""), int(gpu.get("count") or 0)
-        available = not model or gpu_available(self.nodes, model, count)
+        offer = gpu_offer(self.nodes, model, count) if model else GpuOffer.OFFERED
 
         base: dict[str, Any] = {
             "name": name,
@@ -304,8 +304,9 @@ class TemplateController(KindController[TemplateView]):
             "runtime_config_missing": rc.message if isinstance(rc, MissingRuntimeConfig) else None,
             "gpu_model": model or None,
             "gpu_count": count,
-            "gpu_available": available,
-            "gpu_message": unavailable_message(model, count) if model else "",
+            "gpu_available": offer is GpuOffer.OFFERED,
+            "gpu_cordoned": offer is GpuOffer.CORDONED,
+            "gpu_message": unavailable_message(model, count, offer) if model else "",
             "has_results": bool(status.get("profile")),
             "discovered_image": discovered[0],
             "discovered_inputs": discovered[1],

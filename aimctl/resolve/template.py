@@ -4,7 +4,9 @@ Steps (the original operator's, ``docs/original-behaviour.md``, with one additio
 
 1. **Base name**: ``spec.templateRef`` (trimmed), else the ``defaultServiceTemplate`` of the service's
    image — ``AIMImage <ns>/<aimImageName>`` when it exists and names one, else ``AIMClusterImage
-   <aimImageName>`` — else empty. No automatic selection.
+   <aimImageName>`` — else, when the caller passes the nodes, the template chosen automatically among
+   the image's templates (:mod:`aimctl.resolve.choice`: filters, order, stability); the chosen
+   template object is used as the base directly (its scope is known).
 2. **Without overrides**: the namespaced ``AIMServiceTemplate <ns>/<base>``, else the cluster template
    ``<base>``, else not found (nothing is created).
 3. **With overrides** (even ``{}``): the derived name ``<base[:50]>-ovr-<h8>``; then
@@ -27,7 +29,7 @@ candidates are passed in by the caller (from an index on ``aimImageName``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +41,7 @@ from aimctl.builders.derived_template import (
     specs_equal,
 )
 from aimctl.resolve import Lookup, key_of
+from aimctl.resolve.choice import TemplateChoice, choose_template
 
 NAMESPACED_KIND = "AIMServiceTemplate"
 CLUSTER_KIND = "AIMClusterServiceTemplate"
@@ -63,6 +66,8 @@ class TemplateResolution:
     expected_spec: Mapping[str, Any] | None = None
     #: Why a derived template cannot be resolved ("" when it can).
     base_error: str = ""
+    #: The automatic choice, when neither ``templateRef`` nor the image's default named the base.
+    choice: TemplateChoice | None = None
 
     @property
     def kind(self) -> str | None:
@@ -109,28 +114,40 @@ def resolve_service_template(
     cluster_templates: Lookup,
     candidates: Sequence[Mapping[str, Any]] = (),
     cluster_candidates: Sequence[Mapping[str, Any]] = (),
+    nodes: Iterable[Mapping[str, Any]] | None = None,
 ) -> TemplateResolution:
     """Resolve the template of ``service`` (see the module docstring).
 
     ``candidates`` are the namespaced templates of the service's namespace and ``cluster_candidates``
     the cluster templates, both with the service's ``aimImageName`` (only used for derived services
-    whose derived template does not exist yet).
+    whose derived template does not exist yet, and as the candidates of the automatic choice).
+    ``nodes`` (the cluster's Nodes) enable the automatic choice; without them a service with
+    neither ``templateRef`` nor an image default resolves to nothing.
     """
     meta = service.get("metadata") or {}
     namespace = str(meta.get("namespace") or "")
     spec = service.get("spec") or {}
     base = base_template_name(service, images, cluster_images)
     overrides = spec.get("overrides")
+    choice: TemplateChoice | None = None
+    chosen: tuple[Mapping[str, Any], str] | None = None
+    if not base and nodes is not None and spec.get("aimImageName"):
+        choice = choose_template(
+            str(spec["aimImageName"]), candidates, cluster_candidates, nodes, overrides, _current_ref(service)
+        )
+        if choice.chosen is None:
+            return TemplateResolution("", "", overrides is not None, choice=choice)
+        base, chosen = choice.chosen.name, (choice.chosen.obj, choice.chosen.scope)
     if overrides is None:
         if not base:
             return TemplateResolution(base, "", False)
-        obj, scope = find_template(namespace, base, templates, cluster_templates)
-        return TemplateResolution(base, base, False, obj, scope)
+        obj, scope = chosen or find_template(namespace, base, templates, cluster_templates)
+        return TemplateResolution(base, base, False, obj, scope, choice=choice)
 
     if not base:
         return TemplateResolution(base, "", True, base_error="base template name is empty")
     final = derived_name(base, overrides)
-    base_obj, base_scope = find_template(namespace, base, templates, cluster_templates)
+    base_obj, base_scope = chosen or find_template(namespace, base, templates, cluster_templates)
     expected: dict[str, Any] | None = None
     if base_obj is not None:
         base_spec = base_obj.get("spec") or {}
@@ -140,11 +157,13 @@ def resolve_service_template(
     if expected is not None:
         current = _current(service, namespace, templates, cluster_templates)
         if current is not None and _fits(current[0], current[1], expected):
-            return TemplateResolution(base, _name(current[0]), True, current[0], current[1], expected_spec=expected)
+            return TemplateResolution(
+                base, _name(current[0]), True, current[0], current[1], expected_spec=expected, choice=choice
+            )
     # b. the derived template itself.
     own = templates.get(key_of(namespace, final))
     if own is not None:
-        return TemplateResolution(base, final, True, own, "Namespace", expected_spec=expected)
+        return TemplateResolution(base, final, True, own, "Namespace", expected_spec=expected, choice=choice)
     if expected is None:
         return TemplateResolution(base, final, True, base_error=f'base template "{base}" not found')
     # c. an equal template, namespaced first.
@@ -152,9 +171,9 @@ def resolve_service_template(
     for scope, pool in (("Namespace", candidates), ("Cluster", cluster_candidates)):
         for obj in sorted(pool, key=_name):
             if (obj.get("spec") or {}).get("aimImageName") == image and _fits(obj, scope, expected):
-                return TemplateResolution(base, _name(obj), True, obj, scope, expected_spec=expected)
+                return TemplateResolution(base, _name(obj), True, obj, scope, expected_spec=expected, choice=choice)
     # d. create it.
-    return TemplateResolution(base, final, True, create=True, expected_spec=expected)
+    return TemplateResolution(base, final, True, create=True, expected_spec=expected, choice=choice)
 
 
 def _fits(obj: Mapping[str, Any], scope: str | None, expected: Mapping[str, Any]) -> bool:
@@ -178,6 +197,13 @@ def _current(
         obj = templates.get(key_of(namespace, name))
         return (obj, "Namespace") if obj is not None else None
     return None
+
+
+def _current_ref(service: Mapping[str, Any]) -> tuple[str, str] | None:
+    """``(name, scope)`` of ``status.resolvedTemplate`` when it names a found template."""
+    ref = ((service.get("status") or {}).get("resolvedTemplate")) or {}
+    name, scope = str(ref.get("name") or ""), str(ref.get("scope") or "")
+    return (name, scope) if name and scope in ("Namespace", "Cluster") else None
 
 
 def _name(obj: Mapping[str, Any]) -> str:

@@ -109,19 +109,21 @@ async def test_basic_service_on_a_cluster_template(api: client.ApiClient, namesp
 
 
 async def test_no_template_resolvable_is_degraded(api: client.ApiClient, namespace: str) -> None:
-    """Scenario 6: no templateRef and no image default: Degraded, TemplateNotFound, no InferenceService."""
+    """Scenario 6, with issue 12's automatic choice: no templateRef, no image default and no template of
+    the image at all: Degraded, NoTemplateCandidate (saying what to create), no InferenceService."""
     await apply_all(api, image("img", namespace))
     svc = service(namespace, "svc", "img")
     await aim.apply(api, svc)
-    got = await wait_service(api, svc, "Degraded", Resolved=("False", "TemplateNotFound"))
+    got = await wait_service(api, svc, "Degraded", Resolved=("False", "NoTemplateCandidate"))
     assert condition(got, "Resolved")["message"].startswith(
-        "No template reference specified and no default template found on the image."
+        'No templateRef, image "img" has no defaultServiceTemplate, and no template of the image can be chosen '
+        "automatically: there is no AIMServiceTemplate in the namespace and no AIMClusterServiceTemplate"
     )
     assert got["status"]["resolvedTemplate"] == {"name": "svc", "scope": "Unknown"}
-    assert conditions(got)["Ready"] == ("False", "TemplateNotFound")
+    assert conditions(got)["Ready"] == ("False", "NoTemplateCandidate")
     assert await absent(api, isvc_path(namespace, "svc"))
     warnings = [e for e in await events_for(api, namespace, "svc") if e["type"] == "Warning"]
-    assert [e["reason"] for e in warnings] == ["TemplateNotFound"]
+    assert [e["reason"] for e in warnings] == ["NoTemplateCandidate"]
 
 
 async def test_missing_explicit_runtime_config_is_degraded(

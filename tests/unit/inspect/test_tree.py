@@ -180,6 +180,16 @@ def test_missing_template_is_the_blocker() -> None:
     assert "spec.templateRef" in b.hint
 
 
+def test_no_template_candidate_shows_what_was_considered() -> None:
+    message = 'No templateRef ... Considered: AIMServiceTemplate "a": not Available (Pending)'
+    svc = service("chat", "Degraded", cond("Resolved", "False", "NoTemplateCandidate", message))
+    image = {**IMAGE, "spec": {"image": "aim/llama:1"}}  # no defaultServiceTemplate
+    b = explain(snap(svc, image), "AIMService", svc).blocker
+    assert b is not None
+    assert (b.kind, b.name, b.state.message) == ("AIMServiceTemplate", "(none)", message)
+    assert "spec.templateRef" in b.hint
+
+
 def test_derived_template_is_found_by_its_derived_name() -> None:
     overrides = {"metric": "throughput"}
     name = derived_name("llama-mi300x", overrides)

@@ -179,7 +179,8 @@ def test_gpu_node_selector_terms() -> None:
     assert "74a1" in keys["amd.com/gpu.device-id"]
     assert "74a5" not in keys["amd.com/gpu.device-id"]  # MI325X
     assert gpu_node_selector_terms("") == []
-    assert len(gpu_node_selector_terms("NOVEL-GPU")) == 1
+    novel = {e["key"] for t in gpu_node_selector_terms("NOVEL-GPU") for e in t["matchExpressions"]}
+    assert novel == {"amd.com/gpu.model", "amd.com/gpu.family", "beta.amd.com/gpu.family"}
 
 
 def test_service_template_cache() -> None:

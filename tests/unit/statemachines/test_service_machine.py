@@ -132,6 +132,29 @@ def test_template_not_found_messages_and_no_inference_service() -> None:
     assert named["Failure"][2] == 'Template "x" not found. Create the template or verify the template name.'
 
 
+def test_no_template_candidate_lists_rejections_and_waits_for_pending_templates() -> None:
+    none = ServiceObservation(no_candidate="considered: a (not Available)")
+    d = MACHINE.decide(none, None)
+    assert (d.rule, d.state, d.reason) == ("no_template_candidate", "Degraded", "NoTemplateCandidate")
+    c = conds(none)
+    assert c["Resolved"] == ("False", "NoTemplateCandidate", "considered: a (not Available)")
+    assert c["Failure"][:2] == ("True", "NoTemplateCandidate")
+    assert d.effects == ()
+    waiting = replace(none, choice_waiting=True)
+    w = MACHINE.decide(waiting, None)
+    assert (w.rule, w.state) == ("no_template_candidate_yet", "Pending")
+    assert conds(waiting)["Progressing"][0] == "True" and conds(waiting)["Failure"][0] == "False"
+
+
+def test_a_chosen_template_says_why_in_resolved() -> None:
+    chosen = replace(READY, choice_message="it is the only usable candidate")
+    assert conds(chosen)["Resolved"] == (
+        "True", "TemplateChosen", 'Resolved template "tpl-a": it is the only usable candidate'
+    )  # fmt: skip
+    assert MACHINE.decide(chosen, None).state == "Running"
+    assert conds(READY)["Resolved"] == ("True", "Resolved", 'Resolved template "tpl-a"')
+
+
 def test_missing_image_or_mismatch_blocks_the_inference_service() -> None:
     for obs in (replace(READY, image_error="gone"), replace(READY, image_mismatch="other")):
         assert ApplyChild(ROLE_INFERENCE_SERVICE) not in MACHINE.decide(obs, None).effects

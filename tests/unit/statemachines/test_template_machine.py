@@ -139,6 +139,21 @@ def test_gpu_recovery_returns_to_available_without_rediscovery() -> None:
     assert (back.rule, back.state) == ("still_available", "Available")
 
 
+def test_only_cordoned_gpu_nodes_keep_a_discovered_template_available_and_say_so() -> None:
+    cordoned = {"gpu_available": False, "gpu_cordoned": True, "gpu_model": "MI300X", "gpu_message": "cordoned"}
+    kept = MACHINE.decide(obs(**cordoned, has_results=True, discovered_image=URI), "Available")
+    assert (kept.rule, kept.state) == ("still_available", "Available")
+    assert conds(kept)["GPUCapacity"] == ("False", "NodesCordoned", "cordoned")
+    assert conds(kept)["Ready"][0] == "True"
+    assert ApplyChild(SERVING_RUNTIME) in kept.effects
+    # not discovered yet: no new capacity means no discovery either
+    new = MACHINE.decide(obs(**cordoned), "Pending")
+    assert (new.rule, new.state) == ("gpu_unavailable", "Degraded")
+    # uncordoned: the condition goes away
+    back = MACHINE.decide(obs(has_results=True, discovered_image=URI), "Available")
+    assert "GPUCapacity" not in conds(back)
+
+
 def test_stuck_image_pull_is_degraded() -> None:
     o = obs(job=JobView("j", "running"), pull_stuck='Container "discovery" is stuck in ImagePullBackOff: x')
     d = MACHINE.decide(o, "Progressing")
