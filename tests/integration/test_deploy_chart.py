@@ -24,6 +24,7 @@ from typing import Any
 
 import anyio
 import pytest
+import yaml
 from kubernetes_asyncio import client, config
 
 from aimctl.api.crdgen import render_all
@@ -229,6 +230,22 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
     denied = proxy.denied()
     assert not denied, "requests denied by RBAC:\n" + "\n".join(f"{r.method} {r.path}?{r.query}" for r in denied)
     assert proxy.grants(), "the operator made no request through the proxy"
+
+    # Upgrade as the README says: the chart's CRDs first (Helm upgrades none), as `helm show crds ... |
+    # kubectl apply --server-side --force-conflicts -f -` would, then `helm upgrade`, which changes the
+    # default runtime config in place (same object: the operator sees an update, not a delete and a create).
+    show = await anyio.to_thread.run_sync(lambda: helm("show", "crds", str(CHART)))
+    shown = [d for d in yaml.safe_load_all(show.stdout) if d]
+    assert sorted(d["metadata"]["name"] for d in shown) == sorted(crd_names)
+    await apply_docs(api, shown, manager="kubectl")
+    upgraded_spec = {**sample_rc["spec"], "defaultStorageClassName": "fast-rwx"}
+    upgraded = values_file({"defaultRuntimeConfig": {"enabled": True, "spec": upgraded_spec}}, tmp_path)
+    await anyio.to_thread.run_sync(
+        lambda: helm("upgrade", RELEASE, str(CHART), "--namespace", OPERATOR_NAMESPACE, "--values", str(upgraded),
+                     "--kubeconfig", kubeconfig, "--timeout", "120s")
+    )  # fmt: skip
+    after = await kube.get(api, rc_path)
+    assert (after["metadata"]["uid"], after["spec"]) == (chart_rc["metadata"]["uid"], upgraded_spec)
 
     # Uninstall: the CRDs, the default runtime config (and the AIM objects) stay, the operator's RBAC goes.
     await anyio.to_thread.run_sync(

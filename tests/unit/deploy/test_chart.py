@@ -7,14 +7,17 @@ tests/integration/test_deploy_chart.py.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
 from aimctl.api.crdgen import KUSTOMIZATION_FILE, render_all
-from aimctl.cli.deploy import generated_files
+from aimctl.cli.deploy import CHART_CRDS, generated_files
+from aimctl.cli.main import app as cli_app
 from tests.support.chart import (
     CHART,
     LIKE_KUSTOMIZE,
@@ -64,6 +67,23 @@ def test_crds_are_installed_from_crds_directories_before_the_templates(tmp_path:
     assert annotations["helm.sh/resource-policy"] == "keep"
     with_crds = template({"crds": {"enabled": False}}, tmp_path, include_crds=True)
     assert not [d for d in with_crds if d["kind"] == "CustomResourceDefinition"], "crds.enabled=false"
+
+
+def test_manifests_removes_a_chart_crd_no_kind_has(tmp_path: Path) -> None:
+    """A CRD file left in the chart's crds/ (a kind removed or renamed) would still be installed by
+    Helm: ``--check`` names it, ``aimctl deploy manifests`` removes it."""
+    deploy = tmp_path / "deploy"
+    shutil.copytree(DEPLOY, deploy)
+    (tmp_path / "docs").mkdir()
+    shutil.copy(ROOT / "docs" / "helm-values.md", tmp_path / "docs" / "helm-values.md")
+    stray = deploy / CHART_CRDS / "aim.silogen.ai_aimgone.yaml"
+    stray.write_text("---\n", encoding="utf-8")
+    args = ["deploy", "manifests", "--deploy-dir", str(deploy)]
+    checked = CliRunner().invoke(cli_app, [*args, "--check"])
+    assert checked.exit_code == 1 and f"not generated any more: {stray}" in checked.output, checked.output
+    assert CliRunner().invoke(cli_app, args).exit_code == 0
+    assert not stray.exists()
+    assert CliRunner().invoke(cli_app, [*args, "--check"]).exit_code == 0
 
 
 @pytest.mark.parametrize("values", [None, NON_DEFAULT], ids=["default", "non-default"])
