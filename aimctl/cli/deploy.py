@@ -7,11 +7,11 @@ development dependency, so it is imported only here).
 
 The Helm chart ``deploy/chart/aimctl`` reads what it shares with the kustomize units from its
 ``files/`` directory (Helm cannot read outside the chart): the two roles, the ServiceMonitor and
-PrometheusRule of ``deploy/monitoring`` and the dashboard. Its CRDs (from :mod:`aimctl.api.crdgen`,
-``aimctl crds`` behind a ``---``, :func:`chart_crd`) go to the ``crds/`` directory of its ``crds`` subchart, which Helm
-installs before any template and waits for (:data:`CHART_CRDS`). All are written here from the same
-sources, so the chart cannot drift from them. The chart's values reference ``docs/helm-values.md``
-is generated from its ``values.yaml``.
+PrometheusRule of ``deploy/monitoring`` and the dashboard. Its CRDs (from :mod:`aimctl.api.crdgen`:
+``aimctl crds`` behind a ``---``, :func:`chart_crd`) go to the ``crds/`` directory of its ``crds``
+subchart (:data:`CHART_CRDS`), which Helm installs before any template and waits for. All are written
+here from the same sources, so the chart cannot drift from them. The chart's values reference
+``docs/helm-values.md`` is generated from its ``values.yaml``.
 """
 
 from __future__ import annotations
