@@ -6,10 +6,12 @@ dashboard from :mod:`aimctl.monitoring.dashboard` (which needs the ``grafana-fou
 development dependency, so it is imported only here).
 
 The Helm chart ``deploy/chart/aimctl`` reads what it shares with the kustomize units from its
-``files/`` directory (Helm cannot read outside the chart): the CRDs (from :mod:`aimctl.api.crdgen`,
-as ``aimctl crds``), the two roles, the ServiceMonitor and PrometheusRule of ``deploy/monitoring``
-and the dashboard — all written here from the same sources, so the chart cannot drift from them.
-The chart's values reference ``docs/helm-values.md`` is generated from its ``values.yaml``.
+``files/`` directory (Helm cannot read outside the chart): the two roles, the ServiceMonitor and
+PrometheusRule of ``deploy/monitoring`` and the dashboard. Its CRDs (from :mod:`aimctl.api.crdgen`:
+``aimctl crds`` behind a ``---``, :func:`chart_crd`) go to the ``crds/`` directory of its ``crds``
+subchart (:data:`CHART_CRDS`), which Helm installs before any template and waits for. All are written
+here from the same sources, so the chart cannot drift from them. The chart's values reference
+``docs/helm-values.md`` is generated from its ``values.yaml``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from aimctl import rbac
 app = typer.Typer(help="Deployment manifests: generate the RBAC roles and the Grafana dashboard.", no_args_is_help=True)
 
 DEFAULT_DEPLOY = Path("deploy")
+#: Where the chart's CRDs are, under ``deploy/``: the ``crds/`` directory of the subchart ``crds``
+#: (condition ``crds.enabled``), so that the value can leave them out.
+CHART_CRDS = Path("chart", "aimctl", "charts", "crds", "crds")
+
+
+def chart_crd(crd: str) -> str:
+    """A CRD file of ``aimctl crds`` as the chart ships it: behind a document separator, because
+    ``helm show crds`` prints the files of crds/ one after the other, and without it the stream would
+    be one YAML document (``helm show crds ... | kubectl apply -f -`` would apply only the last CRD)."""
+    return "---\n" + crd
 
 
 def generated_files(deploy: Path) -> dict[Path, str]:
@@ -37,7 +49,7 @@ def generated_files(deploy: Path) -> dict[Path, str]:
     files = {deploy / "rbac" / name: content for name, content in roles.items()}
     files[deploy / "monitoring" / "dashboards" / "aimctl.json"] = board
     chart_files = deploy / "chart" / "aimctl" / "files"
-    files.update({chart_files / "crds" / n: c for n, c in render_all().items() if n != KUSTOMIZATION_FILE})
+    files.update({deploy / CHART_CRDS / n: chart_crd(c) for n, c in render_all().items() if n != KUSTOMIZATION_FILE})
     files.update({chart_files / "rbac" / name: content for name, content in roles.items()})
     for name in ("servicemonitor.yaml", "prometheusrule.yaml"):
         files[chart_files / "monitoring" / name] = (deploy / "monitoring" / name).read_text(encoding="utf-8")
@@ -53,17 +65,23 @@ def manifests(
     check: Annotated[bool, typer.Option("--check", help="Do not write; exit 1 if a file is out of date.")] = False,
 ) -> None:
     """Write deploy/rbac/role.yaml, deploy/rbac/leader_election_role.yaml, the dashboard JSON, the Helm
-    chart's files/ and docs/helm-values.md."""
+    chart's files/ and CRDs, and docs/helm-values.md (removing a chart CRD no kind has any more)."""
     files = generated_files(deploy)
     stale = [p for p, content in files.items() if not p.exists() or p.read_text(encoding="utf-8") != content]
+    extra = sorted(p for p in (deploy / CHART_CRDS).glob("*.yaml") if p not in files)
     if check:
         for path in stale:
             typer.echo(f"out of date: {path}", err=True)
-        if stale:
+        for path in extra:
+            typer.echo(f"not generated any more: {path}", err=True)
+        if stale or extra:
             typer.echo("run `aimctl deploy manifests`", err=True)
             raise typer.Exit(1)
         typer.echo(f"{len(files)} generated files up to date")
         return
+    for path in extra:
+        path.unlink()
+        typer.echo(f"removed {path}")
     for path in stale:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(files[path], encoding="utf-8")

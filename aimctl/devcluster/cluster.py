@@ -141,10 +141,10 @@ class DevCluster:
             return str(self._kserve_manager or kserve.manager_path())
         return str(self.binaries.path(name))
 
-    def rest(self) -> Rest:
-        """An admin client for bootstrap requests."""
+    def rest(self, timeout: float = 10.0) -> Rest:
+        """An admin client for bootstrap requests (``timeout`` seconds per request)."""
         pki = self.layout.pki
-        return Rest(self.server, pki / "ca.crt", pki / "admin.crt", pki / "admin.key")
+        return Rest(self.server, pki / "ca.crt", pki / "admin.crt", pki / "admin.key", timeout=timeout)
 
     # ------------------------------------------------------------------ components
     def _kwok_config(self) -> Path:
@@ -338,8 +338,10 @@ class DevCluster:
 
     # ------------------------------------------------------------------ objects
     def install_crds(self, files: list[Path], timeout: float = 60.0) -> None:
-        """Server-side apply the CRDs of ``files`` and wait until each is Established."""
-        rest = self.rest()
+        """Server-side apply the CRDs of ``files`` and wait until each is Established. Each request may
+        take up to ``timeout``: applying a large CRD (Gateway API's HTTPRoute) took over the default 10 s
+        on two cores under a load average near 20."""
+        rest = self.rest(timeout=timeout)
         crds = load_crds(files)
         for crd in crds:
             rest.apply(f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}", crd)

@@ -5,8 +5,10 @@
 * one ``helm install`` on a cluster of this module's own (the chart's CRDs and ClusterRole would clash
   with the shared cluster's): the operator runs, as in tests/integration/test_deploy_rbac.py, with a
   token of the **chart's** ServiceAccount, through a recording proxy, while the samples converge;
-  nothing is denied. ``helm uninstall`` then keeps the CRDs (``helm.sh/resource-policy: keep``) and
-  removes the rest.
+  nothing is denied. The release installs its CRDs from its ``crds/`` directory and the default
+  AIMClusterRuntimeConfig (``defaultRuntimeConfig``) from a plain template, which the cluster-scoped
+  samples resolve. ``helm uninstall`` then keeps the CRDs (Helm never deletes those of ``crds/``) and the
+  runtime config (``helm.sh/resource-policy: keep``) and removes the rest.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,8 +24,10 @@ from typing import Any
 
 import anyio
 import pytest
+import yaml
 from kubernetes_asyncio import client, config
 
+from aimctl.api.crdgen import render_all
 from aimctl.devcluster.upstream_crds import monitoring_crd_files
 from tests.integration.test_deploy_rbac import (
     RESTRICTED,
@@ -118,11 +123,11 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
     kubeconfig = str(local.kubeconfig)
     await kube.apply(api, f"/api/v1/namespaces/{OPERATOR_NAMESPACE}", {"apiVersion": "v1", "kind": "Namespace",
                      "metadata": {"name": OPERATOR_NAMESPACE, "labels": RESTRICTED}})  # fmt: skip
-    # Not with defaultRuntimeConfig enabled: its post-install hook races Helm's discovery cache of the
-    # CRDs the same release installs ("no matches for kind AIMClusterRuntimeConfig", seen in 1 of 3 full
-    # runs) — a known defect of the chart, to be fixed by installing the CRDs from the chart's crds/
-    # directory. The samples below carry the same AIMClusterRuntimeConfig.
-    values = values_file({}, tmp_path)
+    # The chart's default AIMClusterRuntimeConfig replaces the samples' own (same spec): an instance of
+    # a CRD the same release installs, which Helm must know of when it builds the templates.
+    (sample_rc,) = [o for o in sample_objects() if o["kind"] == "AIMClusterRuntimeConfig"]
+    values = values_file({"defaultRuntimeConfig": {"enabled": True, "spec": sample_rc["spec"]}}, tmp_path)
+    started_install = time.monotonic()
     await anyio.to_thread.run_sync(
         lambda: helm(
             "install",
@@ -142,7 +147,14 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
         lambda: helm("status", RELEASE, "--namespace", OPERATOR_NAMESPACE, "--kubeconfig", kubeconfig)
     )
     assert "STATUS: deployed" in status.stdout, status.stdout
+    print(f"helm install: {time.monotonic() - started_install:.1f} s")
+    rc_path = "/apis/aim.silogen.ai/v1alpha1/aimclusterruntimeconfigs/default"
+    chart_rc = await kube.get(api, rc_path)
+    assert chart_rc["spec"] == sample_rc["spec"]
+    assert chart_rc["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "Helm"
+    assert chart_rc["metadata"]["annotations"]["helm.sh/resource-policy"] == "keep"
     crd_names = [d["metadata"]["name"] for d in template(None, tmp_path) if d["kind"] == "CustomResourceDefinition"]
+    assert len(crd_names) == len(render_all()) - 1, crd_names  # all but kustomization.yaml
     for name in crd_names:
         await wait_for(lambda name=name: kube.get(api, f"{CRD_PATH}/{name}"),  # type: ignore[misc]
                        lambda c: any(x["type"] == "Established" and x["status"] == "True"
@@ -174,14 +186,20 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
         await prepare(api, namespace, tmp_path)
         await kube.apply(api, f"/api/v1/namespaces/{namespace}", {"apiVersion": "v1", "kind": "Namespace",
                          "metadata": {"name": namespace, "labels": RESTRICTED}})  # fmt: skip
-        objs = sample_objects()
+        objs = [o for o in sample_objects() if o["kind"] != "AIMClusterRuntimeConfig"]
         for o in objs:
             if not o["kind"].startswith("AIMCluster"):
                 o["metadata"]["namespace"] = namespace
         await apply_docs(api, objs)
+        # The cluster-scoped samples resolve the chart's runtime config (the only cluster one named default).
+        resolving = [o for o in objs if o["kind"] in ("AIMClusterImage", "AIMClusterServiceTemplate")]
+        assert resolving, "the samples have no cluster image or template"
         objs += await coverage_workload(api, namespace, tmp_path, registry)
+        objs.append(chart_rc)
         controlled = controlled_kinds()
         waiting: list[str] = []
+        chart_ref = {"name": "default", "scope": "Cluster", "kind": "AIMClusterRuntimeConfig",
+                     "uid": chart_rc["metadata"]["uid"]}  # fmt: skip
 
         async def reconciled() -> bool:
             waiting[:] = [
@@ -189,12 +207,16 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
                 for o in objs
                 if o["kind"] in controlled and not _reported(await aim.get(api, o))
             ]
+            for o in resolving:
+                resolved = ((await aim.get(api, o)).get("status") or {}).get("resolvedRuntimeConfig")
+                if resolved != chart_ref:
+                    waiting.append(f"{o['kind']}/{o['metadata']['name']} resolvedRuntimeConfig={resolved}")
             return not waiting
 
         try:
             await until_async(reconciled, within=90, what="every sample of a controlled kind has a status")
         except AssertionError as e:
-            raise AssertionError(f"{e}; without status: {waiting}\n{op.text()[-3000:]}") from e
+            raise AssertionError(f"{e}; not yet: {waiting}\n{op.text()[-3000:]}") from e
         await asyncio.sleep(SETTLE_SECONDS / 2)
     finally:
         op.signal(signal.SIGTERM)
@@ -209,11 +231,28 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
     assert not denied, "requests denied by RBAC:\n" + "\n".join(f"{r.method} {r.path}?{r.query}" for r in denied)
     assert proxy.grants(), "the operator made no request through the proxy"
 
-    # Uninstall: the CRDs (and the AIM objects) stay, the operator's RBAC goes.
+    # Upgrade as the README says: the chart's CRDs first (Helm upgrades none), as `helm show crds ... |
+    # kubectl apply --server-side --force-conflicts -f -` would, then `helm upgrade`, which changes the
+    # default runtime config in place (same object: the operator sees an update, not a delete and a create).
+    show = await anyio.to_thread.run_sync(lambda: helm("show", "crds", str(CHART)))
+    shown = [d for d in yaml.safe_load_all(show.stdout) if d]
+    assert sorted(d["metadata"]["name"] for d in shown) == sorted(crd_names)
+    await apply_docs(api, shown, manager="kubectl")
+    upgraded_spec = {**sample_rc["spec"], "defaultStorageClassName": "fast-rwx"}
+    upgraded = values_file({"defaultRuntimeConfig": {"enabled": True, "spec": upgraded_spec}}, tmp_path)
+    await anyio.to_thread.run_sync(
+        lambda: helm("upgrade", RELEASE, str(CHART), "--namespace", OPERATOR_NAMESPACE, "--values", str(upgraded),
+                     "--kubeconfig", kubeconfig, "--timeout", "120s")
+    )  # fmt: skip
+    after = await kube.get(api, rc_path)
+    assert (after["metadata"]["uid"], after["spec"]) == (chart_rc["metadata"]["uid"], upgraded_spec)
+
+    # Uninstall: the CRDs, the default runtime config (and the AIM objects) stay, the operator's RBAC goes.
     await anyio.to_thread.run_sync(
         lambda: helm("uninstall", RELEASE, "--namespace", OPERATOR_NAMESPACE, "--kubeconfig", kubeconfig)
     )
     for name in crd_names:
         assert (await kube.get(api, f"{CRD_PATH}/{name}"))["metadata"]["name"] == name
+    assert (await kube.get(api, rc_path))["metadata"]["uid"] == chart_rc["metadata"]["uid"]
     role = "/apis/rbac.authorization.k8s.io/v1/clusterroles/aimctl-manager"
     await wait_for(lambda: absent(api, role), bool, timeout=30, what="ClusterRole aimctl-manager removed")

@@ -46,7 +46,7 @@ NON_DEFAULT = {
     "extraEnv": [{"name": "AIMCTL_REGISTRY_MIRRORS", "value": "docker.io=mirror.example.com"}],
     "namespace": {"name": "aim-operators", "create": True},
     "serviceAccount": {"annotations": {"example.com/role": "aimctl"}},
-    "crds": {"enabled": True, "keep": False},
+    "crds": {"enabled": True},
     "metrics": {"service": {"enabled": True},
                 "serviceMonitor": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}},
                 "prometheusRule": {"enabled": True, "labels": {"release": "kube-prometheus-stack"}}},
@@ -69,18 +69,21 @@ def values_file(values: dict[str, Any], directory: Path) -> Path:
 
 
 def template(values: dict[str, Any] | None, directory: Path, namespace: str = "aim-system",
-             hooks: bool = True) -> list[dict[str, Any]]:  # fmt: skip
-    """``helm template aimctl deploy/chart/aimctl -n NAMESPACE -f VALUES`` as documents."""
+             hooks: bool = True, include_crds: bool = True) -> list[dict[str, Any]]:  # fmt: skip
+    """``helm template aimctl deploy/chart/aimctl -n NAMESPACE -f VALUES --include-crds`` as documents
+    (the CRDs of the chart's ``crds/`` directories first, as ``helm install`` creates them)."""
     args = ["template", RELEASE, str(CHART), "--namespace", namespace]
     if values:
         args += ["--values", str(values_file(values, directory))]
     if not hooks:
         args.append("--no-hooks")
+    if include_crds:
+        args.append("--include-crds")
     return [d for d in yaml.safe_load_all(helm(*args).stdout) if d]
 
 
 def without_helm_metadata(doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` without Helm's conventional labels and the CRDs' ``helm.sh/resource-policy``."""
+    """``doc`` without Helm's conventional labels."""
     out = copy.deepcopy(doc)
     for meta in (out["metadata"], ((out.get("spec") or {}).get("template") or {}).get("metadata")):
         if not meta:
@@ -89,10 +92,6 @@ def without_helm_metadata(doc: dict[str, Any]) -> dict[str, Any]:
         meta.pop("labels", None)
         if labels:
             meta["labels"] = labels
-        annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != "helm.sh/resource-policy"}
-        meta.pop("annotations", None)
-        if annotations:
-            meta["annotations"] = annotations
     return out
 
 
