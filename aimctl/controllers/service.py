@@ -104,7 +104,7 @@ from aimctl.kube.resources import (
     INFERENCE_SERVICES,
 )
 from aimctl.manager import Manager
-from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123
+from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name
 from aimctl.reconcile import Watch
 from aimctl.resolve.image import ResolvedImage, resolve_image
 from aimctl.resolve.runtime_config import MissingRuntimeConfig, ResolvedRuntimeConfig, resolve_runtime_config
@@ -521,8 +521,7 @@ class ServiceController(KindController[ServiceObservation]):
             pvc = cstatus.get("persistentVolumeClaim")
             if cache is None or cstatus.get("status") != "Available" or not pvc:
                 return False, False, "", (), ()
-            directory = rfc1123(source.name or name_of(cache)) or name_of(cache)
-            mounts.append((directory, str(pvc)))
+            mounts.append((source.name or name_of(cache), str(pvc)))
             mounted.append(cache)
         return True, False, "", tuple(mounts), tuple(mounted)
 

@@ -413,7 +413,7 @@ class TemplateController(KindController[TemplateObservation]):
             profile = obs.result_profile if obs.result_profile is not None else status.get("profile") or {}
             sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
             gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
-            manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, rc_secrets)
+            manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, rc_secrets, profile)
             cached = self.runtimes.get(_key(obj))
             return [Desired(self.runtime_resource, manifest, cached)]
         if role == TEMPLATE_CACHE and self.template_caches is not None:

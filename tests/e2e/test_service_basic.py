@@ -229,7 +229,7 @@ async def test_mutable_fields_propagate(api: client.ApiClient, namespace: str, t
         )
         p = updated["spec"]["predictor"]
         assert p["maxReplicas"] == 3
-        assert p["model"]["env"] == [{"name": "LOG_LEVEL", "value": "debug"}]
+        assert p["model"]["env"][-1] == {"name": "LOG_LEVEL", "value": "debug"}
         assert p["model"]["resources"]["requests"]["cpu"] == "2"
         assert updated["metadata"]["uid"] == first["metadata"]["uid"]
 
