@@ -416,6 +416,8 @@ class ServiceController(KindController[ServiceObservation]):
         tc = self.template_caches.get(f"{ns}/{res.final_name}") if template is not None else None
         create_tc = bool(spec.get("cacheModel")) and view is not None and not view.caching_enabled and tc is None
         caches_ready, cache_failed, cache_message, mounts, mounted = self._caches(tc, template)
+        if not caching:  # a template cache another service asked for is not this service's to mount
+            mounts, mounted = (), ()
 
         # The InferenceService.
         name_error = ""
