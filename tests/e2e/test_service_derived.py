@@ -104,6 +104,7 @@ async def test_an_equal_cluster_template_is_reused(api: client.ApiClient, namesp
         assert await absent(api, template_path(namespace, derived_name(tpl, overrides)))
 
 
+@pytest.mark.usefixtures("storage")
 async def test_shared_derived_template_service_edits_and_collection(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
