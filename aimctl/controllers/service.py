@@ -38,6 +38,7 @@ its InferenceService, its HTTPRoute         the controller owner
 a predictor pod (status changes)             the owner of the InferenceService its KServe label names
 AIMServiceTemplate ``ns/name``              services of ``ns`` naming it (``templateRef``, derived name,
                                             ``status.resolvedTemplate``) and its AIMService owners
+                                            (derived templates written by earlier versions)
 AIMClusterServiceTemplate ``name``          services naming it, in every namespace
 AIMImage / AIMClusterImage (spec, uid)      services whose ``aimImageName`` names it
 AIMRuntimeConfig / AIMClusterRuntimeConfig  services whose ``runtimeConfigName`` names it
