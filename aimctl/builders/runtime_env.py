@@ -8,9 +8,10 @@ the model caches are mounted — reaches it as:
 ``AIM_METRIC``               the template's ``metric`` (a derived template's: the override), else the
                              discovered profile's ``metadata.metric``; unset when neither has one
 ``AIM_PRECISION``            likewise from ``precision``
-``AIM_PROFILE_ID``           the discovered profile's id (``status.profile.id`` when discovery recorded
-                             one; the discovery output of today's AIM images carries none, so it is
-                             usually unset)
+``AIM_PROFILE_ID``           the discovered profile's ``id``. Caveat: the API's ``status.profile``
+                             (engine_args, env_vars, metadata) has no such field and the CRD prunes
+                             unknown ones, so today it is never set; it is read here for a profile
+                             that carries one (the successor takes it from a template field)
 ``AIM_ENGINE_ARGS``          the discovered profile's ``engine_args`` as compact JSON (keys sorted)
 ``AIM_CACHE_PATH``           :data:`CACHE_PATH` (``/workspace/cache``), the root under which every
                              model cache is mounted at ``<root>/<model id>`` (see
