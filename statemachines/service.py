@@ -61,7 +61,6 @@ OWNERSHIP_CONFLICT = "OwnershipConflict"
 
 # Child roles (what the controller builds for each ApplyChild / DeleteChild).
 ROLE_DERIVED_TEMPLATE = "derived-template"
-ROLE_RELEASED_TEMPLATE = "released-template"
 ROLE_TEMPLATE_CACHE = "template-cache"
 ROLE_INFERENCE_SERVICE = "inference-service"
 ROLE_HTTP_ROUTE = "http-route"
@@ -158,20 +157,20 @@ class ServiceObservation:
     #: message names that owner and the fix ("" when there is none). It is never adopted.
     isvc_conflict: str = ""
     isvc_ready: bool = False
-    #: ``status.modelStatus.lastFailureInfo`` message ("" when none).
+    #: Why the predictor does not run, when something is visibly wrong ("" when nothing is):
+    #: KServe's ``lastFailureInfo`` message, or a predictor pod's scheduling, image-pull or crash
+    #: problem (:mod:`aimctl.status.predictor`); never set for a Ready InferenceService.
     isvc_failure: str = ""
+    #: The condition reason for ``isvc_failure`` (``RuntimeFailed``, ``PredictorUnschedulable``, ...).
+    isvc_failure_reason: str = "RuntimeFailed"
     #: The apiserver's message when an admission webhook (KServe's validation) refused the
     #: InferenceService the operator applied ("" when none).
     isvc_rejected: str = ""
 
     # Housekeeping effects.
-    #: The derived template this service resolves to must be (re)applied (created, or its spec or
-    #: owner list is not what the consumers want).
+    #: The derived template this service resolves to must be (re)applied (its spec is not the base's
+    #: with the overrides applied). Derived templates nobody uses are collected elsewhere.
     apply_derived_template: bool = False
-    #: A derived template this service used before and no longer does: re-applied without this
-    #: service as owner when others still use it, deleted when none do.
-    released_template: str = ""
-    released_template_in_use: bool = False
     #: Model caches whose ``status.lastUsed`` must be refreshed.
     cache_usage_stale: bool = False
 
@@ -246,12 +245,6 @@ def _effects(obs: ServiceObservation, out: Outcome) -> None:
     """The child effects the observation calls for (independent of the rule that fired)."""
     if obs.create_template or obs.apply_derived_template:
         out.effect(ApplyChild(ROLE_DERIVED_TEMPLATE))
-    if obs.released_template:
-        out.effect(
-            ApplyChild(ROLE_RELEASED_TEMPLATE)
-            if obs.released_template_in_use
-            else DeleteChild(ROLE_RELEASED_TEMPLATE, obs.released_template)
-        )
     if obs.create_template_cache and obs.runtime_prerequisites:
         out.effect(ApplyChild(ROLE_TEMPLATE_CACHE))
     if obs.deployable and not obs.isvc_conflict:
@@ -438,7 +431,7 @@ def _runtime_rejected(obs: ServiceObservation, out: Outcome) -> None:
 
 def _runtime_failed(obs: ServiceObservation, out: Outcome) -> None:
     _prologue(obs, out)
-    _problem(out, "RuntimeFailed", obs.isvc_failure)
+    _problem(out, obs.isvc_failure_reason or "RuntimeFailed", obs.isvc_failure)
 
 
 def _route_rejected(obs: ServiceObservation, out: Outcome) -> None:
@@ -555,7 +548,8 @@ RULES: list[Rule[ServiceObservation]] = [
           "an admission webhook (KServe's validation) refused the InferenceService"),
     # KServe never clears lastFailureInfo: it counts only while the InferenceService is not Ready.
     _rule("runtime_failed", DEGRADED, lambda o: o.isvc_exists and not o.isvc_ready and bool(o.isvc_failure),
-          _runtime_failed, "KServe reports a failed model load (modelStatus.lastFailureInfo) and is not Ready"),
+          _runtime_failed, "the InferenceService is not Ready and its predictor cannot run (KServe's "
+          "lastFailureInfo, or a predictor pod unschedulable, unable to pull its image or crash-looping)"),
     _rule("route_rejected", DEGRADED, lambda o: o.routing_enabled and o.route_exists and o.route_rejected is not None,
           _route_rejected, "the Gateway refused the HTTPRoute"),
     _rule("running", RUNNING, lambda o: o.isvc_exists and o.isvc_ready and o.routing_ready, _running),

@@ -4,6 +4,23 @@
 derived template built from those values. They are immutable: each field is ``self == oldSelf``, a field
 cannot be added or removed, and ``overrides`` as a whole cannot be added or removed after creation
 (changing them would swap the runtime under a running service; create a new service instead).
+
+The derived template depends on the base template and the overrides only (its name hashes the
+overrides): services with the same overrides share it, and it is deleted about a minute after no service
+uses it any more. Everything else of the service — ``env``, ``imagePullSecrets``, ``resources``,
+``replicas``, ``cacheModel``, ``runtimeConfigName`` — goes on the service's own InferenceService, rebuilt
+on every change, so editing it always takes effect (also on a shared derived template).
+
+The runtime container's env: the service's ``env`` over the template's over what the operator prepared —
+``AIM_METRIC``, ``AIM_PRECISION`` (the template's, else the discovered profile's), ``AIM_ENGINE_ARGS``
+(the discovered engine arguments as JSON; an ``AIM_ENGINE_ARGS`` JSON object in the service's or
+template's env is deep-merged into them) and ``AIM_CACHE_PATH`` (``/workspace/cache``); each cached
+model is mounted at ``<AIM_CACHE_PATH>/<model id>``.
+
+A predictor that cannot run shows in the conditions (``Failure``, ``Ready``, ``RuntimeReady``): KServe's
+failed model load (``RuntimeFailed``), a predictor pod no node can place (``PredictorUnschedulable``),
+one that cannot pull its image (``PredictorImagePullFailed``); a Ready InferenceService runs, whatever
+failure KServe reported before.
 """
 
 from __future__ import annotations

@@ -5,31 +5,28 @@ Name (the original operator's, bit-exact; ``docs/original-behaviour.md``): ``<ba
 ``precision``, ``gpuSelector{count, model}``, unset fields left out). An empty ``overrides: {}``
 still derives.
 
-Spec: the base spec (a cluster template contributes its common fields only), then
-
-* ``aimImageName``: the base's (the service's if the base has none);
-* ``runtimeConfigName``: the service's, else the base's, empty → ``default``;
-* ``metric``, ``precision``, ``gpuSelector``: each override that is set replaces the base value;
-* ``env``, ``imagePullSecrets``, ``resources``: the service's when set, else the base's;
-* ``caching``: ``{enabled: true, env: <service env>}`` when the service has ``cacheModel``, else the
-  base's.
+Spec: the base spec (a cluster template contributes its common fields only), then each override that
+is set (``metric``, ``precision``, ``gpuSelector``) replaces the base value; ``aimImageName`` is the
+base's (the service's if the base has none) and ``runtimeConfigName`` the base's, empty → ``default``.
+**Nothing of one service** goes into it — unlike the original, which copied the service's ``env``,
+``imagePullSecrets``, ``resources``, ``runtimeConfigName`` and ``cacheModel`` caching into it, so that
+the first consumer's values stuck and later edits never took effect. Those are per service and go on
+each service's InferenceService, built from the service on every reconcile
+(:mod:`aimctl.builders.inference_service`). The spec is a function of the base and the overrides
+only, exactly what the name hashes, so every service with the same overrides over the same base
+computes the same derived template and they share it without fighting over it.
 
 Metadata: labels ``app.kubernetes.io/managed-by=aim-controller`` and
-``aim.silogen.ai/derived-template=true``, and — unlike the original, which never removed a derived
-template (``docs/original-behaviour.md``, fix 17) — one **non-controller ownerReference per consuming
-AIMService**. A derived template is shared by every service of the namespace that resolves to it;
-Kubernetes' garbage collector deletes it when its last owner is deleted, and removes the reference of a
-deleted owner while others remain. Nothing has to run for that to happen (not even the operator), no
-finalizer is involved, and the template's events map back to its consumers through those references
-(which also fixes the original's "derived template stops waking the service"). All consumers apply the
-same manifest (the owner list is computed from the cache, sorted by name, and the spec comes from the
-oldest consumer), so consumers never fight over the object.
+``aim.silogen.ai/derived-template=true``, and **no ownerReferences**. The cost of one more service must
+not grow with the number of services sharing the template, so consumers are not recorded on it;
+the derived-template collector (:mod:`aimctl.controllers.derived_templates`) deletes it once no
+service points at it any more (through the services' template-name index), after a grace period.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from aimctl import labels
@@ -69,27 +66,16 @@ def common_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def derived_spec(base_spec: Mapping[str, Any], service_spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The spec of the derived template of ``service_spec`` over ``base_spec`` (see the module docstring)."""
+    """The spec of the derived template for ``service_spec``'s overrides over ``base_spec`` (see the
+    module docstring): only the base and the overrides count."""
     spec: dict[str, Any] = copy.deepcopy(dict(base_spec))
     if not spec.get("aimImageName"):
         spec["aimImageName"] = service_spec.get("aimImageName")
-    spec["runtimeConfigName"] = (
-        service_spec.get("runtimeConfigName") or spec.get("runtimeConfigName") or DEFAULT_RUNTIME_CONFIG
-    )
+    spec["runtimeConfigName"] = spec.get("runtimeConfigName") or DEFAULT_RUNTIME_CONFIG
     overrides = service_spec.get("overrides") or {}
     for key in ("metric", "precision", "gpuSelector"):
         if overrides.get(key) is not None:
             spec[key] = copy.deepcopy(overrides[key])
-    for key in ("env", "imagePullSecrets"):
-        if service_spec.get(key):
-            spec[key] = copy.deepcopy(service_spec[key])
-    if service_spec.get("resources"):
-        spec["resources"] = copy.deepcopy(service_spec["resources"])
-    if service_spec.get("cacheModel"):
-        caching: dict[str, Any] = {"enabled": True}
-        if service_spec.get("env"):
-            caching["env"] = copy.deepcopy(service_spec["env"])
-        spec["caching"] = caching
     return normalised(spec)
 
 
@@ -125,34 +111,8 @@ def reusable_in_cluster(spec: Mapping[str, Any]) -> bool:
     return not (spec.get("env") or spec.get("imagePullSecrets") or spec.get("caching"))
 
 
-def owner_reference(service: Mapping[str, Any]) -> dict[str, Any]:
-    """A non-controller ownerReference to a consuming AIMService."""
-    meta = service.get("metadata") or {}
-    return {
-        "apiVersion": str(service.get("apiVersion") or GROUP_VERSION),
-        "kind": "AIMService",
-        "name": str(meta["name"]),
-        "uid": str(meta["uid"]),
-    }
-
-
-def oldest(services: Iterable[Mapping[str, Any]]) -> Mapping[str, Any]:
-    """The consumer whose spec shapes a shared derived template: oldest ``creationTimestamp``, then
-    name (deterministic for every consumer and every replica)."""
-
-    def key(s: Mapping[str, Any]) -> tuple[str, str]:
-        meta = s.get("metadata") or {}
-        return (str(meta.get("creationTimestamp") or ""), str(meta.get("name") or ""))
-
-    return min(services, key=key)
-
-
-def build_derived_template(
-    name: str, namespace: str, spec: Mapping[str, Any], consumers: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
-    """The derived AIMServiceTemplate manifest, owned by every consumer (sorted by name, de-duplicated
-    by UID)."""
-    refs = {str(r["uid"]): r for r in (owner_reference(s) for s in consumers)}
+def build_derived_template(name: str, namespace: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The derived AIMServiceTemplate manifest (no ownerReferences: see the module docstring)."""
     return {
         "apiVersion": GROUP_VERSION,
         "kind": KIND,
@@ -160,7 +120,6 @@ def build_derived_template(
             "name": name,
             "namespace": namespace,
             "labels": {labels.MANAGED_BY: labels.MANAGER_AIM, labels.DERIVED_TEMPLATE: "true"},
-            "ownerReferences": sorted(refs.values(), key=lambda r: (r["name"], r["uid"])),
         },
         "spec": copy.deepcopy(dict(spec)),
     }
@@ -170,5 +129,8 @@ def is_derived(template: Mapping[str, Any]) -> bool:
     return ((template.get("metadata") or {}).get("labels") or {}).get(labels.DERIVED_TEMPLATE) == "true"
 
 
-def owner_uids(template: Mapping[str, Any]) -> set[str]:
-    return {str(r.get("uid")) for r in (template.get("metadata") or {}).get("ownerReferences") or []}
+def service_owner_uids(template: Mapping[str, Any]) -> set[str]:
+    """UIDs of AIMService ownerReferences (left by earlier aimctl versions, which recorded every
+    consumer on the template; the next apply removes them)."""
+    refs = (template.get("metadata") or {}).get("ownerReferences") or []
+    return {str(r.get("uid")) for r in refs if r.get("kind") == "AIMService"}

@@ -17,9 +17,16 @@ in the label and annotation ``aim.silogen.ai/service``), controlled by it
   :func:`aimctl.gpu.node_selector_terms` from the same label rule as the availability check); the
   model caches' PVCs as volumes;
 * **model**: format ``aim``/``1``, ``runtime`` = the template name (KServe resolves the ServingRuntime
-  or ClusterServingRuntime of that name), the service env, the cache volume mounts, and resources by
-  whole-object precedence (service, template, image) with ``amd.com/gpu`` = the profile's GPU count
-  added to requests and limits where absent.
+  or ClusterServingRuntime of that name), the runtime env (:mod:`aimctl.builders.runtime_env`: the
+  service's env over the template's over ``AIM_METRIC``, ``AIM_PRECISION``, ``AIM_PROFILE_ID``,
+  ``AIM_ENGINE_ARGS`` and ``AIM_CACHE_PATH`` over the runtime config's), each model cache mounted at
+  ``<AIM_CACHE_PATH>/<model id>`` (the model source's name, e.g. ``meta-llama/Llama-3.1-8B``: where
+  the runtime looks it up), and resources by whole-object precedence (service, template, image) with
+  ``amd.com/gpu`` = the profile's GPU count added to requests and limits where absent.
+
+Everything here is built from the service on every reconcile: an edit of the service's ``env``,
+``imagePullSecrets``, ``resources``, ``replicas`` or ``cacheModel`` reaches the InferenceService even
+when the template is a derived one shared with other services (it carries nothing of one service).
 
 Empty lists and maps are left out, so the manifest compares equal to what the apiserver stores and a
 steady state makes no writes.
@@ -34,6 +41,7 @@ from typing import Any
 
 from aimctl import labels
 from aimctl.builders.ownership import controller_reference
+from aimctl.builders.runtime_env import cache_mount_path, cache_root, runtime_env
 from aimctl.gpu import node_selector_terms
 from aimctl.naming import label_value
 
@@ -41,17 +49,16 @@ API_VERSION = "serving.kserve.io/v1beta1"
 KIND = "InferenceService"
 GPU_RESOURCE = "amd.com/gpu"
 MODEL_FORMAT = {"name": "aim", "version": "1"}
-#: Where model caches are mounted in the predictor (one directory per model source).
-CACHE_MOUNT_ROOT = "/workspace/model-cache"
 
 
 @dataclass(frozen=True)
 class CacheMount:
-    """One model cache PVC mounted into the predictor."""
+    """One model cache PVC mounted into the predictor, for the model ``model_id`` (mounted at
+    ``<AIM_CACHE_PATH>/<model_id>``)."""
 
     volume: str
     claim: str
-    path: str
+    model_id: str
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class InferenceServiceInputs:
     #: ``nodeSelectorTerms`` for the template's GPU model (empty: no affinity).
     node_selector_terms: Sequence[Mapping[str, Any]] = ()
     caches: Sequence[CacheMount] = field(default_factory=tuple)
+    #: Env of the runtime config (lowest precedence; the API has no such field yet).
+    runtime_config_env: Sequence[Mapping[str, Any]] = ()
     #: The InferenceService's name (:func:`aimctl.naming.inference_service_name`); "" = the service's.
     name: str = ""
 
@@ -148,13 +157,23 @@ def build_inference_service(service: Mapping[str, Any], inputs: InferenceService
         "modelFormat": dict(MODEL_FORMAT),
         "runtime": inputs.template_name,
     }
-    if spec.get("env"):
-        model["env"] = copy.deepcopy(list(spec["env"]))
+    env = runtime_env(
+        spec.get("env") or (),
+        inputs.template_spec.get("env") or (),
+        inputs.template_spec,
+        inputs.template_status.get("profile") or {},
+        inputs.runtime_config_env,
+    )
+    if env:
+        model["env"] = env
     res = resources(spec, inputs.template_spec, inputs.image_resources, gpu_count(inputs.template_status))
     if res:
         model["resources"] = res
     if inputs.caches:
-        model["volumeMounts"] = [{"name": c.volume, "mountPath": c.path} for c in inputs.caches]
+        root = cache_root(env)
+        model["volumeMounts"] = [
+            {"name": c.volume, "mountPath": cache_mount_path(root, c.model_id)} for c in inputs.caches
+        ]
 
     predictor: dict[str, Any] = {"minReplicas": replicas, "maxReplicas": replicas}
     secrets = pull_secrets(
@@ -206,7 +225,6 @@ def gpu_node_selector_terms(model: str, nodes: Iterable[Mapping[str, Any]] = ())
 
 
 def cache_mounts(caches: Sequence[tuple[str, str]]) -> list[CacheMount]:
-    """Mounts for ``(directory name, PVC name)`` pairs: volumes ``model-cache-<i>`` at
-    ``/workspace/model-cache/<directory>`` (directory names are RFC 1123 already)."""
-    return [CacheMount(f"model-cache-{i}", claim, f"{CACHE_MOUNT_ROOT}/{directory}") for i, (directory, claim) in
-            enumerate(caches)]  # fmt: skip
+    """Mounts for ``(model id, PVC name)`` pairs: volumes ``model-cache-<i>``, each mounted at
+    ``<AIM_CACHE_PATH>/<model id>`` by :func:`build_inference_service`."""
+    return [CacheMount(f"model-cache-{i}", claim, model) for i, (model, claim) in enumerate(caches)]

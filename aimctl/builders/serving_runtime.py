@@ -6,7 +6,12 @@ Kept: labels, controller owner reference, ``storageHelper.disabled``, model form
 ``aimImageName``) and ``VLLM_ENABLE_METRICS=true``, ``amd.com/gpu`` requests and limits equal to the
 profile's ``gpu_count`` (also when it is 0), port 8000 ``http``, and an 8Gi in-memory ``/dev/shm``.
 
-Changed: ``imagePullSecrets`` are the template's followed by the runtime config's (fix 16).
+Changed: ``imagePullSecrets`` are the template's followed by the runtime config's (fix 16). Added: what
+the template prepared for the runtime, :func:`aimctl.builders.runtime_env.prepared_env` (``AIM_METRIC``,
+``AIM_PRECISION``, ``AIM_PROFILE_ID``, ``AIM_ENGINE_ARGS``, ``AIM_CACHE_PATH``) after the two above. A
+service's InferenceService repeats them merged with the service's and template's env (KServe lets the
+InferenceService's container env win by name), so a runtime used without an InferenceService of
+aimctl's still gets the template's settings.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 from aimctl import labels as L
 from aimctl.builders import owner_reference, pull_secrets, secret_names
+from aimctl.builders.runtime_env import prepared_env
 from aimctl.naming import label_value
 
 CONTAINER = "kserve-container"
@@ -38,9 +44,14 @@ def build_serving_runtime(
     gpu_count: int,
     model_sources: Sequence[Mapping[str, Any]],
     runtime_pull_secrets: Sequence[str] = (),
+    profile: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """The runtime of ``template``; ``profile`` is the discovered profile (default: the template's
+    ``status.profile``)."""
     meta = template.get("metadata") or {}
     spec = template.get("spec") or {}
+    if profile is None:
+        profile = (template.get("status") or {}).get("profile") or {}
     namespaced = template_kind == "AIMServiceTemplate"
     metadata: dict[str, Any] = {
         "name": meta["name"],
@@ -69,6 +80,7 @@ def build_serving_runtime(
                     "env": [
                         {"name": "AIM_MODEL_ID", "value": model_id(template, model_sources)},
                         {"name": "VLLM_ENABLE_METRICS", "value": "true"},
+                        *prepared_env(spec, profile),
                     ],
                     "resources": {"requests": {GPU_RESOURCE: gpus}, "limits": {GPU_RESOURCE: gpus}},
                     "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],

@@ -25,12 +25,16 @@ option                              environment                          default
 (environment only)                  ``AIMCTL_REGISTRY_MIRRORS``          none (``docker.io=host:port,...``)
 (environment only)                  ``AIM_OPERATOR_NAMESPACE``           aim-system (cluster-scoped work)
 (environment only)                  ``AIMCTL_DISCOVERY_PULL_DEADLINE``   300 s (see below)
+(environment only)                  ``AIMCTL_DERIVED_TEMPLATE_GRACE``    60 s (see below)
 ==================================  ===================================  ===========================
 
 ``AIMCTL_DISCOVERY_PULL_DEADLINE``: seconds a template's discovery pod may sit in
 ``ImagePullBackOff``/``ErrImagePull`` (counted from its Job's creation) before the attempt is given up:
 the Job is deleted to free its discovery slot, the pull error stays on the template, and discovery is
 retried with the backoff (``aimctl.controllers.template``).
+
+``AIMCTL_DERIVED_TEMPLATE_GRACE``: seconds a derived template (a service's ``overrides`` over its base)
+must have had no service pointing at it before it is deleted (``aimctl.controllers.derived_templates``).
 
 Before anything starts, the kubeconfig (or in-cluster account) is checked and ``/version`` is read:
 no kubeconfig, an unknown context, an unreachable apiserver or rejected credentials end the process

@@ -160,5 +160,6 @@ def io_parts(client: Any, name: str) -> tuple[Applier, StatusWriter, EventRecord
     return Applier(client, name), StatusWriter(client, name), EventRecorder(client, name)
 
 
-#: The Pod informer's transform: what discovery needs (phase, container states) and nothing else.
-POD_PROJECTION = slim(["status.phase", "status.containerStatuses", "status.initContainerStatuses"])
+#: The Pod informer's transform: what discovery needs (phase, container states) and what a service
+#: reports of its predictor pods (their conditions: ``PodScheduled`` says why one is not placed).
+POD_PROJECTION = slim(["status.phase", "status.conditions", "status.containerStatuses", "status.initContainerStatuses"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aimctl.controllers.derived_templates import DerivedTemplateCollector
 from aimctl.controllers.discovery_slots import DiscoverySlots
 from aimctl.controllers.image import ImageController
 from aimctl.controllers.modelcache import ModelCacheController
@@ -16,7 +17,7 @@ from aimctl.reconcile import Controller
 
 def controllers(manager: Manager) -> list[Controller]:
     """Runtime configs, templates (sharing the discovery-Job cap) and images (both scopes of each),
-    model caches, template caches and services."""
+    model caches, template caches and services, and the collector of derived templates nobody uses."""
     slots = DiscoverySlots(manager.cache.informer(JOBS).store)
     return [
         RuntimeConfigController(manager, namespaced=True),
@@ -28,4 +29,5 @@ def controllers(manager: Manager) -> list[Controller]:
         ModelCacheController(manager),
         TemplateCacheController(manager),
         ServiceController(manager),
+        DerivedTemplateCollector(manager),
     ]

@@ -12,11 +12,10 @@ Children and what this module builds for each effect:
 ============================ ======================================================================
 role                         what
 ============================ ======================================================================
-``derived-template``         the derived AIMServiceTemplate: created from the base and this
-                             service's spec; afterwards only its owner list is kept current (the
-                             spec is left as created, so consumers never fight over it)
-``released-template``        a derived template this service no longer uses: re-applied without it
-                             as owner, or deleted when no other service uses it
+``derived-template``         the derived AIMServiceTemplate: the base's spec with the overrides
+                             applied, nothing of one service (:mod:`aimctl.builders.derived_template`);
+                             applied when missing or when it no longer equals that spec (every
+                             consumer computes the same one, so consumers never fight over it)
 ``template-cache``           :mod:`aimctl.builders.service_template_cache`, for ``cacheModel``
                              with a template that does not cache itself; created once
 ``inference-service``        :mod:`aimctl.builders.inference_service`
@@ -25,10 +24,9 @@ role                         what
                              subresource with this controller's field manager
 ============================ ======================================================================
 
-Derived-template garbage collection (``docs/original-behaviour.md``, fix 17): every consumer is a
-non-controller owner of the derived template (see :mod:`aimctl.builders.derived_template`); Kubernetes'
-garbage collector deletes the template with its last owner. A service that moves to another template
-releases the old one itself (``released-template``).
+Derived-template garbage collection (``docs/original-behaviour.md``, fix 17) is not this controller's:
+consumers are not recorded on the template (a new consumer costs no write of it), and
+:mod:`aimctl.controllers.derived_templates` deletes a derived template once no service points at it.
 
 Watches and what they wake:
 
@@ -37,8 +35,10 @@ event                                       services reconciled
 =========================================== ===========================================================
 the service                                 itself
 its InferenceService, its HTTPRoute         the controller owner
+a predictor pod (status changes)             the owner of the InferenceService its KServe label names
 AIMServiceTemplate ``ns/name``              services of ``ns`` naming it (``templateRef``, derived name,
                                             ``status.resolvedTemplate``) and its AIMService owners
+                                            (derived templates written by earlier versions)
 AIMClusterServiceTemplate ``name``          services naming it, in every namespace
 AIMImage / AIMClusterImage (spec, uid)      services whose ``aimImageName`` names it
 AIMRuntimeConfig / AIMClusterRuntimeConfig  services whose ``runtimeConfigName`` names it
@@ -69,7 +69,8 @@ from aimctl.builders.derived_template import (
     build_derived_template,
     derived_name,
     is_derived,
-    owner_uids,
+    service_owner_uids,
+    specs_equal,
 )
 from aimctl.builders.http_route import build_http_route
 from aimctl.builders.inference_service import (
@@ -90,6 +91,7 @@ from aimctl.controllers.common import (
     BY_IMAGE_NAME_ANY_NS,
     BY_RUNTIME_CONFIG,
     BY_RUNTIME_CONFIG_ANY_NS,
+    POD_PROJECTION,
     changed,
     event_name,
     event_ns_name,
@@ -119,9 +121,10 @@ from aimctl.kube.resources import (
     HTTP_ROUTES,
     INFERENCE_SERVICES,
     NODES,
+    PODS,
 )
 from aimctl.manager import Manager
-from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name, rfc1123
+from aimctl.naming import DEFAULT_DOMAIN_TEMPLATE, IsvcNameError, inference_service_name
 from aimctl.reconcile import Result, Watch
 from aimctl.resolve.choice import no_candidate_message
 from aimctl.resolve.image import ResolvedImage, resolve_image
@@ -131,6 +134,7 @@ from aimctl.routing.path import default_path
 from aimctl.routing.render import RouteTemplateError, render_route_path, route_template_field
 from aimctl.routing.settings import RoutingSettings, effective_routing
 from aimctl.status.conditions import now_rfc3339
+from aimctl.status.predictor import ISVC_POD_LABEL, predictor_problem
 from informers.handlers import InformerEvent, controller_owner_key, self_key
 from informers.indexers import BY_CONTROLLER_UID, controller_uid
 from informers.resource import Resource
@@ -142,7 +146,6 @@ from statemachines.service import (
     ROLE_DERIVED_TEMPLATE,
     ROLE_HTTP_ROUTE,
     ROLE_INFERENCE_SERVICE,
-    ROLE_RELEASED_TEMPLATE,
     ROLE_TEMPLATE_CACHE,
     RouteCondition,
     ServiceObservation,
@@ -160,6 +163,8 @@ BY_UNRESOLVED_IMAGE = "aim:service-unresolved-image"
 BY_UNRESOLVED_IMAGE_ANY_NS = "aim:service-unresolved-image-any-ns"
 #: Reason of the event announcing an automatically chosen template.
 TEMPLATE_CHOSEN = "TemplateChosen"
+#: Predictor pods by ``namespace/<InferenceService name>`` (KServe's label on them).
+BY_ISVC = "aim:predictor-isvc"
 #: A mounted model cache's ``lastUsed`` is refreshed when older than this, while the service runs.
 LAST_USED_REFRESH = dt.timedelta(hours=24)
 
@@ -209,6 +214,12 @@ def index_template_name_any_ns(obj: Obj) -> list[str]:
     return template_names(obj)
 
 
+def index_predictor_isvc(obj: Obj) -> list[str]:
+    """``namespace/<InferenceService>`` of a KServe predictor pod (none for other pods)."""
+    isvc = ((obj.get("metadata") or {}).get("labels") or {}).get(ISVC_POD_LABEL)
+    return [f"{namespace_of(obj)}/{isvc}"] if isvc else []
+
+
 class _StatusOf(Resource):
     """A resource whose object paths address the ``status`` subresource: applying a ``{metadata,
     status}`` fragment through it writes only that status field, with this controller's manager."""
@@ -232,9 +243,6 @@ class Observed(ServiceObservation):
     image: ResolvedImage | None = None
     routing: RoutingSettings = field(default_factory=RoutingSettings)
     route_path: str = ""
-    consumers: tuple[Obj, ...] = ()
-    released: Obj | None = None
-    released_consumers: tuple[Obj, ...] = ()
     mounts: tuple[tuple[str, str], ...] = ()
     usage: tuple[tuple[Obj, dict[str, str]], ...] = ()
     cached_isvc: Obj | None = None
@@ -281,6 +289,11 @@ class ServiceController(KindController[Observed]):
         self.template_caches = cache.informer(AIM_TEMPLATE_CACHES).store
         self.model_caches = model_caches.store
         self.isvcs = cache.informer(INFERENCE_SERVICES).store
+        # The pod cache the template controller has anyway (discovery pods): predictor pods are read
+        # from it through KServe's label; no watch of its own.
+        pods = cache.informer(PODS, POD_PROJECTION)
+        pods.add_indexer(BY_ISVC, index_predictor_isvc)
+        self.pods = pods.store
         self.routes = cache.informer(HTTP_ROUTES).store
         #: GPU availability for the automatic choice, and the label values of the GPU affinity.
         self.nodes = cache.informer(NODES).store
@@ -312,6 +325,7 @@ class ServiceController(KindController[Observed]):
             # changing owner) must wake the service that reports the conflict.
             Watch(INFERENCE_SERVICES, self._owner_or_namesake(owned)),
             Watch(HTTP_ROUTES, self._owner_or_namesake(owned)),
+            Watch(PODS, when(_pod_status_changed, self._predictor_service), transform=POD_PROJECTION),
             Watch(AIM_SERVICE_TEMPLATES, self._namespaced_template_services),
             Watch(AIM_CLUSTER_SERVICE_TEMPLATES, self._by(BY_TEMPLATE_NAME_ANY_NS, event_name)),
             Watch(AIM_SERVICE_TEMPLATES, self._by(BY_UNRESOLVED_IMAGE, _template_image)),
@@ -359,6 +373,16 @@ class ServiceController(KindController[Observed]):
         for image in self.store.index_values(BY_UNRESOLVED_IMAGE_ANY_NS):
             keys.extend(self.store.keys_by_index(BY_UNRESOLVED_IMAGE_ANY_NS, image))
         return list(dict.fromkeys(keys))
+
+    def _predictor_service(self, event: InformerEvent) -> list[str]:
+        """The AIMService controlling the InferenceService a predictor pod belongs to."""
+        keys: list[str] = []
+        for value in index_predictor_isvc(event.obj):
+            isvc = self.isvcs.get(value)
+            for ref in ((isvc or {}).get("metadata") or {}).get("ownerReferences") or []:
+                if ref.get("controller") and ref.get("kind") == KIND:
+                    keys.append(f"{namespace_of(event.obj)}/{ref['name']}")
+        return keys
 
     def _model_cache_templates(self, event: InformerEvent) -> list[str]:
         """``namespace/<template>`` of the template cache controlling a model cache."""
@@ -469,6 +493,8 @@ class ServiceController(KindController[Observed]):
         tc = self.template_caches.get(f"{ns}/{res.final_name}") if template is not None else None
         create_tc = bool(spec.get("cacheModel")) and view is not None and not view.caching_enabled and tc is None
         caches_ready, cache_failed, cache_message, mounts, mounted = self._caches(tc, template)
+        if not caching:  # a template cache another service asked for is not this service's to mount
+            mounts, mounted = (), ()
 
         # The InferenceService.
         name_error = ""
@@ -481,20 +507,21 @@ class ServiceController(KindController[Observed]):
         isvc_conflict = (
             foreign_child_message("InferenceService", found, meta) if found is not None and isvc is None else ""
         )
-        isvc_status = (isvc or {}).get("status") or {}
         isvc_ready = condition(isvc, "Ready", "True") is not None
-        failure = (isvc_status.get("modelStatus") or {}).get("lastFailureInfo") or {}
-        isvc_failure = str(failure.get("message") or failure.get("reason") or "")
+        problem = (
+            predictor_problem(isvc, self.pods.by_index(BY_ISVC, f"{ns}/{isvc_name}")) if isvc is not None else None
+        )
 
-        # Derived templates: keep the owner list current, release the one left behind.
-        consumers: tuple[Obj, ...] = ()
-        apply_derived = False
-        if template is not None and res.scope == "Namespace" and is_derived(template):
-            consumers = self._consumers(ns, res.final_name, obj)
-            apply_derived = owner_uids(template) != {str(s["metadata"]["uid"]) for s in consumers}
-        elif res.create:
-            consumers = self._consumers(ns, res.final_name, obj)
-        released, released_consumers = self._released(obj, res)
+        # The derived template: (re)applied when it does not carry the spec every consumer computes
+        # (the base changed), or still carries consumers as owners (written by earlier versions).
+        apply_derived = bool(
+            template is not None
+            and res.scope == "Namespace"
+            and res.expected_spec is not None
+            and is_derived(template)
+            and res.final_name == derived_name(res.base_name, spec.get("overrides") or {})
+            and (not specs_equal(template.get("spec") or {}, res.expected_spec) or service_owner_uids(template))
+        )
 
         usage = self._usage(mounted, isvc) if caching and caches_ready else ()
         return Observed(
@@ -527,11 +554,10 @@ class ServiceController(KindController[Observed]):
             isvc_exists=isvc is not None,
             isvc_conflict=isvc_conflict,
             isvc_ready=isvc_ready,
-            isvc_failure=isvc_failure,
+            isvc_failure=problem.message if problem else "",
+            isvc_failure_reason=problem.reason if problem else "RuntimeFailed",
             isvc_rejected=self.isvc_refusals.get(f"{ns}/{name}", ""),
             apply_derived_template=apply_derived,
-            released_template=name_of(released) if released is not None else "",
-            released_template_in_use=bool(released_consumers),
             cache_usage_stale=bool(usage),
             service=obj,
             resolution=res,
@@ -539,40 +565,12 @@ class ServiceController(KindController[Observed]):
             image=image,
             routing=settings,
             route_path=route_path,
-            consumers=consumers,
-            released=released,
-            released_consumers=released_consumers,
             mounts=mounts,
             usage=usage,
             cached_isvc=isvc,
             cached_route=route_route,
             isvc_name=isvc_name,
         )
-
-    def _consumers(self, namespace: str, template_name: str, service: Obj) -> tuple[Obj, ...]:
-        """The services of ``namespace`` resolved to ``template_name`` (by their status), plus
-        ``service`` itself; services being deleted are not counted."""
-        uid = service["metadata"]["uid"]
-        out = {uid: service}
-        for other in self.store.by_index(BY_TEMPLATE_NAME, f"{namespace}/{template_name}"):
-            ref = (other.get("status") or {}).get("resolvedTemplate") or {}
-            other_uid = other["metadata"].get("uid")
-            if ref.get("name") == template_name and other_uid and not other["metadata"].get("deletionTimestamp"):
-                out.setdefault(other_uid, other)
-        return tuple(sorted(out.values(), key=lambda s: str(s["metadata"]["name"])))
-
-    def _released(self, service: Obj, res: TemplateResolution) -> tuple[Obj | None, tuple[Obj, ...]]:
-        """A derived template this service was an owner of and no longer resolves to."""
-        meta = service["metadata"]
-        ns, uid = meta["namespace"], str(meta["uid"])
-        previous = ((service.get("status") or {}).get("resolvedTemplate") or {}).get("name")
-        if not previous or previous == res.final_name:
-            return None, ()
-        old = self.templates.get(f"{ns}/{previous}")
-        if old is None or not is_derived(old) or uid not in owner_uids(old):
-            return None, ()
-        others = tuple(s for s in self._consumers(ns, str(previous), service) if s["metadata"]["uid"] != uid)
-        return old, others
 
     def _caches(
         self, tc: Obj | None, template: Mapping[str, Any] | None
@@ -598,8 +596,7 @@ class ServiceController(KindController[Observed]):
             pvc = cstatus.get("persistentVolumeClaim")
             if cache is None or cstatus.get("status") != "Available" or not pvc:
                 return False, False, "", (), ()
-            directory = rfc1123(source.name or name_of(cache)) or name_of(cache)
-            mounts.append((directory, str(pvc)))
+            mounts.append((source.name or name_of(cache), str(pvc)))
             mounted.append(cache)
         return True, False, "", tuple(mounts), tuple(mounted)
 
@@ -624,7 +621,6 @@ class ServiceController(KindController[Observed]):
     def children(self) -> Sequence[Child[Observed]]:
         return [
             Child(ROLE_DERIVED_TEMPLATE, AIM_SERVICE_TEMPLATES, self._derived_template),
-            Child(ROLE_RELEASED_TEMPLATE, AIM_SERVICE_TEMPLATES, self._released_template, _delete_released_template),
             Child(ROLE_TEMPLATE_CACHE, AIM_TEMPLATE_CACHES, self._template_cache),
             Child(ROLE_INFERENCE_SERVICE, INFERENCE_SERVICES, self._isvc),
             Child(ROLE_HTTP_ROUTE, HTTP_ROUTES, self._http_route, _delete_http_route),
@@ -633,22 +629,9 @@ class ServiceController(KindController[Observed]):
 
     def _derived_template(self, obj: Obj, obs: Observed) -> list[Desired]:
         res = obs.resolution
-        assert res is not None
-        if res.create:
-            assert res.expected_spec is not None
-            spec: Mapping[str, Any] = res.expected_spec
-        else:
-            assert res.template is not None
-            spec = res.template.get("spec") or {}
-        manifest = build_derived_template(res.final_name, obj["metadata"]["namespace"], spec, obs.consumers)
+        assert res is not None and res.expected_spec is not None
+        manifest = build_derived_template(res.final_name, obj["metadata"]["namespace"], res.expected_spec)
         return [Desired(AIM_SERVICE_TEMPLATES, manifest, None if res.create else dict(res.template or {}))]
-
-    def _released_template(self, obj: Obj, obs: Observed) -> list[Desired]:
-        old = obs.released
-        assert old is not None
-        ns = obj["metadata"]["namespace"]
-        manifest = build_derived_template(name_of(old), ns, old.get("spec") or {}, obs.released_consumers)
-        return [Desired(AIM_SERVICE_TEMPLATES, manifest, old)]
 
     def _template_cache(self, obj: Obj, obs: Observed) -> list[Desired]:
         res = obs.resolution
@@ -804,8 +787,11 @@ def _older_than(stamp: str, age: dt.timedelta) -> bool:
     return dt.datetime.now(dt.UTC) - when > age
 
 
-def _delete_released_template(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
-    return [Deletion(AIM_SERVICE_TEMPLATES, obj["metadata"]["namespace"], name)] if name else []
+def _pod_status_changed(event: InformerEvent) -> bool:
+    return bool(index_predictor_isvc(event.obj)) and changed(
+        event, "status.phase", "status.conditions", "status.containerStatuses", "status.initContainerStatuses"
+    )
+
 
 
 def _delete_http_route(obj: Obj, obs: Observed, name: str) -> list[Deletion]:

@@ -439,7 +439,7 @@ class TemplateController(KindController[TemplateView]):
         sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
         gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
         secrets = rc.image_pull_secrets if rc else []
-        manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, secrets)
+        manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, secrets, profile)
         return [Desired(self.runtime_resource, manifest, self.runtimes.get(key_of(obj)))]
 
     def _template_cache(self, obj: Obj, obs: TemplateView) -> list[Desired]:

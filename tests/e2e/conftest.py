@@ -101,6 +101,8 @@ def operator(
             # Give up on a discovery pod stuck in image pull after 5 s (default 5 min), so tests
             # with unpullable images free their discovery slots quickly.
             "AIMCTL_DISCOVERY_PULL_DEADLINE": "5",
+            # Collect a derived template 2 s after its last consumer is gone (default 60 s).
+            "AIMCTL_DERIVED_TEMPLATE_GRACE": "2",
         }
     )
     argv = [

@@ -231,7 +231,7 @@ async def test_mutable_fields_propagate(api: client.ApiClient, namespace: str, t
         )
         p = updated["spec"]["predictor"]
         assert p["maxReplicas"] == 3
-        assert p["model"]["env"] == [{"name": "LOG_LEVEL", "value": "debug"}]
+        assert p["model"]["env"][-1] == {"name": "LOG_LEVEL", "value": "debug"}
         assert p["model"]["resources"]["requests"]["cpu"] == "2"
         assert updated["metadata"]["uid"] == first["metadata"]["uid"]
 
@@ -258,9 +258,13 @@ async def test_running_degraded_and_back(api: client.ApiClient, namespace: str, 
         await kserve.crash(api, namespace, "svc", "boom")
         got = await wait_service(api, svc, "Degraded", Failure=("True", "RuntimeFailed"))
         assert condition(got, "Failure")["message"] == "boom"
-        reasons = [e["reason"] for e in await events_for(api, namespace, "svc")]
-        assert reasons.count("RuntimeFailed") == 2
-        assert reasons.count("RuntimeReady") == 2
+        # The transition's event is posted after the status write: wait for it.
+        events = await wait_for(
+            lambda: events_for(api, namespace, "svc"),
+            lambda es: [e["reason"] for e in es].count("RuntimeFailed") == 2,
+            what="the second RuntimeFailed event",
+        )
+        assert [e["reason"] for e in events].count("RuntimeReady") == 2
 
 
 async def test_kserve_webhook_refusal_is_reported_on_the_service(

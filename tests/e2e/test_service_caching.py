@@ -120,7 +120,7 @@ async def test_cache_model_waits_for_caches_then_mounts_them(
         predictor = (await get_isvc(api, namespace, "svc"))["spec"]["predictor"]
         assert predictor["volumes"] == [{"name": "model-cache-0", "persistentVolumeClaim": {"claimName": claim}}]
         assert predictor["model"]["volumeMounts"] == [
-            {"name": "model-cache-0", "mountPath": "/workspace/model-cache/smol2-135m"}
+            {"name": "model-cache-0", "mountPath": "/workspace/cache/smol2-135m"}
         ]
         (cache,) = await model_caches(api, namespace)
         assert cache["status"]["status"] == "Available"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -42,8 +43,8 @@ OVERRIDES = {"metric": "throughput", "precision": "fp8"}
 
 async def test_overrides_create_a_derived_template(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
     """Scenario 7 (with ``templateRef``, which never woke the service in the original, Q4): the
-    derived template is created, labelled and owned by the service, discovers in the service's
-    namespace, and the InferenceService runs on it."""
+    derived template is created, labelled, without owners (consumers are not recorded on it),
+    discovers in the service's namespace, and the InferenceService runs on it."""
     img, tpl = unique("img-a"), unique("tpl-a")
     async with (
         cluster_objects(api) as objs,
@@ -63,9 +64,7 @@ async def test_overrides_create_a_derived_template(api: client.ApiClient, namesp
             "app.kubernetes.io/managed-by": "aim-controller",
             "aim.silogen.ai/derived-template": "true",
         }
-        (owner,) = derived["metadata"]["ownerReferences"]
-        assert (owner["kind"], owner["name"], owner["uid"]) == ("AIMService", "svc2", running["metadata"]["uid"])
-        assert not owner.get("controller")
+        assert "ownerReferences" not in derived["metadata"]
         assert derived["spec"] == {
             "aimImageName": img,
             "metric": "throughput",
@@ -105,35 +104,82 @@ async def test_an_equal_cluster_template_is_reused(api: client.ApiClient, namesp
         assert await absent(api, template_path(namespace, derived_name(tpl, overrides)))
 
 
-async def test_derived_template_is_removed_with_its_last_service(
+@pytest.mark.usefixtures("storage")
+async def test_shared_derived_template_service_edits_and_collection(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
-    """Fix 17: two services share a derived template (both own it); it survives the first
-    one's deletion and goes with the second."""
+    """Fix 17 and "service edits always take effect": two services share a derived template that
+    carries nothing of either (no env, no caching, no owners); an ``env`` edit and a ``cacheModel``
+    flip of one reach its InferenceService and not the other's, and leave the shared template as it
+    was; the template survives the first service's deletion and is collected after the last one's."""
     async with discovery_logs(api, namespace, tmp_path):
         base = template("tpl", "img", namespace)
         await apply_all(api, image("img", namespace, default="tpl"), base)
         await wait_template(api, base, "Available")
-        a, b = (service(namespace, n, "img", overrides=OVERRIDES) for n in ("a", "b"))
+        a = service(namespace, "a", "img", overrides=OVERRIDES, env=[{"name": "WHO", "value": "a"}])
+        b = service(namespace, "b", "img", overrides=OVERRIDES)
         await apply_all(api, a, b)
         await wait_service(api, a, "Running")
         await wait_service(api, b, "Running")
-        path = template_path(namespace, derived_name("tpl", OVERRIDES))
-        derived = await wait_for(
-            lambda: kube.get(api, path),
-            lambda t: sorted(r["name"] for r in t["metadata"].get("ownerReferences") or []) == ["a", "b"],
-            what="derived template owned by both services",
+        name = derived_name("tpl", OVERRIDES)
+        path = template_path(namespace, name)
+        derived = await kube.get(api, path)
+        shared_spec = {
+            "aimImageName": "img",
+            "metric": "throughput",
+            "precision": "fp8",
+            "gpuSelector": {"count": 1, "model": "MI300X"},
+            "runtimeConfigName": "default",
+        }
+        assert derived["spec"] == shared_spec
+        assert "ownerReferences" not in derived["metadata"]
+        for svc in (a, b):
+            assert (await aim.get(api, svc))["status"]["resolvedTemplate"]["name"] == name
+
+        # An env edit of a reaches a's InferenceService only.
+        a["spec"]["env"] = [{"name": "WHO", "value": "a2"}, {"name": "LOG_LEVEL", "value": "debug"}]
+        await aim.apply(api, a)
+        isvc_a = await wait_for(
+            lambda: get_isvc(api, namespace, "a"),
+            lambda o: {"name": "LOG_LEVEL", "value": "debug"} in o["spec"]["predictor"]["model"]["env"],
+            what="a's env edit on its InferenceService",
         )
-        assert derived["metadata"]["labels"]["aim.silogen.ai/derived-template"] == "true"
-        await aim.delete(api, a)
+        env_a = {e["name"]: e.get("value") for e in isvc_a["spec"]["predictor"]["model"]["env"]}
+        assert env_a["WHO"] == "a2"
+        env_b = {e["name"] for e in (await get_isvc(api, namespace, "b"))["spec"]["predictor"]["model"]["env"]}
+        assert not env_b & {"WHO", "LOG_LEVEL"}
+
+        # cacheModel on: a waits for the caches (the cluster default storage class), then mounts them.
+        a["spec"]["cacheModel"] = True
+        await aim.apply(api, a)
+        await wait_service(api, a, "Running", CacheReady=("True", "CacheWarm"), within=90)
+        cached = (await get_isvc(api, namespace, "a"))["spec"]["predictor"]
+        assert [m["mountPath"] for m in cached["model"]["volumeMounts"]] == ["/workspace/cache/smol2-135m"]
+        assert len(cached["volumes"]) == 1
+        assert "volumes" not in (await get_isvc(api, namespace, "b"))["spec"]["predictor"]
+        # ... and off: the mounts go, the service keeps running.
+        a["spec"]["cacheModel"] = False
+        await aim.apply(api, a)
         await wait_for(
-            lambda: kube.get(api, path),
-            lambda t: [r["name"] for r in t["metadata"].get("ownerReferences") or []] == ["b"],
-            what="only b owns the derived template",
+            lambda: get_isvc(api, namespace, "a"),
+            lambda o: "volumes" not in o["spec"]["predictor"] and "volumeMounts" not in o["spec"]["predictor"]["model"],
+            what="a's cache mounts removed",
         )
+        await wait_service(api, a, "Running", CacheReady=("True", "CacheWarm"))
+        # The shared template was never rewritten for one service.
+        after = await kube.get(api, path)
+        assert after["spec"] == shared_spec and after["metadata"]["generation"] == derived["metadata"]["generation"]
+        assert "ownerReferences" not in after["metadata"]
+
+        # Deleting a keeps the template for b (well past the e2e operator's 2 s grace) ...
+        await aim.delete(api, a)
+        await wait_for(lambda: absent(api, aim.object_path(a)), bool, what="a deleted")
+        await asyncio.sleep(5)
+        assert not await absent(api, path)
         await wait_service(api, b, "Running")
+        # ... deleting b, its last consumer, collects it.
         await aim.delete(api, b)
-        await wait_for(lambda: absent(api, path), bool, what="derived template garbage-collected")
+        await wait_for(lambda: absent(api, path), bool, what="derived template collected", timeout=30)
         assert not await absent(api, template_path(namespace, "tpl"))
 
 
@@ -151,7 +197,7 @@ async def test_a_service_moving_away_releases_its_derived_template(
     api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
     """A service whose base changes (``templateRef``) gets a new derived template; the old one, used
-    by nobody else, is deleted by the service itself (garbage collection only covers deletions)."""
+    by nobody else, is collected (no service points at it any more)."""
     async with discovery_logs(api, namespace, tmp_path):
         one, two = template("one", "img", namespace), template("two", "img", namespace, metric="throughput")
         await apply_all(api, image("img", namespace), one, two)

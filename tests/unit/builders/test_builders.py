@@ -111,6 +111,8 @@ def test_serving_runtime_follows_the_reference() -> None:
     assert c["env"] == [
         {"name": "AIM_MODEL_ID", "value": "smol2-135m"},
         {"name": "VLLM_ENABLE_METRICS", "value": "true"},
+        {"name": "AIM_METRIC", "value": "latency"},
+        {"name": "AIM_CACHE_PATH", "value": "/workspace/cache"},
     ]
     assert c["resources"] == {"requests": {"amd.com/gpu": "0"}, "limits": {"amd.com/gpu": "0"}}
     assert c["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
@@ -118,6 +120,22 @@ def test_serving_runtime_follows_the_reference() -> None:
     cluster = build_serving_runtime(template("AIMClusterServiceTemplate"), "AIMClusterServiceTemplate", "i", 2, [])
     assert cluster["kind"] == "ClusterServingRuntime" and "namespace" not in cluster["metadata"]
     assert cluster["spec"]["containers"][0]["env"][0] == {"name": "AIM_MODEL_ID", "value": "img-a"}
+
+
+def test_serving_runtime_tells_the_runtime_the_discovered_profile() -> None:
+    """The profile given (the one just discovered) wins over the template's stored one."""
+    tpl = template(precision="fp8")
+    tpl["status"] = {"profile": {"engine_args": {"old": 1}}}
+    profile = {"metadata": {"metric": "throughput", "precision": "fp16"}, "engine_args": {"tp": 2, "a": {"b": 1}}}
+    env = build_serving_runtime(tpl, "AIMServiceTemplate", "i", 0, [], profile=profile)["spec"]["containers"][0]["env"]
+    assert env[2:] == [
+        {"name": "AIM_METRIC", "value": "latency"},
+        {"name": "AIM_PRECISION", "value": "fp8"},
+        {"name": "AIM_ENGINE_ARGS", "value": '{"a":{"b":1},"tp":2}'},
+        {"name": "AIM_CACHE_PATH", "value": "/workspace/cache"},
+    ]
+    stored = build_serving_runtime(tpl, "AIMServiceTemplate", "i", 0, [])["spec"]["containers"][0]["env"]
+    assert {"name": "AIM_ENGINE_ARGS", "value": '{"old":1}'} in stored
 
 
 def test_auto_templates_are_named_labelled_and_owned_like_the_reference() -> None:

@@ -78,6 +78,11 @@ def test_basic_inference_service_matches_scenario_5() -> None:
     assert predictor["model"] == {
         "modelFormat": {"name": "aim", "version": "1"},
         "runtime": "tpl-a",
+        "env": [
+            {"name": "AIM_METRIC", "value": "latency"},
+            {"name": "AIM_PRECISION", "value": "fp8"},
+            {"name": "AIM_CACHE_PATH", "value": "/workspace/cache"},
+        ],
         "resources": IMAGE_RESOURCES,
     }
     assert "affinity" not in predictor
@@ -136,7 +141,7 @@ def test_credentials_env_affinity_and_caches() -> None:
             runtime_config_pull_secrets=["s1", "rc1"],
             service_account="sa1",
             node_selector_terms=terms,
-            caches=cache_mounts([("smol2-135m", "cache-a-cache")]),
+            caches=cache_mounts([("smol2-135m", "cache-a-cache"), ("meta-llama/Llama-3.1-8B", "cache-b-cache")]),
         ),
     )
     p = isvc["spec"]["predictor"]
@@ -144,9 +149,52 @@ def test_credentials_env_affinity_and_caches() -> None:
     assert p["imagePullSecrets"] == [{"name": "s0"}, {"name": "s1"}, {"name": "t1"}, {"name": "rc1"}]
     assert p["serviceAccountName"] == "sa1"
     assert p["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"] == terms
-    assert p["volumes"] == [{"name": "model-cache-0", "persistentVolumeClaim": {"claimName": "cache-a-cache"}}]
-    assert p["model"]["volumeMounts"] == [{"name": "model-cache-0", "mountPath": "/workspace/model-cache/smol2-135m"}]
-    assert p["model"]["env"] == [{"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "t"}}}]
+    assert p["volumes"] == [
+        {"name": "model-cache-0", "persistentVolumeClaim": {"claimName": "cache-a-cache"}},
+        {"name": "model-cache-1", "persistentVolumeClaim": {"claimName": "cache-b-cache"}},
+    ]
+    # Each model under its model id, at the root AIM_CACHE_PATH names.
+    assert p["model"]["volumeMounts"] == [
+        {"name": "model-cache-0", "mountPath": "/workspace/cache/smol2-135m"},
+        {"name": "model-cache-1", "mountPath": "/workspace/cache/meta-llama/Llama-3.1-8B"},
+    ]
+    assert p["model"]["env"] == [
+        {"name": "AIM_METRIC", "value": "latency"},
+        {"name": "AIM_PRECISION", "value": "fp8"},
+        {"name": "AIM_CACHE_PATH", "value": "/workspace/cache"},
+        {"name": "HF_TOKEN", "valueFrom": {"secretKeyRef": {"name": "hf", "key": "t"}}},
+    ]
+
+
+def test_cache_mounts_follow_the_effective_cache_path() -> None:
+    """A service that sets AIM_CACHE_PATH moves the mounts with it: the runtime finds them."""
+    isvc = build_inference_service(
+        service(env=[{"name": "AIM_CACHE_PATH", "value": "/models"}]),
+        inputs(caches=cache_mounts([("org/m", "pvc")])),
+    )
+    model = isvc["spec"]["predictor"]["model"]
+    assert model["volumeMounts"] == [{"name": "model-cache-0", "mountPath": "/models/org/m"}]
+    assert {"name": "AIM_CACHE_PATH", "value": "/models"} in model["env"]
+
+
+def test_runtime_env_on_the_inference_service_has_the_stated_precedence() -> None:
+    tpl_spec = {"aimImageName": "img-a", "metric": "throughput", "env": [{"name": "T", "value": "tpl"},
+                {"name": "S", "value": "tpl"}]}  # fmt: skip
+    status = {**TEMPLATE_STATUS, "profile": {"metadata": {"precision": "fp8"}, "engine_args": {"a": 1, "b": 2}}}
+    svc_env = [{"name": "S", "value": "svc"}, {"name": "AIM_ENGINE_ARGS", "value": '{"b": 3}'}]
+    isvc = build_inference_service(
+        service(env=svc_env),
+        inputs(template_spec=tpl_spec, template_status=status, runtime_config_env=[{"name": "T", "value": "rc"}]),
+    )
+    env = {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]}
+    assert env == {
+        "T": "tpl",
+        "AIM_METRIC": "throughput",
+        "AIM_PRECISION": "fp8",
+        "AIM_ENGINE_ARGS": '{"a":1,"b":3}',
+        "AIM_CACHE_PATH": "/workspace/cache",
+        "S": "svc",
+    }
 
 
 def test_model_id_and_pull_secret_helpers() -> None:

@@ -14,7 +14,6 @@ from statemachines.service import (
     ROLE_DERIVED_TEMPLATE,
     ROLE_HTTP_ROUTE,
     ROLE_INFERENCE_SERVICE,
-    ROLE_RELEASED_TEMPLATE,
     ROLE_TEMPLATE_CACHE,
     RouteCondition,
     ServiceObservation,
@@ -55,6 +54,19 @@ def test_status_is_never_sticky() -> None:
     assert MACHINE.decide(READY, "Degraded").state == "Running"
     assert MACHINE.decide(replace(READY, isvc_ready=False), "Failed").state == "Starting"
     assert MACHINE.decide(replace(READY, isvc_exists=False, isvc_ready=False), "Failed").state == "Starting"
+
+
+def test_a_predictor_problem_is_reported_with_its_reason() -> None:
+    """An unschedulable predictor (seen on its pods, :mod:`aimctl.status.predictor`): Degraded, with
+    the reason and the scheduler's words in every not-running condition."""
+    message = 'Predictor pod "p" cannot be scheduled: 0/3 nodes are available: 3 Insufficient amd.com/gpu-x.'
+    stuck = replace(READY, isvc_ready=False, isvc_failure=message, isvc_failure_reason="PredictorUnschedulable")
+    d = MACHINE.decide(stuck, "Starting")
+    assert (d.state, d.rule) == ("Degraded", "runtime_failed")
+    c = conds(stuck)
+    for type_ in ("Failure", "Ready", "RuntimeReady"):
+        assert c[type_][1:] == ("PredictorUnschedulable", message)
+    assert (d.reason, d.message) == ("PredictorUnschedulable", message)
 
 
 def test_a_ready_inference_service_with_an_old_failure_runs() -> None:
@@ -165,13 +177,6 @@ def test_creating_a_derived_template_applies_it() -> None:
     d = MACHINE.decide(obs, None)
     assert d.effects == (ApplyChild(ROLE_DERIVED_TEMPLATE),)
     assert conds(obs)["Resolved"] == ("False", "TemplateNotFound", "Template not found; creating derived template")
-
-
-def test_released_template_is_reapplied_or_deleted() -> None:
-    keep = MACHINE.decide(replace(READY, released_template="old", released_template_in_use=True), None)
-    assert ApplyChild(ROLE_RELEASED_TEMPLATE) in keep.effects
-    drop = MACHINE.decide(replace(READY, released_template="old"), None)
-    assert DeleteChild(ROLE_RELEASED_TEMPLATE, "old") in drop.effects
 
 
 def test_routing_through_the_runtime_config_reaches_running() -> None:
