@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 
 from tests.support import kube
+from tests.support.background import Background
 
 OPERATOR_NAMESPACE = "aim-system"
 
@@ -151,11 +152,9 @@ async def kserve(api: Any) -> Any:
 @pytest.fixture(scope="session")
 async def gateway(api: Any) -> Any:
     """The simulated Gateway API controller (``tests/sim/gateway_controller.py``) for the session."""
-    import asyncio
-
     from tests.sim.gateway_controller import GatewaySimulator
 
     sim = GatewaySimulator(api)
-    task = asyncio.get_running_loop().create_task(sim.run())
+    task = Background(sim.run(), "gateway simulator")
     yield sim
-    task.cancel()
+    await task.stop()
