@@ -85,11 +85,12 @@ def format_time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def backoff_seconds(failures: int) -> float:
-    """Seconds to wait after the ``failures``-th consecutive failure: 60, 120, 240 … 3600."""
+def backoff_seconds(failures: int, base: float = BACKOFF_BASE_SECONDS) -> float:
+    """Seconds to wait after the ``failures``-th consecutive failure: ``base`` doubling per failure,
+    capped at an hour (with the default base: 60, 120, 240 … 3600)."""
     if failures <= 0:
         return 0.0
-    return float(min(BACKOFF_BASE_SECONDS * 2 ** min(failures - 1, 32), BACKOFF_MAX_SECONDS))
+    return float(min(base * 2 ** min(failures - 1, 32), BACKOFF_MAX_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,13 @@ class DiscoveryRecord:
     generation: int = 0
     last_failure: str = ""
     inputs: str = ""
+    #: The first retry's delay (the operator's setting, not part of the recorded message).
+    backoff_base: float = field(default=BACKOFF_BASE_SECONDS, compare=False)
 
     @property
     def retry_at(self) -> dt.datetime | None:
         last = parse_time(self.last_failure)
-        return last + dt.timedelta(seconds=backoff_seconds(self.failures)) if last else None
+        return last + dt.timedelta(seconds=backoff_seconds(self.failures, self.backoff_base)) if last else None
 
     def note(self) -> str:
         """The suffix carried in the ``Discovered`` message (empty without failures)."""
@@ -120,11 +123,16 @@ class DiscoveryRecord:
         )
 
     def failed_again(self, image: str, generation: int, when: str, inputs: str = "") -> DiscoveryRecord:
-        return DiscoveryRecord(self.failures + 1, image, generation, when, inputs)
+        return DiscoveryRecord(self.failures + 1, image, generation, when, inputs, self.backoff_base)
 
     @classmethod
     def from_conditions(
-        cls, conditions: Sequence[Mapping[str, Any]] | None, image: str, generation: int, inputs: str = ""
+        cls,
+        conditions: Sequence[Mapping[str, Any]] | None,
+        image: str,
+        generation: int,
+        inputs: str = "",
+        backoff_base: float = BACKOFF_BASE_SECONDS,
     ) -> DiscoveryRecord:
         """The record in a status's ``Discovered`` message, or an empty one when there is none or it
         belongs to another image URI, spec generation or pull inputs (the backoff resets). A record
@@ -138,8 +146,8 @@ class DiscoveryRecord:
             recorded = m["inputs"] or ""
             if recorded and inputs and recorded != inputs:
                 continue
-            return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), recorded or inputs)
-        return cls()
+            return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), recorded or inputs, backoff_base)
+        return cls(backoff_base=backoff_base)
 
 
 def discovered_image(conditions: Sequence[Mapping[str, Any]] | None) -> str | None:
@@ -348,7 +356,7 @@ def _failed(obs: TemplateObservation, out: Outcome, reason: str, message: str, r
     out.condition("Ready", False, ready_reason, "Template is not ready due to errors")
     out.effect(EmitEvent("Warning", event, message))
     retry = record.retry_at
-    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else BACKOFF_BASE_SECONDS))
+    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else record.backoff_base))
     _housekeeping(obs, out)
     out.reason, out.message = reason, message
 
@@ -395,7 +403,7 @@ def _pull_given_up(obs: TemplateObservation, out: Outcome) -> None:
     out.effect(DeleteChild(DISCOVERY_JOB))
     out.effect(EmitEvent("Warning", "ImagePullFailed", message))
     retry = record.retry_at
-    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else BACKOFF_BASE_SECONDS))
+    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else record.backoff_base))
     _housekeeping(obs, out)
     out.reason, out.message = reason, message
 

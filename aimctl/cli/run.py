@@ -25,12 +25,16 @@ option                              environment                          default
 (environment only)                  ``AIMCTL_REGISTRY_MIRRORS``          none (``docker.io=host:port,...``)
 (environment only)                  ``AIM_OPERATOR_NAMESPACE``           aim-system (cluster-scoped work)
 (environment only)                  ``AIMCTL_DISCOVERY_PULL_DEADLINE``   300 s (see below)
+(environment only)                  ``AIMCTL_DISCOVERY_BACKOFF_BASE``    60 s (see below)
 ==================================  ===================================  ===========================
 
 ``AIMCTL_DISCOVERY_PULL_DEADLINE``: seconds a template's discovery pod may sit in
 ``ImagePullBackOff``/``ErrImagePull`` (counted from its Job's creation) before the attempt is given up:
 the Job is deleted to free its discovery slot, the pull error stays on the template, and discovery is
 retried with the backoff (``aimctl.controllers.template``).
+
+``AIMCTL_DISCOVERY_BACKOFF_BASE``: seconds before the first retry of a failed discovery; each further
+consecutive failure doubles it, up to an hour. Leave it at 60 in production; tests shorten it.
 
 Before anything starts, the kubeconfig (or in-cluster account) is checked and ``/version`` is read:
 no kubeconfig, an unknown context, an unreachable apiserver or rejected credentials end the process
