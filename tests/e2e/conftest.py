@@ -102,6 +102,9 @@ def operator(
             # Give up on a discovery pod stuck in image pull after 5 s (default 5 min), so tests
             # with unpullable images free their discovery slots quickly.
             "AIMCTL_DISCOVERY_PULL_DEADLINE": "5",
+            # Retry a failed discovery after 15 s (default 1 min), so the retry test does not wait a
+            # real minute; still long enough for the tests that check a template stays backing off.
+            "AIMCTL_DISCOVERY_BACKOFF_BASE": "15",
         }
     )
     argv = [

@@ -18,6 +18,7 @@ from typing import Any
 import anyio
 import pytest
 from kubernetes_asyncio import client
+from prometheus_client.parser import text_string_to_metric_families
 
 from aimctl.devcluster.nodes import node_manifest
 from aimctl.naming import discovery_job_name
@@ -213,7 +214,8 @@ async def test_discovery_failure_then_backoff_then_retry(
     api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
 ) -> None:
     """Scenario 4 with our fixes: Failed/JobFailed with a Warning event, the failure recorded with its
-    next attempt one minute later, and after that minute the same Job name runs again."""
+    next attempt one backoff later (1 min; ``AIMCTL_DISCOVERY_BACKOFF_BASE`` shortens it in the e2e
+    operator), and after that the same Job name runs again."""
     uri = "registry.example/kwok-fail/broken:1"
     await aim.apply(api, image(namespace, "img-fail", uri))
     tpl = template(namespace, "tpl-fail", "img-fail")
@@ -257,11 +259,32 @@ async def test_malformed_output_fails_with_an_excerpt_and_backs_off(
     assert "[failures: 1," in condition(failed, "Discovered")["message"]
     reasons = [e["reason"] for e in await events_about(api, namespace, "tpl-garbled", operator.instance)]
     assert reasons.count("DiscoveryParseFailed") == 1
-    # Backing off: the Job is not re-run now, the template stays Failed.
-    await anyio.sleep(3)
+    # Backing off: a reconcile now (poked by an annotation, which every template event enqueues) does
+    # not re-run the Job; the template stays Failed with the same record.
+    await wait_for(lambda: reconciles(operator), lambda r: r["queued"] == r["active"] == 0, timeout=30,
+                   what="the template controller idle (reconciles, queued, active)")  # fmt: skip
+    before = reconciles(operator)["total"]
+    await aim.apply(api, {**tpl, "metadata": {**tpl["metadata"], "annotations": {"aimctl.dev/poke": "1"}}})
+    await wait_for(lambda: reconciles(operator), lambda r: r["total"] > before and r["queued"] == r["active"] == 0,
+                   timeout=30, what="a reconcile after the poke, then the controller idle")  # fmt: skip
     again = await aim.get(api, tpl)
     assert state(again) == "Failed"
     assert condition(again, "Discovered") == condition(failed, "Discovered")
+
+
+def reconciles(operator: Operator, controller: str = "aim-namespace-template") -> dict[str, float]:
+    """A controller's reconciles so far and its work now (keys queued, workers busy), from /metrics:
+    the operator has processed an event once the total has grown and nothing is queued or running."""
+    out = {"total": 0.0, "queued": 0.0, "active": 0.0}
+    for family in text_string_to_metric_families(operator.metrics()):
+        for sample in family.samples:
+            if family.name == "controller_runtime_reconcile" and sample.name.endswith("_total"):
+                out["total"] += sample.value if sample.labels.get("controller") == controller else 0.0
+            elif family.name == "workqueue_depth" and sample.labels.get("name") == controller:
+                out["queued"] = sample.value
+            elif family.name == "controller_runtime_active_workers" and sample.labels.get("controller") == controller:
+                out["active"] = sample.value
+    return out
 
 
 async def test_deeply_nested_output_fails_with_an_excerpt(
