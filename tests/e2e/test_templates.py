@@ -18,7 +18,6 @@ from typing import Any
 import anyio
 import pytest
 from kubernetes_asyncio import client
-from prometheus_client.parser import text_string_to_metric_families
 
 from aimctl.devcluster.nodes import node_manifest
 from aimctl.naming import discovery_job_name
@@ -35,12 +34,16 @@ from tests.support.discovery import (
     two_models,
     unique,
 )
+from tests.support.operator_metrics import wait_idle
 from tests.support.services import release_discovery
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.usefixtures("operator")
 
 RESOURCES = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+
+#: The namespaced templates' controller (its name in the metrics).
+TEMPLATES = "aim-namespace-template"
 
 
 def cluster_image(name: str, uri: str, **spec: Any) -> dict[str, Any]:
@@ -261,30 +264,12 @@ async def test_malformed_output_fails_with_an_excerpt_and_backs_off(
     assert reasons.count("DiscoveryParseFailed") == 1
     # Backing off: a reconcile now (poked by an annotation, which every template event enqueues) does
     # not re-run the Job; the template stays Failed with the same record.
-    await wait_for(lambda: reconciles(operator), lambda r: r["queued"] == r["active"] == 0, timeout=30,
-                   what="the template controller idle (reconciles, queued, active)")  # fmt: skip
-    before = reconciles(operator)["total"]
+    before = await wait_idle(operator.metrics, TEMPLATES)
     await aim.apply(api, {**tpl, "metadata": {**tpl["metadata"], "annotations": {"aimctl.dev/poke": "1"}}})
-    await wait_for(lambda: reconciles(operator), lambda r: r["total"] > before and r["queued"] == r["active"] == 0,
-                   timeout=30, what="a reconcile after the poke, then the controller idle")  # fmt: skip
+    await wait_idle(operator.metrics, TEMPLATES, after=before)
     again = await aim.get(api, tpl)
     assert state(again) == "Failed"
     assert condition(again, "Discovered") == condition(failed, "Discovered")
-
-
-def reconciles(operator: Operator, controller: str = "aim-namespace-template") -> dict[str, float]:
-    """A controller's reconciles so far and its work now (keys queued, workers busy), from /metrics:
-    the operator has processed an event once the total has grown and nothing is queued or running."""
-    out = {"total": 0.0, "queued": 0.0, "active": 0.0}
-    for family in text_string_to_metric_families(operator.metrics()):
-        for sample in family.samples:
-            if family.name == "controller_runtime_reconcile" and sample.name.endswith("_total"):
-                out["total"] += sample.value if sample.labels.get("controller") == controller else 0.0
-            elif family.name == "workqueue_depth" and sample.labels.get("name") == controller:
-                out["queued"] = sample.value
-            elif family.name == "controller_runtime_active_workers" and sample.labels.get("controller") == controller:
-                out["active"] = sample.value
-    return out
 
 
 async def test_deeply_nested_output_fails_with_an_excerpt(
