@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import datetime as dt
 import signal
+import urllib.request
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from aimctl.kube.client import ClientSettings, new_client
 from aimctl.kube.resources import LEASES
 from informers.leaderelection import micro_time
 from informers.rest import ApiError, RestClient
 from tests.support.operator_process import OperatorProcess
+from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
@@ -29,7 +31,8 @@ pytestmark = pytest.mark.cluster
 LEASE = "aimctl-le-test"
 
 
-def start(cluster: Any, namespace: str, identity: str, tmp_path: Path) -> OperatorProcess:
+def start(cluster: Any, namespace: str, identity: str, tmp_path: Path, metrics_port: int = 0) -> OperatorProcess:
+    """An ``aimctl run`` on the test Lease; with ``metrics_port``, its /metrics served there."""
     return OperatorProcess(
         cluster.kubeconfig,
         [
@@ -42,7 +45,7 @@ def start(cluster: Any, namespace: str, identity: str, tmp_path: Path) -> Operat
             "--leader-election-identity",
             identity,
             "--metrics-bind-address",
-            "0",
+            f"127.0.0.1:{metrics_port}" if metrics_port else "0",
             "--health-probe-bind-address",
             "0",
         ],
@@ -80,16 +83,38 @@ async def wait_holder(client: RestClient, namespace: str, wanted: set[str], time
     return h
 
 
+def lease_reads(port: int) -> float:
+    """Lease reads the process made, from its /metrics: one per attempt to acquire (or renew)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "aim_api_requests"
+        for s in family.samples
+        if s.name.endswith("_total") and s.labels.get("verb") == "get" and s.labels.get("resource") == LEASES.name
+    )
+
+
+async def wait_attempt(port: int) -> None:
+    """Wait until the process has made another attempt to acquire the lease (a positive signal that it
+    saw the lease held, where a fixed sleep would only guess)."""
+    before = await wait_for(lambda: lease_reads(port), lambda _: True, timeout=30, what=f"/metrics on port {port}")
+    await wait_for(lambda: lease_reads(port), lambda n: n > before, timeout=30, what="another lease attempt (reads)")
+
+
 async def test_one_leads_graceful_handoff_and_crash_failover(cluster: Any, namespace: str, tmp_path: Path) -> None:
     client = await new_client(ClientSettings(kubeconfig=cluster.kubeconfig))
-    procs = {name: start(cluster, namespace, name, tmp_path) for name in ("a", "b")}
+    ports = {name: free_port() for name in ("a", "b", "c")}
+    procs = {name: start(cluster, namespace, name, tmp_path, ports[name]) for name in ("a", "b")}
     try:
         leader = await wait_holder(client, namespace, {"a", "b"}, 60)
         follower = "b" if leader == "a" else "a"
         await procs[leader].wait_logged("became leader")
         await procs[follower].wait_logged("caches synced")
-        await anyio.sleep(1.0)
+        await wait_attempt(ports[follower])
         assert not procs[follower].logged("became leader"), "two processes lead at once"
+        assert await holder(client, namespace) == leader
 
         # Graceful: SIGTERM → the leader drains, releases; the follower takes over without waiting the
         # lease out (it acquires before the last lease it saw before the signal would have expired).
@@ -104,10 +129,11 @@ async def test_one_leads_graceful_handoff_and_crash_failover(cluster: Any, names
         assert procs[leader].logged("released lease")
 
         # Crash: SIGKILL the new leader; a fresh follower must take over after the lease expires.
-        procs["c"] = start(cluster, namespace, "c", tmp_path)
+        procs["c"] = start(cluster, namespace, "c", tmp_path, ports["c"])
         await procs["c"].wait_logged("caches synced")
-        await anyio.sleep(1.0)
+        await wait_attempt(ports["c"])
         assert await holder(client, namespace) == new_leader
+        assert not procs["c"].logged("became leader"), "two processes lead at once"
         procs[new_leader].signal(signal.SIGKILL)
         last = await lease_spec(client, namespace)  # no renewal after the kill: the crashed leader's last
         await wait_holder(client, namespace, {"c"}, 60)
