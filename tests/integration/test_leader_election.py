@@ -26,7 +26,8 @@ from tests.support.operator_process import OperatorProcess
 from tests.support.ports import free_port
 from tests.support.wait import wait_for
 
-pytestmark = pytest.mark.cluster
+# `aimctl run` syncs its caches (and only then elects) once the AIM CRDs are served.
+pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 
 LEASE = "aimctl-le-test"
 
