@@ -30,11 +30,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import anyio
+from kubernetes_asyncio import client as kube_client
+from kubernetes_asyncio import config as kube_config
 
 from aimctl.kube.client import ClientSettings, new_client
 from aimctl.kube.resources import NAMESPACES
 from informers.rest import RestClient
 from tests.integration.test_leader_election import holder, start
+from tests.support.aim_crds import install_aim_crds
 from tests.support.operator_process import OperatorProcess
 from tests.support.wait import wait_for
 
@@ -78,6 +81,10 @@ async def one_round(client: RestClient, kubeconfig: Path, work: Path) -> tuple[f
 
 
 async def main(kubeconfig: Path, rounds: int) -> None:
+    cfg = kube_client.Configuration()
+    await kube_config.load_kube_config(config_file=str(kubeconfig), client_configuration=cfg)
+    async with kube_client.ApiClient(cfg) as api:
+        await install_aim_crds(api)  # `aimctl run` syncs (and only then elects) once they are served
     client = await new_client(ClientSettings(kubeconfig=kubeconfig))
     handoffs: list[float] = []
     failovers: list[float] = []
