@@ -204,7 +204,7 @@ async def test_readyz_waits_for_cache_sync_and_metrics_lists_every_name(rest: Re
             probe_port = next(s.port for s in manager.servers if "/readyz" in s.routes)
             # The resource does not exist yet: the informer cannot list, so the operator is not ready
             # (checked after each of its first failed attempts, not after a guessed delay).
-            for attempt in (1, 2, 3):
+            for attempt in (1, 2):
                 await wait_for(failed_lists, lambda n, a=attempt: n >= a, timeout=30,  # type: ignore[misc]
                                what=f"failed list attempt {attempt} of {plural} (404 answers)")  # fmt: skip
                 assert (await http_get(probe_port, "/readyz"))[0] == 503
