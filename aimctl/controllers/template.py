@@ -28,7 +28,7 @@ Discovery never holds a slot forever (issue 12):
   error, and discovery is retried with the backoff (1 min doubling to 1 h). The deadline is
   ``AIMCTL_DISCOVERY_PULL_DEADLINE`` seconds in the operator's environment (default 300; tests use a
   few seconds), and the backoff's first delay ``AIMCTL_DISCOVERY_BACKOFF_BASE`` seconds (default 60;
-  tests use a few seconds). A Job that runs for an hour fails on its own ``activeDeadlineSeconds``;
+  tests shorten it). A Job that runs for an hour fails on its own ``activeDeadlineSeconds``;
 * a cached Job built with other env, pull secrets or ServiceAccount than the template and runtime
   config ask for now is deleted and created again (a Job's pod template is immutable), so a fixed pull
   secret reaches a pending or retrying discovery; a pull-input change also resets the backoff;
