@@ -309,7 +309,13 @@ async def test_discovery_pod_stuck_in_image_pull_is_degraded(
         'Discovery job pod stuck pulling image: Container "discovery" is stuck in ImagePullBackOff'
     )
     assert condition(done, "Progressing")["reason"] == "ImagePullBackOff"
-    events = await events_about(api, namespace, "tpl-pull", operator.instance)
+    # The transition's event is posted after its status write: wait for it rather than race it.
+    events = await wait_for(
+        lambda: events_about(api, namespace, "tpl-pull", operator.instance),
+        lambda events: any(e["reason"] == "ImagePullFailed" for e in events),
+        timeout=30,
+        what="an ImagePullFailed event",
+    )
     assert [e["type"] for e in events if e["reason"] == "ImagePullFailed"] == ["Warning"]
 
 
