@@ -88,11 +88,12 @@ def format_time(when: dt.datetime) -> str:
     return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def backoff_seconds(failures: int) -> float:
-    """Seconds to wait after the ``failures``-th consecutive failure: 60, 120, 240 … 3600."""
+def backoff_seconds(failures: int, base: float = BACKOFF_BASE_SECONDS) -> float:
+    """Seconds to wait after the ``failures``-th consecutive failure: ``base`` doubling per failure,
+    capped at an hour (with the default base: 60, 120, 240 … 3600)."""
     if failures <= 0:
         return 0.0
-    return float(min(BACKOFF_BASE_SECONDS * 2 ** min(failures - 1, 32), BACKOFF_MAX_SECONDS))
+    return float(min(base * 2 ** min(failures - 1, 32), BACKOFF_MAX_SECONDS))
 
 
 @dataclass(frozen=True)
@@ -104,11 +105,13 @@ class DiscoveryRecord:
     generation: int = 0
     last_failure: str = ""
     inputs: str = ""
+    #: The first retry's delay (the operator's setting, not part of the recorded message).
+    backoff_base: float = field(default=BACKOFF_BASE_SECONDS, compare=False)
 
     @property
     def retry_at(self) -> dt.datetime | None:
         last = parse_time(self.last_failure)
-        return last + dt.timedelta(seconds=backoff_seconds(self.failures)) if last else None
+        return last + dt.timedelta(seconds=backoff_seconds(self.failures, self.backoff_base)) if last else None
 
     def note(self) -> str:
         """The suffix carried in the ``Discovered`` message (empty without failures)."""
@@ -123,7 +126,7 @@ class DiscoveryRecord:
         )
 
     def failed_again(self, image: str, generation: int, when: str, inputs: str = "") -> DiscoveryRecord:
-        return DiscoveryRecord(self.failures + 1, image, generation, when, inputs)
+        return DiscoveryRecord(self.failures + 1, image, generation, when, inputs, self.backoff_base)
 
     def to_memory(self) -> dict[str, Any]:
         """The record as the template's memory keeps it (see :data:`MEMORY_FAILURES`)."""
@@ -134,26 +137,38 @@ class DiscoveryRecord:
         return out
 
     @classmethod
-    def from_memory(cls, memory: Mapping[str, Any], image: str, generation: int, inputs: str = "") -> DiscoveryRecord:
+    def from_memory(
+        cls,
+        memory: Mapping[str, Any],
+        image: str,
+        generation: int,
+        inputs: str = "",
+        backoff_base: float = BACKOFF_BASE_SECONDS,
+    ) -> DiscoveryRecord:
         """The record in the template's memory, or an empty one when there is none or it belongs to
         another image URI, spec generation or pull inputs (the backoff resets)."""
         m = memory.get(MEMORY_FAILURES)
         if not isinstance(m, Mapping):
-            return cls()
+            return cls(backoff_base=backoff_base)
         try:
             count, gen = int(m.get("count") or 0), int(m.get("generation") or 0)
         except (TypeError, ValueError):
-            return cls()
+            return cls(backoff_base=backoff_base)
         if m.get("image") != image or gen != generation:
-            return cls()
+            return cls(backoff_base=backoff_base)
         recorded = str(m.get("inputs") or "")
         if recorded and inputs and recorded != inputs:
-            return cls()
-        return cls(count, image, gen, str(m.get("last") or ""), recorded or inputs)
+            return cls(backoff_base=backoff_base)
+        return cls(count, image, gen, str(m.get("last") or ""), recorded or inputs, backoff_base)
 
     @classmethod
     def from_conditions(
-        cls, conditions: Sequence[Mapping[str, Any]] | None, image: str, generation: int, inputs: str = ""
+        cls,
+        conditions: Sequence[Mapping[str, Any]] | None,
+        image: str,
+        generation: int,
+        inputs: str = "",
+        backoff_base: float = BACKOFF_BASE_SECONDS,
     ) -> DiscoveryRecord:
         """The record in a status's ``Discovered`` message, or an empty one when there is none or it
         belongs to another image URI, spec generation or pull inputs (the backoff resets). A record
@@ -167,8 +182,8 @@ class DiscoveryRecord:
             recorded = m["inputs"] or ""
             if recorded and inputs and recorded != inputs:
                 continue
-            return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), recorded or inputs)
-        return cls()
+            return cls(int(m["n"]), m["image"], int(m["gen"]), m["last"].strip(), recorded or inputs, backoff_base)
+        return cls(backoff_base=backoff_base)
 
 
 #: The template's memory (``Decision.memory``, kept in the :data:`aimctl.labels.DISCOVERY_STATE`
@@ -427,7 +442,7 @@ def _failed(obs: TemplateObservation, out: Outcome, reason: str, message: str, r
     out.condition("Ready", False, ready_reason, "Template is not ready due to errors")
     out.effect(EmitEvent("Warning", event, message))
     retry = record.retry_at
-    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else BACKOFF_BASE_SECONDS))
+    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else record.backoff_base))
     _housekeeping(obs, out)
     out.reason, out.message = reason, message
 
@@ -474,7 +489,7 @@ def _pull_given_up(obs: TemplateObservation, out: Outcome) -> None:
     out.effect(DeleteChild(DISCOVERY_JOB))
     out.effect(EmitEvent("Warning", "ImagePullFailed", message))
     retry = record.retry_at
-    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else BACKOFF_BASE_SECONDS))
+    out.effect(RequeueAfter(max(1.0, (retry - obs.now).total_seconds()) if retry else record.backoff_base))
     _housekeeping(obs, out)
     out.reason, out.message = reason, message
 

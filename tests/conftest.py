@@ -12,7 +12,6 @@ marked ``cluster``; ``pytest -m "not cluster"`` runs the pure unit tests alone.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import uuid
@@ -27,6 +26,7 @@ from kubernetes_asyncio import client, config
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support import kube
 from tests.support.aim_crds import aim_crds  # noqa: F401 - a session fixture for every test package
+from tests.support.background import Background
 
 
 @dataclass
@@ -113,9 +113,9 @@ async def api(cluster: TestCluster) -> AsyncIterator[client.ApiClient]:
 async def storage(api: client.ApiClient) -> AsyncIterator[None]:
     """The simulated storage provisioner and its two StorageClasses, for the whole session."""
     await install_storage_classes(api)
-    task = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
+    provisioner = Background(run_storage_provisioner(api), "storage provisioner")
     yield
-    task.cancel()
+    await provisioner.stop()
 
 
 def _namespace_name(nodeid: str) -> str:

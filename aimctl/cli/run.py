@@ -26,6 +26,7 @@ option                              environment                          default
 (environment only)                  ``AIM_OPERATOR_NAMESPACE``           aim-system (cluster-scoped work)
 (environment only)                  ``AIMCTL_DISCOVERY_PULL_DEADLINE``   300 s (see below)
 (environment only)                  ``AIMCTL_DERIVED_TEMPLATE_GRACE``    60 s (see below)
+(environment only)                  ``AIMCTL_DISCOVERY_BACKOFF_BASE``    60 s (see below)
 ==================================  ===================================  ===========================
 
 ``AIMCTL_DISCOVERY_PULL_DEADLINE``: seconds a template's discovery pod may sit in
@@ -35,6 +36,9 @@ retried with the backoff (``aimctl.controllers.template``).
 
 ``AIMCTL_DERIVED_TEMPLATE_GRACE``: seconds a derived template (a service's ``overrides`` over its base)
 must have had no service pointing at it before it is deleted (``aimctl.controllers.derived_templates``).
+
+``AIMCTL_DISCOVERY_BACKOFF_BASE``: seconds before the first retry of a failed discovery; each further
+consecutive failure doubles it, up to an hour. Leave it at 60 in production; tests shorten it.
 
 Before anything starts, the kubeconfig (or in-cluster account) is checked and ``/version`` is read:
 no kubeconfig, an unknown context, an unreachable apiserver or rejected credentials end the process

@@ -29,7 +29,8 @@ Discovery never holds a slot forever (issue 12):
   its Job was created is given up on: the Job is deleted (its slot freed), ``Failure`` keeps the pull
   error, and discovery is retried with the backoff (1 min doubling to 1 h). The deadline is
   ``AIMCTL_DISCOVERY_PULL_DEADLINE`` seconds in the operator's environment (default 300; tests use a
-  few seconds). A Job that runs for an hour fails on its own ``activeDeadlineSeconds``;
+  few seconds), and the backoff's first delay ``AIMCTL_DISCOVERY_BACKOFF_BASE`` seconds (default 60;
+  tests shorten it). A Job that runs for an hour fails on its own ``activeDeadlineSeconds``;
 * a cached Job built with other env, pull secrets or ServiceAccount than the template and runtime
   config ask for now is deleted and created again (a Job's pod template is immutable), so a fixed pull
   secret reaches a pending or retrying discovery; a pull-input change also resets the backoff;
@@ -117,6 +118,7 @@ from informers.indexers import BY_CONTROLLER_UID, controller_uid
 from informers.store import Obj
 from statemachines.engine import Decision
 from statemachines.template import (
+    BACKOFF_BASE_SECONDS,
     DISCOVERY_JOB,
     MACHINE,
     SERVING_RUNTIME,
@@ -140,19 +142,32 @@ PULL_FAILURES = ("ImagePullBackOff", "ErrImagePull")
 #: creation) before the attempt is given up on and its slot freed.
 PULL_DEADLINE_ENV = "AIMCTL_DISCOVERY_PULL_DEADLINE"
 DEFAULT_PULL_DEADLINE_SECONDS = 300.0
+#: Environment variable: seconds before the first retry of a failed discovery (doubling per failure,
+#: capped at an hour). Default 60; tests shorten it instead of waiting a real minute.
+BACKOFF_BASE_ENV = "AIMCTL_DISCOVERY_BACKOFF_BASE"
 
 
 def pull_deadline_from_env(environ: Mapping[str, str] | None = None) -> float:
     """The pull deadline from ``AIMCTL_DISCOVERY_PULL_DEADLINE``; a clear error names a bad value."""
-    raw = (os.environ if environ is None else environ).get(PULL_DEADLINE_ENV, "").strip()
+    return _seconds_from_env(PULL_DEADLINE_ENV, DEFAULT_PULL_DEADLINE_SECONDS, environ)
+
+
+def backoff_base_from_env(environ: Mapping[str, str] | None = None) -> float:
+    """The discovery retry backoff's base from ``AIMCTL_DISCOVERY_BACKOFF_BASE``; a clear error names a
+    bad value."""
+    return _seconds_from_env(BACKOFF_BASE_ENV, BACKOFF_BASE_SECONDS, environ)
+
+
+def _seconds_from_env(name: str, default: float, environ: Mapping[str, str] | None) -> float:
+    raw = (os.environ if environ is None else environ).get(name, "").strip()
     if not raw:
-        return DEFAULT_PULL_DEADLINE_SECONDS
+        return default
     try:
         value = float(raw)
     except ValueError:
         value = -1.0
     if not value > 0:
-        raise ValueError(f"{PULL_DEADLINE_ENV}={raw!r}: expected a positive number of seconds (e.g. 300)")
+        raise ValueError(f"{name}={raw!r}: expected a positive number of seconds (e.g. {default:g})")
     return value
 
 
@@ -180,6 +195,7 @@ class TemplateController(KindController[TemplateView]):
         self.client = manager.client
         self.slots = slots
         self.pull_deadline = pull_deadline_from_env()
+        self.backoff_base = backoff_base_from_env()
         self.operator_namespace = operator_namespace()
         cache = manager.cache
         templates = cache.informer(self.resource)
@@ -325,7 +341,7 @@ class TemplateController(KindController[TemplateView]):
         job_name = discovery_job_name(name, image_name, uri)
         wanted = self._job_manifest(obj, uri, job_ns, base["runtime_config"])
         inputs, pulls = discovery_inputs(wanted), pull_inputs(wanted)
-        record = DiscoveryRecord.from_memory(memory, uri, generation, pulls)
+        record = DiscoveryRecord.from_memory(memory, uri, generation, pulls, self.backoff_base)
         uid = str(meta.get("uid") or "")
         owned = self.jobs.by_index(BY_CONTROLLER_UID, uid) if uid else []
         stale = tuple(sorted(name_of(j) for j in owned if name_of(j) != job_name))

@@ -25,7 +25,6 @@ import argparse
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +38,7 @@ from aimctl.manager import Manager, ManagerConfig
 from informers.ratelimit import default_controller_rate_limiter
 from informers.rest import RestClient
 from tests.support.echo_controller import ECHOES, EchoController, ensure_echo_crd
+from tests.support.wait import wait_for
 
 
 class CuttableProxy:
@@ -88,13 +88,6 @@ class CuttableProxy:
         scope.cancel()
 
 
-async def poll(predicate: Callable[[], Awaitable[bool]], interval: float) -> None:
-    while True:
-        if await predicate():
-            return
-        await anyio.sleep(interval)
-
-
 async def run_once(kubeconfig: Path, admin: RestClient, objects: int, outage: float, unbounded: bool) -> float:
     ns = f"bench-recovery-{uuid.uuid4().hex[:6]}"
     await admin.request("create", NAMESPACES.path(), body={"apiVersion": "v1", "kind": "Namespace",
@@ -126,20 +119,20 @@ async def run_once(kubeconfig: Path, admin: RestClient, objects: int, outage: fl
                 (o.get("status") or {}).get("observedGeneration") == generation for o in items
             )
 
-        await poll(lambda: converged(1), 0.5)
+        await wait_for(lambda: converged(1), timeout=3600, interval=0.5, what="every Echo at generation 1")
         for i in range(objects):  # the burst
             await admin.request("patch", ECHOES.path(ns, f"e{i}"), body={"spec": {"data": {"v": "1"}}})
 
         async def burst_seen() -> bool:
             return sum(1 for o in manager.cache.store(ECHOES) if o["metadata"].get("generation") == 2) == objects
 
-        await poll(burst_seen, 0.02)
+        await wait_for(burst_seen, timeout=3600, interval=0.02, what="the burst in the cache")
         proxy.cut_off()
-        await anyio.sleep(outage)
+        await anyio.sleep(outage)  # the outage itself (the experiment's parameter)
         failures = sum(manager.queues["echo"].num_requeues(f"{ns}/e{i}") for i in range(objects))
         proxy.cut = False
         back = time.monotonic()
-        await poll(lambda: converged(2), 0.25)
+        await wait_for(lambda: converged(2), timeout=3600, interval=0.25, what="every Echo at generation 2")
         recovery = time.monotonic() - back
         print(f"  {'before (unbounded bucket)' if unbounded else 'after (bounded bucket)'}: "
               f"recovery {recovery:.1f} s after a {outage:.0f} s outage, {objects} keys, "

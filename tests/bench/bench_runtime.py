@@ -39,7 +39,7 @@ from informers.rest import WRITE_VERBS, RestClient
 from informers.store import Obj
 from metrics.registry import OperatorMetrics
 from tests.support.echo_controller import ECHOES, EchoController, ensure_echo_crd
-from tests.support.polling import until
+from tests.support.wait import wait_for
 
 
 class TimedEcho(EchoController):
@@ -147,11 +147,11 @@ async def run_once(kubeconfig: Path, admin: RestClient, ns: str, updates: int, o
                     "spec": {"data": {"i": "-1"}},
                 },
             )
-            await until(
+            await wait_for(
                 lambda: (ctrl.echoes.get(key) or {}).get("status", {}).get("phase") == "Echoed" and idle(),
-                30,
-                "the first Echo to converge",
-                0.01,
+                timeout=30,
+                what="the first Echo to converge",
+                interval=0.01,
             )
             ev_to_rec: list[float] = []
             ev_to_write: list[float] = []
@@ -162,13 +162,13 @@ async def run_once(kubeconfig: Path, admin: RestClient, ns: str, updates: int, o
                 obj = await admin.request("patch", ECHOES.path(ns, name), body={"spec": {"data": {"i": str(i)}}})
                 rv = int(obj["metadata"]["resourceVersion"])
                 generation = obj["metadata"]["generation"]
-                await until(
-                    lambda g=generation: (
+                await wait_for(
+                    lambda g=generation: (  # type: ignore[misc]
                         (ctrl.echoes.get(key) or {}).get("status", {}).get("observedGeneration") == g and idle()
                     ),
-                    10,
-                    f"the reconcile of generation {generation}",
-                    0.0005,
+                    timeout=10,
+                    what=f"the reconcile of generation {generation}",
+                    interval=0.0005,
                 )
                 arrived = arrivals[(key, str(rv))]
                 ev_to_rec.append(first_after(ctrl.starts, rv, arrived) - arrived)
@@ -206,7 +206,7 @@ async def run_once(kubeconfig: Path, admin: RestClient, ns: str, updates: int, o
         def converged() -> bool:
             return all((ctrl.echoes.get(k) or {}).get("status", {}).get("phase") == "Echoed" for k in keys) and idle()
 
-        await until(converged, 600, "all Echo objects to converge", 0.1)
+        await wait_for(converged, timeout=600, what="all Echo objects to converge", interval=0.1)
         if todo:
             print(
                 f"converged {len(todo)} new Echo objects (1 child + 1 status + 1 event each) in "
@@ -220,7 +220,7 @@ async def run_once(kubeconfig: Path, admin: RestClient, ns: str, updates: int, o
         for _ in range(rounds):
             for k in keys:
                 queue.add(k)
-            await until(idle, 120, "the queue to drain", 0.001)
+            await wait_for(idle, timeout=120, what="the queue to drain", interval=0.001)
         elapsed = time.perf_counter() - t0
         done = ctrl.count - before
         print(

@@ -14,9 +14,8 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,8 @@ from typing import Any
 import pytest
 
 from tests.support import kube
+from tests.support.background import Background
+from tests.support.wait import wait_for
 
 OPERATOR_NAMESPACE = "aim-system"
 
@@ -53,19 +54,16 @@ class Operator:
             return str(resp.read().decode())
 
 
-def _wait_ready(op: Operator, timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if op.process.poll() is not None:
-            raise RuntimeError(f"aimctl run exited with {op.process.returncode}:\n{op.log_text()[-4000:]}")
-        try:
-            with urllib.request.urlopen(op.probe_url, timeout=2) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"aimctl run not ready after {timeout:.0f} s:\n{op.log_text()[-4000:]}")
+async def _wait_ready(op: Operator, timeout: float = 120.0) -> None:  # noqa: ASYNC109
+    def readyz() -> int:
+        assert op.process.poll() is None, f"aimctl run exited with {op.process.returncode}:\n{op.log_text()[-4000:]}"
+        with urllib.request.urlopen(op.probe_url, timeout=2) as resp:  # 503: an HTTPError, "not yet"
+            return int(resp.status)
+
+    try:
+        await wait_for(readyz, lambda status: status == 200, timeout=timeout, interval=0.2, what="aimctl run ready")
+    except AssertionError as e:
+        raise AssertionError(f"{e}\n{op.log_text()[-4000:]}") from e
 
 
 @pytest.fixture(scope="session")
@@ -83,9 +81,9 @@ async def operator_namespace(api: Any) -> str:
 
 
 @pytest.fixture(scope="session")
-def operator(
+async def operator(
     cluster: Any, operator_namespace: str, aim_crds: Any, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Operator]:
+) -> AsyncIterator[Operator]:
     """A running operator (``aimctl run``) for the session; stopped with SIGTERM at the end."""
     log_path = tmp_path_factory.mktemp("operator") / "operator.log"
     metrics_port, probe_port = free_port(), free_port()
@@ -103,6 +101,9 @@ def operator(
             "AIMCTL_DISCOVERY_PULL_DEADLINE": "5",
             # Collect a derived template 2 s after its last consumer is gone (default 60 s).
             "AIMCTL_DERIVED_TEMPLATE_GRACE": "2",
+            # Retry a failed discovery after 15 s (default 1 min), so the retry test does not wait a
+            # real minute; still long enough for the tests that check a template stays backing off.
+            "AIMCTL_DISCOVERY_BACKOFF_BASE": "15",
         }
     )
     argv = [
@@ -112,7 +113,7 @@ def operator(
         "--workers", "2",
     ]  # fmt: skip
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)  # noqa: ASYNC220 - returns at once
     op = Operator(
         proc,
         log_path,
@@ -121,7 +122,7 @@ def operator(
         instance=instance,
     )
     try:
-        _wait_ready(op)
+        await _wait_ready(op)
         yield op
     finally:
         proc.send_signal(signal.SIGTERM)
@@ -153,11 +154,9 @@ async def kserve(api: Any) -> Any:
 @pytest.fixture(scope="session")
 async def gateway(api: Any) -> Any:
     """The simulated Gateway API controller (``tests/sim/gateway_controller.py``) for the session."""
-    import asyncio
-
     from tests.sim.gateway_controller import GatewaySimulator
 
     sim = GatewaySimulator(api)
-    task = asyncio.get_running_loop().create_task(sim.run())
+    task = Background(sim.run(), "gateway simulator")
     yield sim
-    task.cancel()
+    await task.stop()

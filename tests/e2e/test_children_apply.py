@@ -13,13 +13,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from kubernetes_asyncio import client
 
+from tests.e2e.conftest import Operator
 from tests.support import aim, kube
 from tests.support.caches import GV, template_cache
 from tests.support.discovery import condition
+from tests.support.operator_metrics import wait_idle
 from tests.support.services import (
     apply_all,
     discovery_logs,
@@ -146,7 +147,7 @@ def operator_managers(obj: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("owned_by", ["configmap", "nobody"])
 async def test_a_foreign_inference_service_is_never_taken_over(
-    api: client.ApiClient, namespace: str, tmp_path: Path, owned_by: str
+    api: client.ApiClient, namespace: str, tmp_path: Path, owned_by: str, operator: Operator
 ) -> None:
     owner = None
     if owned_by == "configmap":
@@ -172,15 +173,18 @@ async def test_a_foreign_inference_service_is_never_taken_over(
         assert "delete that InferenceService" in message
         assert condition(got, "Failure")["reason"] == "OwnershipConflict"
 
-        # Nothing of ours was written to it, now or after more reconciles.
-        for _ in range(2):
+        # Nothing of ours was written to it, now or after more reconciles (each poke, a spec-neutral
+        # change, is one more reconcile: checked once the service controller has made it and is idle).
+        for poke in range(3):
             isvc = await kube.get(api, isvc_path(namespace, "svc"))
             assert operator_managers(isvc) == []
             assert isvc["metadata"].get("ownerReferences") == theirs["metadata"].get("ownerReferences")
             assert isvc["spec"]["predictor"]["model"]["runtime"] == "theirs"
-            svc["metadata"]["labels"] = {"poke": "1"}  # a spec-neutral change: one more reconcile
-            await aim.apply(api, svc)
-            await anyio.sleep(2)
+            if poke < 2:
+                before = await wait_idle(operator.metrics, "aim-service")
+                svc["metadata"]["labels"] = {"poke": str(poke + 1)}
+                await aim.apply(api, svc)
+                await wait_idle(operator.metrics, "aim-service", after=before)
 
         # Once the foreign object is gone, the service creates its own.
         await kube.delete(api, isvc_path(namespace, "svc"))

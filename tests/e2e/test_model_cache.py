@@ -18,6 +18,7 @@ from tests.support import aim, kube
 from tests.support.caches import (
     FAILING_IMAGE,
     IMMEDIATE,
+    MODEL_CACHES,
     SOURCE,
     WFFC,
     apply_runtime_config,
@@ -31,6 +32,7 @@ from tests.support.caches import (
     wait_state,
 )
 from tests.support.discovery import condition, events_about
+from tests.support.operator_metrics import wait_idle
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.usefixtures("operator", "storage")
@@ -110,8 +112,9 @@ async def test_failed_download_is_final_until_the_spec_changes(
     warnings = [e for e in await events_about(api, namespace, "bad", operator.instance) if e["type"] == "Warning"]
     assert [e["reason"] for e in warnings] == ["DownloadFailed"]
 
+    quiet = await wait_idle(operator.metrics, MODEL_CACHES)
     await delete_and_wait_gone(api, job_path(namespace, "bad-cache-download"))
-    await assert_no_job_appears(api, namespace)
+    await assert_no_job_appears(api, namespace, operator.metrics, after=quiet)
     still = await aim.get(api, mc)
     assert still["status"]["status"] == "Failed"
     assert condition(still, "Failure")["reason"] == "DownloadFailed"
@@ -123,14 +126,17 @@ async def test_failed_download_is_final_until_the_spec_changes(
     assert job["metadata"]["annotations"]["aim.silogen.ai/cache-generation"] == "2"
 
 
-async def test_job_ttl_after_success_never_downloads_again(api: client.ApiClient, namespace: str) -> None:
+async def test_job_ttl_after_success_never_downloads_again(
+    api: client.ApiClient, namespace: str, operator: Operator
+) -> None:
     """Fix 6: deleting the succeeded Job (what the TTL controller does after 600 s) leaves
     the cache Available and creates no Job."""
     mc = model_cache(namespace, "ttl")
     await aim.apply(api, mc)
     before = await wait_state(api, mc, "Available", **AVAILABLE_CONDITIONS)
+    quiet = await wait_idle(operator.metrics, MODEL_CACHES)
     await delete_and_wait_gone(api, job_path(namespace, "ttl-cache-download"))
-    await assert_no_job_appears(api, namespace)
+    await assert_no_job_appears(api, namespace, operator.metrics, after=quiet)
     after = await aim.get(api, mc)
     assert after["status"] == before["status"]  # not even a status write
 
@@ -153,7 +159,10 @@ async def test_lost_volume_is_reported_not_refilled(api: client.ApiClient, names
         timeout=30,
         what="a Warning event PVCLost",
     )
-    await assert_no_job_appears(api, namespace, seconds=2)
+    # A reconcile now (poked by an annotation) downloads nothing again.
+    quiet = await wait_idle(operator.metrics, MODEL_CACHES)
+    await aim.apply(api, {**mc, "metadata": {**mc["metadata"], "annotations": {"aimctl.dev/poke": "1"}}})
+    await assert_no_job_appears(api, namespace, operator.metrics, after=quiet)
 
 
 async def test_storage_class_from_the_runtime_config_default(api: client.ApiClient, namespace: str) -> None:

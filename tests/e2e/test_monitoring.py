@@ -17,7 +17,7 @@ import subprocess
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +55,7 @@ class Prometheus:
 
 
 @pytest.fixture(scope="module")
-def prometheus(operator: Operator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+async def prometheus(operator: Operator, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Prometheus]:
     binary = shutil.which("prometheus")
     if not binary:
         pytest.fail("prometheus not found: `make deploy-tools` installs Debian's prometheus package")
@@ -79,7 +79,7 @@ def prometheus(operator: Operator, tmp_path_factory: pytest.TempPathFactory) -> 
     port = free_port()
     log = work / "prometheus.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
+        proc = subprocess.Popen(  # noqa: ASYNC220 - returns at once
             [
                 binary,
                 f"--config.file={work / 'prometheus.yml'}",
@@ -92,17 +92,17 @@ def prometheus(operator: Operator, tmp_path_factory: pytest.TempPathFactory) -> 
         )
     prom = Prometheus(f"http://127.0.0.1:{port}", proc, log)
     try:
-        deadline = time.monotonic() + 60
-        while True:
+
+        def targets() -> list[dict[str, Any]]:
             assert proc.poll() is None, log.read_text()[-3000:]
-            try:
-                targets = prom.api("targets")["activeTargets"]
-                if targets and targets[0]["health"] == "up":
-                    break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, f"Prometheus never scraped the operator:\n{log.read_text()[-3000:]}"
-            time.sleep(0.3)
+            found: list[dict[str, Any]] = prom.api("targets")["activeTargets"]
+            return found
+
+        try:
+            await wait_for(targets, lambda t: bool(t) and t[0]["health"] == "up", timeout=60, interval=0.3,
+                           what="Prometheus to scrape the operator (active targets)")  # fmt: skip
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{log.read_text()[-3000:]}") from e
         yield prom
     finally:
         proc.terminate()
@@ -168,24 +168,21 @@ async def _async(fn: Any, *args: Any) -> Any:
 
 
 @pytest.mark.usefixtures("activity")
-def test_every_dashboard_query_returns_data(prometheus: Prometheus) -> None:
+async def test_every_dashboard_query_returns_data(prometheus: Prometheus) -> None:
     queries = dashboard.queries((REPO / "deploy/monitoring/dashboards/aimctl.json").read_text())
     assert queries
-    empty: list[str] = []
-    deadline = time.monotonic() + 60
-    pending = list(queries)
-    while pending and time.monotonic() < deadline:
-        still = []
-        for title, expr in pending:
+
+    def panels_without_data() -> list[str]:
+        empty = []
+        for title, expr in queries:
             result = prometheus.query(substitute(expr))
             values = [float(r["value"][1]) for r in result]
             if not result or ("histogram_quantile" in expr and not any(math.isfinite(v) for v in values)):
-                still.append((title, expr))
-        pending = still
-        if pending:
-            time.sleep(1)
-    empty = [f"{title}: {substitute(expr)}" for title, expr in pending]
-    assert not empty, "panels without data:\n" + "\n".join(empty)
+                empty.append(f"{title}: {substitute(expr)}")
+        return empty
+
+    await wait_for(panels_without_data, lambda empty: not empty, timeout=60, interval=1,
+                   what="data in every dashboard panel (panels without data)")  # fmt: skip
 
 
 @pytest.mark.usefixtures("activity")
@@ -199,8 +196,8 @@ def test_per_state_counts_and_transitions(prometheus: Prometheus) -> None:
 
 
 @pytest.mark.usefixtures("activity")
-def test_alert_rules_evaluate_on_live_data(prometheus: Prometheus) -> None:
-    groups = wait_rules(prometheus)
+async def test_alert_rules_evaluate_on_live_data(prometheus: Prometheus) -> None:
+    groups = await wait_rules(prometheus)
     for group in groups:
         for rule in group["rules"]:
             assert rule["health"] == "ok", rule
@@ -209,13 +206,12 @@ def test_alert_rules_evaluate_on_live_data(prometheus: Prometheus) -> None:
     assert not alerts & {"AimctlNoLeader", "AimctlOperatorDown"}, alerts
 
 
-def wait_rules(prometheus: Prometheus) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + 30
-    while True:
-        groups: list[dict[str, Any]] = prometheus.api("rules")["groups"]
-        if groups and all(r.get("health") == "ok" and r.get("lastEvaluation", "").startswith("2")
-                          for g in groups for r in g["rules"]):  # fmt: skip
-            return groups
-        if time.monotonic() > deadline:
-            return groups
-        time.sleep(0.5)
+async def wait_rules(prometheus: Prometheus) -> list[dict[str, Any]]:
+    """The rule groups once every rule has been evaluated (health ok, a last evaluation time)."""
+    groups: list[dict[str, Any]] = await wait_for(
+        lambda: prometheus.api("rules")["groups"],
+        lambda groups: bool(groups) and all(r.get("health") == "ok" and r.get("lastEvaluation", "").startswith("2")
+                                            for g in groups for r in g["rules"]),
+        timeout=30, interval=0.5, what="every alert rule evaluated (rule groups)",
+    )  # fmt: skip
+    return groups

@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from kubernetes_asyncio import client
 from prometheus_client.parser import text_string_to_metric_families
@@ -127,12 +126,13 @@ async def test_services_of_a_deleted_namespace_leave_the_cache_and_the_queue(
         # ... and no key of it is retried any more: every failure's retry comes and goes without a
         # new one (the cluster template and image are still there: a key left in the cache would be
         # deployable, and its InferenceService apply would fail on the missing namespace forever).
-        deadline = time.monotonic() + 150
-        pending = pending_retries(operator, ns, time.time())
-        while pending and time.monotonic() < deadline:
-            await anyio.sleep(1)
-            pending = pending_retries(operator, ns, time.time())
-        assert not pending, f"keys of the deleted namespace are still being retried: {pending}"
+        await wait_for(
+            lambda: pending_retries(operator, ns, time.time()),
+            lambda pending: not pending,
+            timeout=150,
+            interval=1,
+            what="no key of the deleted namespace retried any more (pending retries)",
+        )
         assert not cached_objects(operator, ns)
         assert await _services_anywhere(api, ns) == []
 

@@ -34,12 +34,16 @@ from tests.support.discovery import (
     two_models,
     unique,
 )
+from tests.support.operator_metrics import wait_idle
 from tests.support.services import release_discovery
 from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.usefixtures("operator")
 
 RESOURCES = {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"memory": "1Gi"}}
+
+#: The namespaced templates' controller (its name in the metrics).
+TEMPLATES = "aim-namespace-template"
 
 
 def cluster_image(name: str, uri: str, **spec: Any) -> dict[str, Any]:
@@ -213,7 +217,8 @@ async def test_discovery_failure_then_backoff_then_retry(
     api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
 ) -> None:
     """Scenario 4 with our fixes: Failed/JobFailed with a Warning event, the failure recorded with its
-    next attempt one minute later, and after that minute the same Job name runs again."""
+    next attempt one backoff later (1 min; ``AIMCTL_DISCOVERY_BACKOFF_BASE`` shortens it in the e2e
+    operator), and after that the same Job name runs again."""
     uri = "registry.example/kwok-fail/broken:1"
     await aim.apply(api, image(namespace, "img-fail", uri))
     tpl = template(namespace, "tpl-fail", "img-fail")
@@ -257,8 +262,11 @@ async def test_malformed_output_fails_with_an_excerpt_and_backs_off(
     assert "[failures: 1," in condition(failed, "Discovered")["message"]
     reasons = [e["reason"] for e in await events_about(api, namespace, "tpl-garbled", operator.instance)]
     assert reasons.count("DiscoveryParseFailed") == 1
-    # Backing off: the Job is not re-run now, the template stays Failed.
-    await anyio.sleep(3)
+    # Backing off: a reconcile now (poked by an annotation, which every template event enqueues) does
+    # not re-run the Job; the template stays Failed with the same record.
+    before = await wait_idle(operator.metrics, TEMPLATES)
+    await aim.apply(api, {**tpl, "metadata": {**tpl["metadata"], "annotations": {"aimctl.dev/poke": "1"}}})
+    await wait_idle(operator.metrics, TEMPLATES, after=before)
     again = await aim.get(api, tpl)
     assert state(again) == "Failed"
     assert condition(again, "Discovered") == condition(failed, "Discovered")
@@ -301,7 +309,13 @@ async def test_discovery_pod_stuck_in_image_pull_is_degraded(
         'Discovery job pod stuck pulling image: Container "discovery" is stuck in ImagePullBackOff'
     )
     assert condition(done, "Progressing")["reason"] == "ImagePullBackOff"
-    events = await events_about(api, namespace, "tpl-pull", operator.instance)
+    # The transition's event is posted after its status write: wait for it rather than race it.
+    events = await wait_for(
+        lambda: events_about(api, namespace, "tpl-pull", operator.instance),
+        lambda events: any(e["reason"] == "ImagePullFailed" for e in events),
+        timeout=30,
+        what="an ImagePullFailed event",
+    )
     assert [e["type"] for e in events if e["reason"] == "ImagePullFailed"] == ["Warning"]
 
 

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import time
@@ -27,15 +26,17 @@ import pytest
 import yaml
 from kubernetes_asyncio import client, config
 
+from aimctl import rbac
 from aimctl.api.crdgen import render_all
 from aimctl.devcluster.upstream_crds import monitoring_crd_files
 from tests.integration.test_deploy_rbac import (
+    EXERCISE_TIMEOUT,
     RESTRICTED,
-    SETTLE_SECONDS,
     _reported,
     check_job_pods_admitted,
     controlled_kinds,
     coverage_workload,
+    unused_grants,
 )
 from tests.sim.gateway_controller import GatewaySimulator
 from tests.sim.oci_registry import Registry, start_registry
@@ -43,10 +44,10 @@ from tests.sim.storage_provisioner import install_storage_classes, run_storage_p
 from tests.support import aim, kube
 from tests.support.aim_crds import CRD_PATH
 from tests.support.apirecorder import RecordingProxy
+from tests.support.background import Background
 from tests.support.chart import CHART, NON_DEFAULT, RELEASE, helm, template, values_file
 from tests.support.manifests import apply_docs
 from tests.support.operator_process import OperatorProcess
-from tests.support.polling import until_async
 from tests.support.ports import start_private_cluster
 from tests.support.samples import prepare, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, service_account_token, token_kubeconfig
@@ -103,11 +104,11 @@ async def chart_api(chart_cluster: Any) -> AsyncIterator[client.ApiClient]:
     await config.load_kube_config(config_file=str(chart_cluster.kubeconfig), client_configuration=cfg)
     async with client.ApiClient(cfg) as api:
         await install_storage_classes(api)
-        provisioner = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
+        provisioner = Background(run_storage_provisioner(api), "storage provisioner")
         try:
             yield api
         finally:
-            provisioner.cancel()
+            await provisioner.stop()
 
 
 @pytest.fixture
@@ -166,7 +167,7 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
     await proxy.start()
     sa_kubeconfig = token_kubeconfig(tmp_path / "sa.kubeconfig", f"http://127.0.0.1:{proxy.port}", token, None)
     gateway = GatewaySimulator(api)  # KServe itself runs in the private cluster
-    sims = [asyncio.get_running_loop().create_task(gateway.run())]
+    sims = [Background(gateway.run(), "gateway simulator")]
     lease = f"aimctl-chart-test-{uuid.uuid4().hex[:6]}"
     op = OperatorProcess(
         sa_kubeconfig,
@@ -178,11 +179,11 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
     objs: list[dict[str, Any]] = []
     try:
 
-        async def started() -> bool:
+        def started() -> bool:
             assert not proxy.denied(), f"denied: {proxy.denied()}\n{op.text()[-3000:]}"
             return op.logged("workers started")
 
-        await until_async(started, within=120, what="the operator leads and its workers run")
+        await wait_for(started, timeout=120, what="the operator leads and its workers run")
         await prepare(api, namespace, tmp_path)
         await kube.apply(api, f"/api/v1/namespaces/{namespace}", {"apiVersion": "v1", "kind": "Namespace",
                          "metadata": {"name": namespace, "labels": RESTRICTED}})  # fmt: skip
@@ -197,32 +198,41 @@ async def test_helm_install_runs_the_samples_with_the_charts_service_account(
         objs += await coverage_workload(api, namespace, tmp_path, registry)
         objs.append(chart_rc)
         controlled = controlled_kinds()
-        waiting: list[str] = []
         chart_ref = {"name": "default", "scope": "Cluster", "kind": "AIMClusterRuntimeConfig",
                      "uid": chart_rc["metadata"]["uid"]}  # fmt: skip
 
-        async def reconciled() -> bool:
-            waiting[:] = [
+        async def without_status() -> list[str]:
+            return [
                 f"{o['kind']}/{o['metadata']['name']}"
                 for o in objs
                 if o["kind"] in controlled and not _reported(await aim.get(api, o))
             ]
+
+        async def not_on_chart_config() -> list[str]:
+            waiting = []
             for o in resolving:
                 resolved = ((await aim.get(api, o)).get("status") or {}).get("resolvedRuntimeConfig")
                 if resolved != chart_ref:
                     waiting.append(f"{o['kind']}/{o['metadata']['name']} resolvedRuntimeConfig={resolved}")
-            return not waiting
+            return waiting
 
+        # Instead of a fixed settle: the samples exercise the operator until it has used every
+        # permission it needs (any request denied on the way fails at once).
+        granted = rbac.grants((*rbac.CLUSTER_PERMISSIONS, *rbac.LEADER_ELECTION_PERMISSIONS))
         try:
-            await until_async(reconciled, within=90, what="every sample of a controlled kind has a status")
+            await wait_for(without_status, lambda waiting: not waiting, timeout=90,
+                           what="every sample of a controlled kind has a status (samples without)")  # fmt: skip
+            await wait_for(not_on_chart_config, lambda waiting: not waiting, timeout=90,
+                           what="the cluster samples resolve the chart's runtime config (samples not yet)")  # fmt: skip
+            await wait_for(lambda: unused_grants(proxy, granted), lambda unused: not unused, timeout=EXERCISE_TIMEOUT,
+                           what="the operator to use every permission it needs but delete (unused)")  # fmt: skip
         except AssertionError as e:
-            raise AssertionError(f"{e}; not yet: {waiting}\n{op.text()[-3000:]}") from e
-        await asyncio.sleep(SETTLE_SECONDS / 2)
+            raise AssertionError(f"{e}\n{op.text()[-3000:]}") from e
     finally:
         op.signal(signal.SIGTERM)
         code = await op.wait_exit()
         for t in sims:
-            t.cancel()
+            await t.stop()
         await proxy.stop()
 
     assert code == 0, op.text()[-4000:]

@@ -19,7 +19,6 @@ run happens to make are checked like everything else.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import uuid
@@ -45,12 +44,13 @@ from tests.support import aim, kube
 from tests.support import services as svc
 from tests.support.aim_crds import install_aim_crds
 from tests.support.apirecorder import RecordingProxy
+from tests.support.background import Background
 from tests.support.manifests import apply_docs
 from tests.support.operator_process import OperatorProcess
-from tests.support.polling import until_async
 from tests.support.ports import start_private_cluster
 from tests.support.samples import prepare, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, install_rbac, service_account_token, token_kubeconfig
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -73,15 +73,24 @@ async def private_api(private_cluster: Any) -> AsyncIterator[client.ApiClient]:
         await install_aim_crds(api)
         await anyio.to_thread.run_sync(private_cluster.install_crds, [])  # (upstream ones: at start)
         await install_storage_classes(api)
-        provisioner = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
+        provisioner = Background(run_storage_provisioner(api), "storage provisioner")
         try:
             yield api
         finally:
-            provisioner.cancel()
+            await provisioner.stop()
 
 
-#: How long the samples get to exercise the operator after each has a status.
-SETTLE_SECONDS = 20.0
+#: Longest the samples get, once each has a status, to make the operator use every permission it is
+#: granted (a condition, not a fixed settle: it ends as soon as they all are used).
+EXERCISE_TIMEOUT = 90.0
+
+
+def unused_grants(proxy: RecordingProxy, granted: set[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """The granted permissions (but ``delete``) the operator has not used yet; a request denied by RBAC
+    fails the test at once."""
+    denied = proxy.denied()
+    assert not denied, "requests denied by RBAC:\n" + "\n".join(f"{r.method} {r.path}?{r.query}" for r in denied)
+    return sorted(g for g in granted - proxy.grants() if g[2] != "delete")
 
 
 def controlled_kinds() -> set[str]:
@@ -159,8 +168,9 @@ async def test_service_account_rbac_is_sufficient_and_necessary(
     proxy = RecordingProxy(local.server, local.layout.pki / "ca.crt")
     await proxy.start()
     kubeconfig = token_kubeconfig(tmp_path / "sa.kubeconfig", f"http://127.0.0.1:{proxy.port}", token, None)
+    granted = rbac.grants((*rbac.CLUSTER_PERMISSIONS, *rbac.LEADER_ELECTION_PERMISSIONS))
     gateway = GatewaySimulator(api)  # KServe itself runs in the private cluster
-    sims = [asyncio.get_running_loop().create_task(gateway.run())]
+    sims = [Background(gateway.run(), "gateway simulator")]
     lease = f"aimctl-rbac-test-{uuid.uuid4().hex[:6]}"
     op = OperatorProcess(
         kubeconfig,
@@ -171,11 +181,11 @@ async def test_service_account_rbac_is_sufficient_and_necessary(
     )  # fmt: skip
     try:
 
-        async def started() -> bool:
+        def started() -> bool:
             assert not proxy.denied(), f"denied: {proxy.denied()}\n{op.text()[-3000:]}"
             return op.logged("workers started")
 
-        await until_async(started, within=120, what="the operator leads and its workers run")
+        await wait_for(started, timeout=120, what="the operator leads and its workers run")
         await prepare(api, namespace, tmp_path)
         for ns in (namespace, OPERATOR_NAMESPACE):  # the Job pods must pass "restricted" (checked below)
             await kube.apply(api, f"/api/v1/namespaces/{ns}", {"apiVersion": "v1", "kind": "Namespace",
@@ -188,26 +198,25 @@ async def test_service_account_rbac_is_sufficient_and_necessary(
         objs += await coverage_workload(api, namespace, tmp_path, registry)
         controlled = controlled_kinds()
 
-        waiting: list[str] = []
-
-        async def reconciled() -> bool:
-            waiting[:] = [
+        async def without_status() -> list[str]:
+            return [
                 f"{o['kind']}/{o['metadata']['name']}"
                 for o in objs
                 if o["kind"] in controlled and not _reported(await aim.get(api, o))
             ]
-            return not waiting
 
         try:
-            await until_async(reconciled, within=90, what="every sample of a controlled kind has a status")
+            await wait_for(without_status, lambda waiting: not waiting, timeout=90,
+                           what="every sample of a controlled kind has a status (samples without)")  # fmt: skip
+            await wait_for(lambda: unused_grants(proxy, granted), lambda unused: not unused, timeout=EXERCISE_TIMEOUT,
+                           what="the operator to use every permission it is granted but delete (unused)")  # fmt: skip
         except AssertionError as e:
-            raise AssertionError(f"{e}; without status: {waiting}\n{op.text()[-3000:]}") from e
-        await asyncio.sleep(SETTLE_SECONDS)
+            raise AssertionError(f"{e}\n{op.text()[-3000:]}") from e
     finally:
         op.signal(signal.SIGTERM)
         code = await op.wait_exit()
         for t in sims:
-            t.cancel()
+            await t.stop()
         await proxy.stop()
 
     assert code == 0, op.text()[-4000:]
@@ -215,7 +224,6 @@ async def test_service_account_rbac_is_sufficient_and_necessary(
     denied = proxy.denied()
     assert not denied, "requests denied by RBAC:\n" + "\n".join(f"{r.method} {r.path}?{r.query}" for r in denied)
     used = proxy.grants()
-    granted = rbac.grants((*rbac.CLUSTER_PERMISSIONS, *rbac.LEADER_ELECTION_PERMISSIONS))
     assert used <= granted  # (implied by no 403, checked for the message)
     unused = sorted(g for g in granted - used if g[2] != "delete")
     if unused:

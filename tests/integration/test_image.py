@@ -20,7 +20,6 @@ root (mount namespace, chroot). Figures (build time, image size, start time) are
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shutil
@@ -44,12 +43,13 @@ from tests.sim.oci_registry import Registry, push_image, start_registry
 from tests.sim.storage_provisioner import install_storage_classes, run_storage_provisioner
 from tests.support import aim, kube
 from tests.support.aim_crds import install_aim_crds
+from tests.support.background import Background
 from tests.support.container import ImageRoot, image_root, start
 from tests.support.manifests import apply_docs
-from tests.support.polling import until_async
 from tests.support.ports import start_private_cluster
 from tests.support.samples import prepare, sample_image_labels, sample_objects
 from tests.support.serviceaccount import OPERATOR_NAMESPACE, install_rbac, service_account_token
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -154,11 +154,11 @@ async def private_api(private_cluster: Any) -> AsyncIterator[client.ApiClient]:
     async with client.ApiClient(cfg) as api:
         await install_aim_crds(api)
         await install_storage_classes(api)
-        provisioner = asyncio.get_running_loop().create_task(run_storage_provisioner(api))
+        provisioner = Background(run_storage_provisioner(api), "storage provisioner")
         try:
             yield api
         finally:
-            provisioner.cancel()
+            await provisioner.stop()
 
 
 @pytest.fixture
@@ -195,7 +195,7 @@ async def test_in_cluster_operator_converges_the_samples(
     sa_files = {"token": token.encode(), "ca.crt": (private_cluster.layout.pki / "ca.crt").read_bytes(),
                 "namespace": OPERATOR_NAMESPACE.encode()}  # fmt: skip
     await prepare(api, SAMPLES_NAMESPACE, tmp_path)
-    sims = [asyncio.get_running_loop().create_task(GatewaySimulator(api).run())]  # KServe runs in the cluster
+    sims = [Background(GatewaySimulator(api).run(), "gateway simulator")]  # KServe runs in the cluster
     metrics, probe = free_port(), free_port()
     log = tmp_path / "operator.log"
     pod = "aimctl-manager-image-test"
@@ -220,17 +220,19 @@ async def test_in_cluster_operator_converges_the_samples(
 
     objs = sample_objects()  # unchanged: this cluster is the test's own
     try:
-        leading = ""
 
-        async def ready_and_leading() -> bool:
-            nonlocal leading
+        def readiness_and_leadership() -> tuple[int, str]:
             assert proc.poll() is None, f"operator exited {proc.returncode}:\n{operator_log()}"
             ready, _ = _get(f"http://127.0.0.1:{probe}/readyz")
             _, text = _get(f"http://127.0.0.1:{metrics}/metrics")
-            leading = next((ln for ln in text.splitlines() if ln.startswith("leader_election_master_status")), "")
-            return ready == 200 and leading.endswith(" 1.0")
+            return ready, next((ln for ln in text.splitlines() if ln.startswith("leader_election_master_status")), "")
 
-        await until_async(ready_and_leading, within=90, what=f"ready and leading (log:\n{operator_log()})")
+        try:
+            await wait_for(readiness_and_leadership,
+                           lambda seen: seen[0] == 200 and seen[1].endswith(" 1.0"), timeout=90, interval=0.2,
+                           what="ready and leading (/readyz status, leader metric)")  # fmt: skip
+        except AssertionError as e:
+            raise AssertionError(f"{e}\n{operator_log()}") from e
         print(f"[image] operator in the image ready and leading {time.monotonic() - began:.1f} s after start")
         # The lease lives in the namespace read from the mounted namespace file.
         lease = await kube.get(api, f"/apis/coordination.k8s.io/v1/namespaces/{OPERATOR_NAMESPACE}/leases/{LEASE}")
@@ -241,18 +243,16 @@ async def test_in_cluster_operator_converges_the_samples(
                 o["metadata"]["namespace"] = SAMPLES_NAMESPACE
         await apply_docs(api, objs)
         applied = time.monotonic()
-        waiting: list[str] = []
 
-        async def converged() -> bool:
+        async def not_ready() -> list[str]:
             assert proc.poll() is None, f"operator exited {proc.returncode}:\n{operator_log()}"
-            waiting[:] = [f"{o['kind']}/{o['metadata']['name']}: {(got.get('status') or {}).get('status')}"
-                          for o in objs if not _ready(got := await aim.get(api, o))]  # fmt: skip
-            return not waiting
+            return [f"{o['kind']}/{o['metadata']['name']}: {(got.get('status') or {}).get('status')}"
+                    for o in objs if not _ready(got := await aim.get(api, o))]  # fmt: skip
 
         try:
-            await until_async(converged, within=180, what="every sample Ready")
+            await wait_for(not_ready, lambda waiting: not waiting, timeout=180, what="every sample Ready (not ready)")
         except AssertionError as e:
-            raise AssertionError(f"{e}; not ready: {waiting}\n{operator_log()}") from e
+            raise AssertionError(f"{e}\n{operator_log()}") from e
         print(f"[image] {len(objs)} samples Ready {time.monotonic() - applied:.1f} s after apply")
 
         status, text = _get(f"http://127.0.0.1:{metrics}/metrics")
@@ -267,5 +267,5 @@ async def test_in_cluster_operator_converges_the_samples(
             proc.kill()
             code = proc.wait()
         for t in sims:
-            t.cancel()
+            await t.stop()
     assert code == 0, operator_log()

@@ -22,8 +22,8 @@ from informers.handlers import InformerEvent
 from informers.informer import Informer
 from informers.rest import RestClient
 from tests.support import aim, kube
-from tests.support.polling import until, until_async
 from tests.support.services import runtime_config
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 
@@ -84,8 +84,9 @@ async def test_watch_events_over_aiohttps_line_limit_are_read(rest: RestClient, 
         reflector = informer.reflectors[0]
         await put(rest, namespace, "big", ESCAPED)  # created while the watch runs
         await put(rest, namespace, "probe", ESCAPED + "<")  # modified while the watch runs
-        await until(lambda: {"big", "probe"} <= {e.obj["metadata"]["name"] for e in rec.events if not e.initial},
-                    30, "the large events through the watch")  # fmt: skip
+        await wait_for(lambda: {e.obj["metadata"]["name"] for e in rec.events if not e.initial},
+                       lambda names: {"big", "probe"} <= names, timeout=30,
+                       what="the large events through the watch (names seen)")  # fmt: skip
         assert informer.store.get(f"{namespace}/probe")["data"]["v"] == ESCAPED + "<"  # type: ignore[index]
         assert reflector.relists == 0, "read from the watch, not recovered by a relist"
         tg.cancel_scope.cancel()
@@ -98,10 +99,12 @@ async def test_an_unreadable_watch_event_relists_instead_of_crashing(rest: RestC
         with anyio.fail_after(30):
             await informer.wait_synced()
         await put(rest, namespace, "big", ESCAPED)
-        await until(lambda: informer.store.get(f"{namespace}/big") is not None, 60, "the object, by a relist")
+        await wait_for(lambda: informer.store.get(f"{namespace}/big"), lambda o: o is not None, timeout=60,
+                       what="the object, by a relist")  # fmt: skip
         assert informer.reflectors[0].relists >= 1
         await put(rest, namespace, "small", "x")  # and the watch goes on
-        await until(lambda: informer.store.get(f"{namespace}/small") is not None, 30, "a later event")
+        await wait_for(lambda: informer.store.get(f"{namespace}/small"), lambda o: o is not None, timeout=30,
+                       what="a later event")  # fmt: skip
         tg.cancel_scope.cancel()
 
 
@@ -139,15 +142,30 @@ async def test_the_operators_secret_informer_holds_pull_secrets_only(
         await rest.request("update", SECRETS.path(namespace, "pull-json"), body=big_secret)
         await rest.request("update", SECRETS.path(namespace, "opaque"),
                            body=secret(namespace, "opaque", "Opaque", {"password": "hunter3"}))  # fmt: skip
-        await until(
-            lambda: (
-                {"pull-json", "pull-cfg"} <= rec.names()
-                and "padding" in (informer.store.get(f"{namespace}/pull-json") or {}).get("data", {})
-            ),
-            30,
-            "both pull secrets, and the large update",
+        await wait_for(
+            lambda: {
+                "names": rec.names(),
+                "pull-json keys": sorted((informer.store.get(f"{namespace}/pull-json") or {}).get("data", {})),
+            },
+            lambda seen: {"pull-json", "pull-cfg"} <= seen["names"] and "padding" in seen["pull-json keys"],
+            timeout=30,
+            what="both pull secrets, and the large update",
         )
-        await anyio.sleep(2)  # time for any event about the other Secrets to arrive
+        # A barrier on every watch of the informer (one per pull-secret type): events of one watch
+        # arrive in order, so once these later writes are cached, any event about the other Secrets
+        # that a watch would deliver has been delivered.
+        bumps: dict[str, int] = {}
+        for name in ("pull-json", "pull-cfg"):
+            bumped = await rest.request("patch", SECRETS.path(namespace, name),
+                                        body={"metadata": {"annotations": {"aimctl.dev/barrier": "1"}}})  # fmt: skip
+            bumps[name] = int(bumped["metadata"]["resourceVersion"])
+        await wait_for(
+            lambda: {n: int((informer.store.get(f"{namespace}/{n}") or {"metadata": {}})["metadata"].get(
+                "resourceVersion") or -1) for n in bumps},
+            lambda cached: all(cached[n] >= rv for n, rv in bumps.items()),
+            timeout=30,
+            what=f"the barrier writes {bumps} in the cache (cached resourceVersions)",
+        )  # fmt: skip
         assert rec.names() == {"pull-json", "pull-cfg"}, "a non-pull Secret reached the operator's informer"
         assert {o["metadata"]["name"] for o in informer.store.list(namespace)} == {"pull-json", "pull-cfg"}
         tg.cancel_scope.cancel()
@@ -175,11 +193,12 @@ async def test_fifty_namespaces(cluster: Any, api: client.ApiClient) -> None:
             tg.start_soon(manager.run)
             await aim.apply(api, last)
 
-            async def reconciled() -> bool:
-                obj = await aim.get(api, last)
-                return bool((obj.get("status") or {}).get("conditions"))
-
-            await until_async(reconciled, 180, "the runtime config in the 50th namespace reconciled")
+            await wait_for(
+                lambda: aim.get(api, last),
+                lambda obj: bool((obj.get("status") or {}).get("conditions")),
+                timeout=180,
+                what="the runtime config in the 50th namespace reconciled",
+            )
             assert manager.synced
             manager.request_stop()
     finally:

@@ -14,12 +14,12 @@ client budget is small (5 requests/s, 32 workers) so that a burst keeps the toke
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from kubernetes_asyncio import client
 
@@ -30,8 +30,8 @@ from tests.support import kube
 from tests.support.apirecorder import RecordingProxy
 from tests.support.echo_controller import ECHOES, ensure_echo_crd
 from tests.support.operator_process import OperatorProcess
-from tests.support.polling import until_async
 from tests.support.serviceaccount import token_kubeconfig
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 
@@ -68,6 +68,15 @@ async def holder(rest: RestClient, namespace: str) -> str | None:
     return (lease.get("spec") or {}).get("holderIdentity")
 
 
+async def lease_spec(rest: RestClient, namespace: str) -> dict[str, Any]:
+    return (await rest.request("get", LEASES.path(namespace, LEASE), request_timeout=5)).get("spec") or {}
+
+
+def renewed_since(spec: dict[str, Any], since: dt.datetime) -> float:
+    """Seconds between ``since`` and the lease's last renewal (negative: renewed before)."""
+    return (dt.datetime.fromisoformat(spec["renewTime"]) - since).total_seconds()
+
+
 async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_nothing(
     cluster: Any, api: client.ApiClient, namespace: str, tmp_path: Path
 ) -> None:
@@ -100,11 +109,23 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
 
         # A burst: ~3 writes per Echo at 5 requests/s keeps the leader's bucket busy for a minute.
         count = 100
+        burst = dt.datetime.now(dt.UTC)
         for i in range(count):
             await rest.request("create", ECHOES.path(namespace), body={
                 "apiVersion": ECHOES.api_version, "kind": "Echo",
                 "metadata": {"name": f"e{i}", "namespace": namespace}, "spec": {"data": {"v": str(i)}}})  # fmt: skip
-        await anyio.sleep(20)  # more than a lease: renewals had to get through the busy bucket
+        # Held for more than a lease since the burst began: the leader renewed a lease's duration after
+        # it (else the follower would have taken over), so renewals got through the busy bucket.
+        await wait_for(
+            lambda: lease_spec(rest, namespace),
+            lambda spec: (
+                spec.get("holderIdentity") != "a"
+                or renewed_since(spec, burst) > spec["leaseDurationSeconds"]
+                or procs["a"].proc.poll() is not None
+            ),
+            timeout=60,
+            what="a renewal by the leader more than a lease after the burst began",
+        )
         assert procs["a"].proc.poll() is None, f"the leader dropped its lease under load:\n{procs['a'].text()[-3000:]}"
         assert await holder(rest, namespace) == "a"
 
@@ -112,12 +133,19 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
         procs["a"].signal(signal.SIGSTOP)
         stopped = time.monotonic()
 
-        async def b_leads() -> bool:
-            return await holder(rest, namespace) == "b"
-
-        await until_async(b_leads, 40, "the follower takes the lease of the paused leader")
+        await wait_for(
+            lambda: holder(rest, namespace),
+            lambda h: h == "b",
+            timeout=40,
+            what="the follower takes the lease of the paused leader (holder)",
+        )
         await procs["b"].wait_logged("workers started", timeout=10)
-        await anyio.sleep(3)
+        await wait_for(
+            lambda: proxies["a"].unanswered,
+            lambda n: n == 0,
+            timeout=30,
+            what="an answer to every request the leader sent before it was stopped (unanswered)",
+        )
         seen = len(proxies["a"].records)  # everything a sent before it was stopped has been answered
         procs["a"].signal(signal.SIGCONT)
         code = await procs["a"].wait_exit(40)
@@ -129,11 +157,16 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
         )
         assert code == 1 and procs["a"].logged("leader election lost; exiting")
 
-        async def all_echoed() -> bool:
+        async def phases() -> dict[str, Any]:
             items = (await rest.request("list", ECHOES.path(namespace)))["items"]
-            return len(items) == count and all((o.get("status") or {}).get("phase") == "Echoed" for o in items)
+            return {o["metadata"]["name"]: (o.get("status") or {}).get("phase") for o in items}
 
-        await until_async(all_echoed, 180, "every Echo reconciled by the new leader")
+        await wait_for(
+            phases,
+            lambda seen: len(seen) == count and all(phase == "Echoed" for phase in seen.values()),
+            timeout=180,
+            what="every Echo reconciled by the new leader (phase by name)",
+        )
     finally:
         for p in procs.values():
             if p.proc.poll() is None:

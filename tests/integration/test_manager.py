@@ -24,7 +24,7 @@ from informers.rest import WRITE_VERBS, ApiError, RestClient
 from metrics.registry import METRIC_NAMES, OperatorMetrics
 from tests.support.echo_controller import ECHOES, EchoController, ensure_echo_crd
 from tests.support.operator_process import OperatorProcess
-from tests.support.polling import until, until_async
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -95,20 +95,30 @@ async def test_reconciling_an_unchanged_object_makes_zero_writes(rest: RestClien
     queue = manager.queues["echo"]
     key = f"{namespace}/e1"
 
-    def settled() -> bool:
-        obj = controller.echoes.get(key)
+    def progress() -> dict[str, Any]:
+        obj = controller.echoes.get(key) or {"metadata": {}}
+        return {
+            "phase": (obj.get("status") or {}).get("phase"),
+            "child": controller.configmaps.get(f"{namespace}/e1-echo") is not None,
+            "queued": len(queue),
+            "processing": queue.stats().processing,
+            "cached_rv": obj["metadata"].get("resourceVersion"),
+            "reconciled_rv": controller.reconciled_rv.get(key),
+        }
+
+    def settled(p: dict[str, Any]) -> bool:
         return (
-            obj is not None
-            and (obj.get("status") or {}).get("phase") == "Echoed"
-            and controller.configmaps.get(f"{namespace}/e1-echo") is not None
-            and len(queue) == 0
-            and not queue.stats().processing
-            and controller.reconciled_rv.get(key) == obj["metadata"]["resourceVersion"]
+            p["phase"] == "Echoed"
+            and p["child"]
+            and p["queued"] == 0
+            and not p["processing"]
+            and p["cached_rv"] is not None
+            and p["reconciled_rv"] == p["cached_rv"]
         )
 
     async with anyio.create_task_group() as tg:
         await tg.start(manager.run)
-        await until(settled, 30, "the first reconcile's writes to come back through the watch")
+        await wait_for(progress, settled, timeout=30, what="the first reconcile's writes to come back by the watch")
         first_writes = writes(metrics)
         assert first_writes >= 2, "the first reconcile must have applied the child and the status"
         assert controller.events.emitted == 1
@@ -116,10 +126,11 @@ async def test_reconciling_an_unchanged_object_makes_zero_writes(rest: RestClien
         for _ in range(2):
             before = len(controller.reconciles[key])
             queue.add(key)
-            await until(
-                lambda b=before: len(controller.reconciles[key]) > b and not queue.stats().processing,
-                10,
-                "a forced reconcile",
+            await wait_for(
+                lambda: (len(controller.reconciles[key]), queue.stats().processing),
+                lambda seen, b=before: seen[0] > b and not seen[1],  # type: ignore[misc]
+                timeout=10,
+                what="a forced reconcile (reconciles of the key, keys processing)",
             )
         assert writes(metrics) == first_writes, "an unchanged object was written again"
         assert controller.applier.skipped >= 2 and controller.status.skipped >= 2
@@ -127,10 +138,11 @@ async def test_reconciling_an_unchanged_object_makes_zero_writes(rest: RestClien
 
         # A real change is written, once.
         await rest.request("patch", ECHOES.path(namespace, "e1"), body={"spec": {"data": {"k": "w"}}})
-        await until(
-            lambda: (controller.configmaps.get(f"{namespace}/e1-echo") or {}).get("data") == {"k": "w"},
-            10,
-            "the changed child",
+        await wait_for(
+            lambda: (controller.configmaps.get(f"{namespace}/e1-echo") or {}).get("data"),
+            lambda data: data == {"k": "w"},
+            timeout=10,
+            what="the changed child's data",
         )
         manager.request_stop()
 
@@ -150,8 +162,23 @@ async def test_readyz_waits_for_cache_sync_and_metrics_lists_every_name(rest: Re
         async def reconcile(self, key: str) -> Result:
             return Result()
 
-    manager = Manager(rest, local_config(namespace))
+    metrics = OperatorMetrics()
+    manager = Manager(RestClient(rest.api_client, observer=metrics.api_observer), local_config(namespace), metrics)
     manager.add(GadgetController())
+
+    def failed_lists() -> float:
+        """Lists of the gadgets the informer tried and the apiserver answered 404 (not served yet)."""
+        return sum(
+            s.value
+            for family in metrics.registry.collect()
+            if family.name == "aim_api_requests"
+            for s in family.samples
+            if s.name.endswith("_total")
+            and s.labels["verb"] == "list"
+            and plural in s.labels["resource"]
+            and s.labels["code"] == "404"
+        )
+
     crd = {
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -175,17 +202,21 @@ async def test_readyz_waits_for_cache_sync_and_metrics_lists_every_name(rest: Re
             await tg.start(manager.run)
             metrics_port = next(s.port for s in manager.servers if "/metrics" in s.routes)
             probe_port = next(s.port for s in manager.servers if "/readyz" in s.routes)
-            # The resource does not exist yet: the informer cannot list, so the operator is not ready.
-            for _ in range(5):
+            # The resource does not exist yet: the informer cannot list, so the operator is not ready
+            # (checked after each of its first failed attempts, not after a guessed delay).
+            for attempt in (1, 2):
+                await wait_for(failed_lists, lambda n, a=attempt: n >= a, timeout=30,  # type: ignore[misc]
+                               what=f"failed list attempt {attempt} of {plural} (404 answers)")  # fmt: skip
                 assert (await http_get(probe_port, "/readyz"))[0] == 503
                 assert (await http_get(probe_port, "/healthz"))[0] == 200
-                await anyio.sleep(0.2)
             await rest.request("create", CUSTOM_RESOURCE_DEFINITIONS.path(), body=crd)
 
-            async def ready() -> bool:
-                return (await http_get(probe_port, "/readyz"))[0] == 200
-
-            await until_async(ready, 60, "/readyz to turn 200 once the resource exists")
+            await wait_for(
+                lambda: http_get(probe_port, "/readyz"),
+                lambda answer: answer[0] == 200,
+                timeout=60,
+                what="/readyz to turn 200 once the resource exists",
+            )
             code, body = await http_get(metrics_port, "/metrics")
             assert code == 200
             for name in METRIC_NAMES:
@@ -198,6 +229,7 @@ async def test_readyz_waits_for_cache_sync_and_metrics_lists_every_name(rest: Re
             await rest.request("delete", CUSTOM_RESOURCE_DEFINITIONS.path(None, f"{plural}.{group}"))
 
 
+@pytest.mark.usefixtures("aim_crds")  # `aimctl run` holds its cache sync (and every worker) until they are served
 async def test_secret_in_env_never_appears_in_logs(
     cluster: Any, rest: RestClient, namespace: str, tmp_path: Path
 ) -> None:
@@ -227,12 +259,16 @@ async def test_secret_in_env_never_appears_in_logs(
     )
     try:
 
-        async def echoed() -> bool:
+        async def echo_object() -> dict[str, Any]:
             assert proc.proc.poll() is None, proc.text()
-            obj = await rest.request("get", ECHOES.path(namespace, "leaky"))
-            return bool((obj.get("status") or {}).get("phase") == "Echoed")
+            return await rest.request("get", ECHOES.path(namespace, "leaky"))
 
-        await until_async(echoed, 60, "the operator to reconcile the Echo")
+        await wait_for(
+            echo_object,
+            lambda obj: (obj.get("status") or {}).get("phase") == "Echoed",
+            timeout=60,
+            what="the operator to reconcile the Echo",
+        )
         cm = await rest.request("get", CONFIG_MAPS.path(namespace, "leaky-echo"))
         assert cm["data"] == {"model": "llama"}
         proc.signal(signal.SIGTERM)

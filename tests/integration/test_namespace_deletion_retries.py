@@ -30,7 +30,6 @@ from informers.rest import RestClient
 from informers.store import Obj
 from tests.support import aim, kube
 from tests.support.discovery import unique
-from tests.support.polling import until
 from tests.support.services import (
     OPERATOR_NAMESPACE,
     apply_all,
@@ -103,7 +102,8 @@ async def test_a_service_deleted_with_its_namespace_during_a_status_write_leaves
             armed = False
             raced.append(stored)
             await kube.delete(api, f"/api/v1/namespaces/{ns}")
-            await until(lambda: services.store.get(key) is None, 90, "the service's deletion to reach the cache")  # type: ignore[attr-defined]
+            await wait_for(lambda: services.store.get(key), lambda o: o is None, timeout=90,  # type: ignore[attr-defined]
+                           what="the service's deletion to reach the cache")  # fmt: skip
         return stored
 
     services.status_writer.apply_status = apply_status  # type: ignore[attr-defined]
@@ -124,21 +124,24 @@ async def test_a_service_deleted_with_its_namespace_during_a_status_write_leaves
         armed = True
         svc["spec"]["replicas"] = 2
         await aim.apply(api, svc)
-        await until(lambda: bool(raced), 60, "the raced status write")
+        await wait_for(lambda: raced, bool, timeout=60, what="the raced status write")
         await wait_for(lambda: namespace_gone(api, ns), bool, timeout=120, what=f"namespace {ns} to be deleted")
 
-        # The key leaves the cache and the queue: no retry is pending once the queue is idle.
-        await until(
-            lambda: (
-                services.store.get(key) is None  # type: ignore[attr-defined]
-                and queue.num_requeues(key) == 0
-                and not queue.stats().processing
-                and len(queue) == 0
-            ),
-            30,
-            f"{key} to leave the cache and the queue (requeues: {queue.num_requeues(key)})",
+        # The key leaves the cache and the queue: no retry is pending once the queue is idle. A retry
+        # or a requeue-after would sit among the queue's delayed adds (``_waiting``: no public
+        # accessor), so with none there and the key gone from the cache nothing can bring it back.
+        await wait_for(
+            lambda: {
+                "cached": services.store.get(key) is not None,  # type: ignore[attr-defined]
+                "requeues": queue.num_requeues(key),
+                "processing": queue.stats().processing,
+                "ready": len(queue),
+                "delayed": key in queue._waiting,
+            },
+            lambda q: q == {"cached": False, "requeues": 0, "processing": 0, "ready": 0, "delayed": False},
+            timeout=30,
+            what=f"{key} to leave the cache and the queue",
         )
-        await anyio.sleep(5)
         assert services.store.get(key) is None  # type: ignore[attr-defined]
         assert queue.num_requeues(key) == 0, f"{key} is still retried ({queue.num_requeues(key)} retries)"
         manager.request_stop()

@@ -25,7 +25,6 @@ from aimctl.devcluster.upstream_crds import upstream_crd_files
 from tests.support import aim, kube
 from tests.support.aim_crds import CRD_PATH, load_crds
 from tests.support.operator_process import OperatorProcess
-from tests.support.polling import until_async
 from tests.support.ports import start_private_cluster
 from tests.support.services import (
     OPERATOR_NAMESPACE,
@@ -77,14 +76,15 @@ async def api(private_cluster: Any) -> AsyncIterator[client.ApiClient]:
                 await kube.delete(api, f"{CRD_PATH}/{crd['metadata']['name']}")
         for path in (isvc_path("default", "x").rsplit("/", 1)[0], f"/apis/{GATEWAY}/v1/namespaces/default/httproutes"):
 
-            async def gone(path: str = path) -> bool:
+            async def served(path: str = path) -> int:
+                """200 while the path is served, else the error's HTTP status."""
                 try:
                     await kube.get(api, path)
                 except Exception as exc:
-                    return getattr(exc, "status", None) == 404
-                return False
+                    return int(getattr(exc, "status", None) or 0)
+                return 200
 
-            await until_async(gone, within=60, what=f"{path} no longer served")
+            await wait_for(served, lambda status: status == 404, timeout=60, what=f"{path} no longer served (status)")
         for ns in (OPERATOR_NAMESPACE, "optional-apis"):
             await kube.apply(api, f"/api/v1/namespaces/{ns}", {"apiVersion": "v1", "kind": "Namespace",
                              "metadata": {"name": ns}})  # fmt: skip

@@ -28,7 +28,7 @@ from informers.handlers import InformerEvent
 from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import Obj
-from tests.support.polling import until
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.usefixtures("aim_crds")
 
@@ -81,6 +81,20 @@ async def run_cache(manager: Manager, tg: anyio.abc.TaskGroup) -> None:
         await manager.cache.wait_synced()
 
 
+async def watch_barrier(rest: RestClient, store: Any, namespace: str) -> None:
+    """Create a marker object and wait until the cache has it: events of one watch arrive in order,
+    so every earlier event of the namespace's runtime configs has reached the cache by then."""
+    created = await rest.request(
+        "create", AIM_RUNTIME_CONFIGS.path(namespace), body=runtime_config(namespace, "barrier", "x")
+    )
+    await wait_for(
+        lambda: rv(store.get(f"{namespace}/barrier")),
+        lambda cached: cached >= rv(created),
+        timeout=30,
+        what="the marker object to reach the cache (resourceVersion)",
+    )
+
+
 def new_controller(rest: RestClient, namespace: str) -> tuple[Manager, RuntimeConfigController]:
     manager = Manager(rest, ManagerConfig(namespaces=[namespace], leader_election=False))
     controller = RuntimeConfigController(manager, namespaced=True)
@@ -99,14 +113,19 @@ async def test_a_spec_change_during_a_status_write_stays_in_the_cache(rest: Rest
         # status write's and the edit's) before the pipeline resumes.
         patch = {"spec": {"defaultStorageClassName": "after"}}
         edited = await rest.request("patch", AIM_RUNTIME_CONFIGS.path(namespace, "rc"), body=patch)
-        await until(lambda: rv(store.get(key)) >= rv(edited), 30, "the spec edit to reach the cache")
+        await wait_for(
+            lambda: rv(store.get(key)),
+            lambda cached: cached >= rv(edited),
+            timeout=30,
+            what="the spec edit to reach the cache (resourceVersion)",
+        )
 
     async with anyio.create_task_group() as tg:
         await run_cache(manager, tg)
         answers = hook_status_writes(controller, spec_changes_meanwhile)
         await controller.reconcile(key)
         assert answers, "the first reconcile must write the status"
-        await anyio.sleep(1)  # any later watch event of this object would have arrived by now
+        await watch_barrier(rest, store, namespace)  # any later watch event of this object has arrived
         cached = store.get(key)
         assert cached is not None
         assert cached["spec"]["defaultStorageClassName"] == "after", (
@@ -128,14 +147,16 @@ async def test_an_object_deleted_during_a_status_write_does_not_come_back(rest: 
 
     async def deleted_meanwhile(stored: Obj) -> None:
         await rest.request("delete", AIM_RUNTIME_CONFIGS.path(namespace, "rc"))
-        await until(lambda: store.get(key) is None, 30, "the deletion to reach the cache")
+        await wait_for(
+            lambda: store.get(key), lambda cached: cached is None, timeout=30, what="the deletion to reach the cache"
+        )
 
     async with anyio.create_task_group() as tg:
         await run_cache(manager, tg)
         answers = hook_status_writes(controller, deleted_meanwhile)
         await controller.reconcile(key)
         assert answers, "the first reconcile must write the status"
-        await anyio.sleep(1)
+        await watch_barrier(rest, store, namespace)  # any later watch event of this object has arrived
         assert store.get(key) is None, "a deleted object came back into the shared cache"
         assert controller._read(key) is None, "the controller still sees a deleted object"
         writes = controller.status_writer.written
@@ -163,9 +184,10 @@ async def test_other_handlers_see_the_status_transition(rest: RestClient, namesp
         for name in names:
             await controller.reconcile(f"{namespace}/{name}")
         assert controller.status_writer.written == len(names)
-        await until(
-            lambda: len(seen) == len(names),
-            30,
-            f"every status transition to reach the other handler (seen: {sorted(seen)})",
+        await wait_for(
+            lambda: sorted(seen),
+            lambda keys: len(keys) == len(names),
+            timeout=30,
+            what="every status transition to reach the other handler (keys seen)",
         )
         tg.cancel_scope.cancel()

@@ -18,8 +18,8 @@ from aimctl.kube.resources import CONFIG_MAPS
 from informers.handlers import EventType, InformerEvent
 from informers.informer import Informer
 from informers.rest import RestClient
-from tests.support.polling import until, until_async
 from tests.support.tcp_proxy import FreezableProxy
+from tests.support.wait import wait_for
 
 pytestmark = pytest.mark.cluster
 
@@ -48,6 +48,10 @@ class Recorder:
             for e in self.events
         )
 
+    def summary(self) -> list[tuple[str, str, Any]]:
+        """(type, name, data) of every event so far: what a failed wait shows."""
+        return [(str(e.type), e.obj["metadata"]["name"], e.obj.get("data")) for e in self.events]
+
 
 def cm(ns: str, name: str, value: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns}, "data": {"v": value}}
@@ -72,10 +76,15 @@ def store_state(informer: Informer, ns: str) -> dict[str, str]:
 
 
 async def converged(informer: Informer, client: RestClient, ns: str, timeout: float = 60) -> None:  # noqa: ASYNC109
-    async def same() -> bool:
-        return store_state(informer, ns) == await server_state(client, ns)
+    async def both() -> dict[str, dict[str, str]]:
+        return {"store": store_state(informer, ns), "server": await server_state(client, ns)}
 
-    await until_async(same, timeout, "the store to equal a fresh list from the apiserver")
+    await wait_for(
+        both,
+        lambda seen: seen["store"] == seen["server"],
+        timeout=timeout,
+        what="the store to equal a fresh list from the apiserver (name: resourceVersion)",
+    )
 
 
 async def test_watch_survives_apiserver_restart(cluster: Any, rest: RestClient, namespace: str) -> None:
@@ -89,21 +98,23 @@ async def test_watch_survives_apiserver_restart(cluster: Any, rest: RestClient, 
         with anyio.fail_after(30):
             await informer.wait_synced()
         await put(rest, namespace, "before-0", "1")
-        await until(lambda: rec.saw(EventType.MODIFIED, "before-0", {"v": "1"}), 10, "the pre-restart update")
+        await wait_for(rec.summary, lambda _: rec.saw(EventType.MODIFIED, "before-0", {"v": "1"}), timeout=10,
+                       what="the pre-restart update (events seen)")  # fmt: skip
 
         await cluster.restart_apiserver()
 
         await put(rest, namespace, "after", "0")
         await put(rest, namespace, "before-1", "2")
         await rest.request("delete", CONFIG_MAPS.path(namespace, "before-2"))
-        await until(
-            lambda: (
+        await wait_for(
+            rec.summary,
+            lambda _: (
                 rec.saw(EventType.ADDED, "after")
                 and rec.saw(EventType.MODIFIED, "before-1", {"v": "2"})
                 and rec.saw(EventType.DELETED, "before-2")
             ),
-            60,
-            "the post-restart changes",
+            timeout=60,
+            what="the post-restart changes (events seen)",
         )
         await converged(informer, rest, namespace)
         reflector = informer.reflectors[0]
@@ -139,14 +150,15 @@ async def test_relists_after_compaction_past_its_resource_version(
     # Phase 3: resume from the stale resourceVersion: 410 Gone → relist → events for the diff.
     async with anyio.create_task_group() as tg:
         tg.start_soon(informer.run)
-        await until(
-            lambda: (
+        await wait_for(
+            rec.summary,
+            lambda _: (
                 rec.saw(EventType.ADDED, "create")
                 and rec.saw(EventType.MODIFIED, "modify", {"v": "1"})
                 and rec.saw(EventType.DELETED, "delete")
             ),
-            60,
-            "the changes made while disconnected",
+            timeout=60,
+            what="the changes made while disconnected (events seen)",
         )
         await converged(informer, rest, namespace)
         assert reflector.relists > relists_before, "resuming from a compacted revision must relist"
@@ -175,7 +187,8 @@ async def test_silent_watch_is_detected_by_the_watchdog(cluster: Any, namespace:
             with anyio.fail_after(30):
                 await informer.wait_synced()
             await put(direct, namespace, "a", "0")
-            await until(lambda: rec.saw(EventType.ADDED, "a"), 10, "an event through the proxy")
+            await wait_for(rec.summary, lambda _: rec.saw(EventType.ADDED, "a"), timeout=10,
+                           what="an event through the proxy (events seen)")  # fmt: skip
             reflector = informer.reflectors[0]
             timeouts_before = reflector.watchdog_timeouts
 
@@ -183,10 +196,11 @@ async def test_silent_watch_is_detected_by_the_watchdog(cluster: Any, namespace:
             await put(direct, namespace, "a", "1")
             await put(direct, namespace, "b", "0")
             # Without the watchdog the frozen watch would sit until aiohttp's read timeout (>5 min).
-            await until(
-                lambda: rec.saw(EventType.MODIFIED, "a", {"v": "1"}) and rec.saw(EventType.ADDED, "b"),
-                30,
-                "the changes made while the watch was frozen",
+            await wait_for(
+                rec.summary,
+                lambda _: rec.saw(EventType.MODIFIED, "a", {"v": "1"}) and rec.saw(EventType.ADDED, "b"),
+                timeout=30,
+                what="the changes made while the watch was frozen (events seen)",
             )
             assert reflector.watchdog_timeouts > timeouts_before
             await converged(informer, direct, namespace)

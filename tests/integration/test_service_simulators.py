@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,17 +10,18 @@ from kubernetes_asyncio import client
 
 from tests.sim.gateway_controller import GatewaySimulator, gateway_manifests
 from tests.support import kube
+from tests.support.background import Background
 from tests.support.wait import wait_for
 
 
 @pytest.fixture
 async def gateway_sim(api: client.ApiClient) -> AsyncIterator[GatewaySimulator]:
     # Fixture setup and teardown run in different tasks, so no task group can span them (as in the
-    # session's ``storage`` fixture).
+    # session's ``storage`` fixture): stopped by cancelling and awaiting.
     gs = GatewaySimulator(api)
-    task = asyncio.get_running_loop().create_task(gs.run())
+    task = Background(gs.run(), "gateway simulator")
     yield gs
-    task.cancel()
+    await task.stop()
 
 
 async def test_gateway_simulator_accepts_routes_of_its_gateways(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import ssl
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,6 +52,8 @@ class RecordingProxy:
         self.upstream = upstream.rstrip("/")
         self.ssl = ssl.create_default_context(cafile=str(ca_file))
         self.records: list[Record] = []
+        #: Requests received and not yet answered by the apiserver (a watch counts until its headers).
+        self.unanswered = 0
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -76,30 +79,48 @@ class RecordingProxy:
 
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None
-        body = await request.read()
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        async with self._session.request(
-            request.method, self.upstream + request.path_qs, headers=headers, data=body or None, ssl=self.ssl
-        ) as up:
-            headers = {k: v for k, v in up.headers.items() if k.lower() not in HOP_BY_HOP}
-            if up.status >= 400:
-                raw = await up.read()
-                try:
-                    message = str(json.loads(raw).get("message", ""))
-                except ValueError:
-                    message = raw.decode(errors="replace")[:500]
-                self.records.append(Record(request.method, request.path, request.query_string, up.status, message))
-                return web.Response(status=up.status, body=raw, headers=headers)
-            self.records.append(Record(request.method, request.path, request.query_string, up.status))
-            resp = web.StreamResponse(status=up.status, headers=headers)
+        self.unanswered += 1
+        pending = [True]  # until this request's record is written (or it failed)
+
+        def record(rec: Record) -> None:
+            self.records.append(rec)
+            if pending:
+                pending.clear()
+                self.unanswered -= 1
+
+        try:
+            body = await request.read()
+            headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+            async with self._session.request(
+                request.method, self.upstream + request.path_qs, headers=headers, data=body or None, ssl=self.ssl
+            ) as up:
+                return await self._relay(request, up, record)
+        finally:
+            if pending:
+                self.unanswered -= 1
+
+    async def _relay(
+        self, request: web.Request, up: aiohttp.ClientResponse, record: Callable[[Record], None]
+    ) -> web.StreamResponse:
+        headers = {k: v for k, v in up.headers.items() if k.lower() not in HOP_BY_HOP}
+        if up.status >= 400:
+            raw = await up.read()
             try:
-                await resp.prepare(request)
-                async for chunk in up.content.iter_any():
-                    await resp.write(chunk)
-                await resp.write_eof()
-            except (ConnectionResetError, aiohttp.ClientError):
-                pass
-            return resp
+                message = str(json.loads(raw).get("message", ""))
+            except ValueError:
+                message = raw.decode(errors="replace")[:500]
+            record(Record(request.method, request.path, request.query_string, up.status, message))
+            return web.Response(status=up.status, body=raw, headers=headers)
+        record(Record(request.method, request.path, request.query_string, up.status))
+        resp = web.StreamResponse(status=up.status, headers=headers)
+        try:
+            await resp.prepare(request)
+            async for chunk in up.content.iter_any():
+                await resp.write(chunk)
+            await resp.write_eof()
+        except (ConnectionResetError, aiohttp.ClientError):
+            pass
+        return resp
 
     def grants(self, *, allowed_only: bool = True) -> set[tuple[str, str, str]]:
         out: set[tuple[str, str, str]] = set()

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from typing import Any
 
-import anyio
 from kubernetes_asyncio import client
 
 from tests.support import aim, kube
 from tests.support.discovery import condition, state
+from tests.support.operator_metrics import wait_idle
 from tests.support.wait import wait_for
 
 GV = "aim.silogen.ai/v1alpha1"
@@ -98,19 +98,23 @@ async def delete_and_wait_gone(api: client.ApiClient, path: str, within: float =
     await wait_for(gone, bool, timeout=within, what=f"{path} deleted")
 
 
-async def assert_no_job_appears(api: client.ApiClient, namespace: str, seconds: float = 5.0) -> None:
-    """Watch the namespace's Jobs for ``seconds`` and fail if any exists at any poll.
+#: The model caches' controller (its name in the metrics).
+MODEL_CACHES = "aim-model-cache"
 
-    Proving that something does *not* happen needs a bounded wait. The operator reacts to a Job's
-    deletion within milliseconds (the watch event reaches its queue at once; a reconcile takes well
-    under 100 ms), so if it were going to create a new download Job it would do so far inside this
-    window; five seconds is ample and keeps the test short.
+
+async def assert_no_job_appears(
+    api: client.ApiClient, namespace: str, metrics: Callable[[], str], after: float
+) -> None:
+    """Fail if the namespace has a Job once the model-cache controller has handled the event under test.
+
+    ``after`` is the controller's reconcile total read while it was idle before the event (from
+    :func:`~tests.support.operator_metrics.wait_idle`); the event (a Job deleted, a poke of the cache)
+    makes it reconcile, so once it has reconciled since and is idle again, any Job it were going to
+    create exists: a positive signal instead of watching for a guessed few seconds.
     """
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        found = await jobs(api, namespace)
-        assert not found, f"unexpected Job(s): {[j['metadata']['name'] for j in found]}"
-        await anyio.sleep(0.1)
+    await wait_idle(metrics, MODEL_CACHES, after=after)
+    found = await jobs(api, namespace)
+    assert not found, f"unexpected Job(s): {[j['metadata']['name'] for j in found]}"
 
 
 async def lose_volume(api: client.ApiClient, namespace: str, pvc_name: str) -> str:

@@ -19,7 +19,6 @@ import time
 from collections import defaultdict
 from typing import Any
 
-import anyio
 import structlog
 
 from aimctl.kube.apply import Applier
@@ -31,6 +30,7 @@ from aimctl.reconcile import Result, Watch
 from informers.handlers import controller_owner_key, self_key
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
+from tests.support.wait import wait_for
 
 log = structlog.get_logger("tests.echo")
 
@@ -73,15 +73,13 @@ async def ensure_echo_crd(client: RestClient) -> None:
     except ApiError as exc:
         if not exc.conflict:
             raise
-    with anyio.fail_after(30):
-        while True:
-            try:
-                await client.request("list", ECHOES.path("default"), query=[("limit", "1")])
-                return
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
-            await anyio.sleep(0.2)
+    # A list answers 404 until the CRD is served: an error is "not yet", shown if still there at the end.
+    await wait_for(
+        lambda: client.request("list", ECHOES.path("default"), query=[("limit", "1")]),
+        lambda _: True,
+        timeout=30,
+        what="the Echo CRD to be served (a list of Echoes)",
+    )
 
 
 class EchoController:

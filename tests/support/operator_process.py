@@ -8,11 +8,10 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import anyio
+from tests.support.wait import wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -49,25 +48,28 @@ class OperatorProcess:
         return any(line.get("event") == event for line in self.lines())
 
     async def wait_logged(self, event: str, timeout: float = 30.0) -> None:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while not self.logged(event):
+        def seen() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(
                     f"operator exited ({self.proc.returncode}) before logging {event!r}:\n{self.text()}"
                 )
-            if time.monotonic() > deadline:
-                raise AssertionError(f"operator did not log {event!r} within {timeout}s:\n{self.text()[-4000:]}")
-            await anyio.sleep(0.05)
+            return self.logged(event)
+
+        try:
+            await wait_for(seen, timeout=timeout, what=f"the operator to log {event!r}")
+        except AssertionError as e:
+            if self.proc.poll() is None:  # timed out: show the log
+                raise AssertionError(f"{e}:\n{self.text()[-4000:]}") from e
+            raise
 
     def signal(self, sig: signal.Signals) -> None:
         self.proc.send_signal(sig)
 
     async def wait_exit(self, timeout: float = 40.0) -> int:  # noqa: ASYNC109
-        deadline = time.monotonic() + timeout
-        while self.proc.poll() is None:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"operator still running after {timeout}s:\n{self.text()[-4000:]}")
-            await anyio.sleep(0.05)
+        try:
+            await wait_for(self.proc.poll, lambda code: code is not None, timeout=timeout, what="the operator to exit")
+        except AssertionError as e:
+            raise AssertionError(f"{e}:\n{self.text()[-4000:]}") from e
         self._log.close()
         return self.proc.returncode
 

@@ -13,6 +13,13 @@ import pytest
 from aimctl.devcluster.layout import PORTS_PER_CLUSTER
 
 
+def free_port() -> int:
+    """A loopback port free right now (for a server a test starts, e.g. an operator's /metrics)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def free_port_base(count: int = PORTS_PER_CLUSTER) -> int:
     """A base of ``count`` consecutive free loopback ports for a private local cluster (other clusters
     may run on this machine). Bases are multiples of 10 below the Linux ephemeral range."""

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 
 from aimctl.controllers.discovery_slots import DiscoverySlots
-from aimctl.controllers.template import PULL_DEADLINE_ENV, TemplateController, pull_deadline_from_env
+from aimctl.controllers.template import (
+    BACKOFF_BASE_ENV,
+    PULL_DEADLINE_ENV,
+    TemplateController,
+    backoff_base_from_env,
+    pull_deadline_from_env,
+)
 from aimctl.kube.resources import AIM_IMAGES, AIM_SERVICE_TEMPLATES, JOBS, PODS
 from aimctl.manager import Manager, ManagerConfig
 from aimctl.naming import discovery_job_name
@@ -120,3 +126,16 @@ def test_pull_deadline_from_env() -> None:
     assert pull_deadline_from_env({PULL_DEADLINE_ENV: "5"}) == 5.0
     with pytest.raises(ValueError, match="AIMCTL_DISCOVERY_PULL_DEADLINE='soon': expected a positive number"):
         pull_deadline_from_env({PULL_DEADLINE_ENV: "soon"})
+
+
+def test_backoff_base_from_env() -> None:
+    assert backoff_base_from_env({}) == 60.0
+    assert backoff_base_from_env({BACKOFF_BASE_ENV: "2"}) == 2.0
+    with pytest.raises(ValueError, match="AIMCTL_DISCOVERY_BACKOFF_BASE='0': expected a positive number"):
+        backoff_base_from_env({BACKOFF_BASE_ENV: "0"})
+
+
+async def test_the_observed_record_backs_off_from_the_operators_base(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BACKOFF_BASE_ENV, "2")
+    obs = await setup(template()).observe(template())
+    assert obs.record.backoff_base == 2.0

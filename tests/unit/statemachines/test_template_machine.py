@@ -196,6 +196,18 @@ def test_backoff_doubles_to_one_hour_and_resets_on_spec_or_image_change() -> Non
     assert DiscoveryRecord.from_conditions(second, "other:uri", 1) == DiscoveryRecord()
 
 
+def test_a_shorter_backoff_base_for_tests_doubles_the_same_way() -> None:
+    assert [backoff_seconds(n, 2.0) for n in range(1, 4)] == [2, 4, 8]
+    assert backoff_seconds(40, 2.0) == 3600
+    second = as_status(_fail(as_status(_fail(None, "2026-01-01T11:00:00Z")), "2026-01-01T11:30:00Z"))
+    record = DiscoveryRecord.from_conditions(second, URI, 1, backoff_base=2.0)
+    assert record.retry_at == dt.datetime(2026, 1, 1, 11, 30, 4, tzinfo=dt.UTC)
+    assert record.failed_again(URI, 1, "2026-01-01T12:00:00Z").retry_at == dt.datetime(
+        2026, 1, 1, 12, 0, 8, tzinfo=dt.UTC
+    )
+    assert DiscoveryRecord.from_conditions(second, URI, 2, backoff_base=2.0).backoff_base == 2.0
+
+
 def test_recorded_failure_waits_then_clears_the_job_then_retries() -> None:
     failed = as_status(_fail(None, "2026-01-01T11:59:30Z"))
     record = DiscoveryRecord.from_conditions(failed, URI, 1)
