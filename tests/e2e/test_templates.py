@@ -230,7 +230,12 @@ async def test_discovery_failure_then_backoff_then_retry(
     discovered = condition(failed, "Discovered")["message"]
     assert '[failures: 1, image: "registry.example/kwok-fail/broken:1", generation: 1' in discovered
     assert "next attempt after:" in discovered
-    events = await events_about(api, namespace, "tpl-fail", operator.instance)
+    # The event follows the status write (and goes through the client's write limits): wait for it.
+    events = await wait_for(
+        lambda: events_about(api, namespace, "tpl-fail", operator.instance),
+        lambda evs: any(e["reason"] == "DiscoveryFailed" for e in evs),
+        what="the DiscoveryFailed event",
+    )
     assert [e["type"] for e in events if e["reason"] == "DiscoveryFailed"] == ["Warning"]
 
     job_name = discovery_job_name("tpl-fail", "img-fail", uri)
@@ -260,8 +265,12 @@ async def test_malformed_output_fails_with_an_excerpt_and_backs_off(
     assert message.startswith("Discovery output could not be parsed: ")
     assert "Traceback: boom" in message  # the excerpt of the output
     assert "[failures: 1," in condition(failed, "Discovered")["message"]
-    reasons = [e["reason"] for e in await events_about(api, namespace, "tpl-garbled", operator.instance)]
-    assert reasons.count("DiscoveryParseFailed") == 1
+    events = await wait_for(
+        lambda: events_about(api, namespace, "tpl-garbled", operator.instance),
+        lambda evs: any(e["reason"] == "DiscoveryParseFailed" for e in evs),
+        what="the DiscoveryParseFailed event",
+    )
+    assert [e["reason"] for e in events].count("DiscoveryParseFailed") == 1
     # Backing off: a reconcile now (poked by an annotation, which every template event enqueues) does
     # not re-run the Job; the template stays Failed with the same record.
     before = await wait_idle(operator.metrics, TEMPLATES)

@@ -23,23 +23,12 @@ from aimctl.kube.resources import (
     PODS,
 )
 from aimctl.manager import Manager, ManagerConfig
-from aimctl.naming import discovery_job_name
 from informers.handlers import EventType, InformerEvent
 from informers.resource import Resource
 from informers.store import Obj
 from statemachines.engine import Decision
 from statemachines.template import DISCOVERY_JOB, MACHINE, MEMORY_FAILURES
-
-URI = "registry.example/model:1"
-JOB = discovery_job_name("tpl", "img", URI)
-
-
-class NoServer:
-    async def request(self, verb: str, path: str, **kwargs: Any) -> Any:
-        raise AssertionError(f"unexpected API call: {verb} {path}")
-
-    def stream(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("unexpected log read")
+from tests.unit.controllers.test_template_observe import JOB, URI, NoServer
 
 
 def stamp(seconds_ago: float) -> str:
