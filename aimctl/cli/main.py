@@ -22,11 +22,13 @@ from aimctl.cli.helptree import TreeGroup
 
 class Lazy(NamedTuple):
     """Where a command is defined: ``module:attribute``, a command function or a ``typer.Typer``
-    group; ``help`` overrides the function's docstring (for aliases)."""
+    group; ``help`` overrides the function's docstring (for aliases); ``extra`` is the pyproject extra
+    that installs what the command needs beyond the runtime's packages."""
 
     module: str
     attribute: str
     help: str | None = None
+    extra: str | None = None
 
 
 #: The top-level commands, in the order ``--help`` lists them.
@@ -36,19 +38,34 @@ COMMANDS: dict[str, Lazy] = {
     "trace": Lazy("aimctl.cli.explain", "explain", "Alias of explain."),
     "run": Lazy("aimctl.cli.run", "run"),
     "crds": Lazy("aimctl.cli.crds", "crds"),
-    "dev": Lazy("aimctl.cli.dev", "app"),
+    "dev": Lazy("aimctl.cli.dev", "app", extra="devcluster"),
     "docs": Lazy("aimctl.cli.docs", "app"),
     "deploy": Lazy("aimctl.cli.deploy", "app"),
 }
 
 
 def load_command(name: str, where: Lazy) -> Any:
-    """Import ``where`` and turn it into a click command named ``name``."""
-    target = getattr(importlib.import_module(where.module), where.attribute)
-    # A holder group with the one entry, as the root would have had it registered eagerly (a typer
-    # app with a single command would otherwise collapse into that command).
+    """Import ``where`` and turn it into a click command named ``name``. When the command needs a
+    package that is not installed (an extra's), the command is one that says so (in ``--help`` too)
+    and exits 1."""
     holder = typer.Typer(rich_markup_mode=None, pretty_exceptions_enable=False)
     holder.callback()(lambda: None)
+    try:
+        target = getattr(importlib.import_module(where.module), where.attribute)
+    except ModuleNotFoundError as e:
+        if not where.extra or (e.name or "").split(".")[0] in ("aimctl", "informers", "statemachines", "metrics"):
+            raise
+        message = f"needs {e.name!r}, which is not installed: pip install 'aimctl[{where.extra}]'"
+
+        def unavailable() -> None:
+            typer.echo(f"error: aimctl {name} {message}", err=True)
+            raise typer.Exit(1)
+
+        settings = {"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []}
+        holder.command(name, help=f"Not installed: {message}.", context_settings=settings)(unavailable)
+        return typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
+    # A holder group with the one entry, as the root would have had it registered eagerly (a typer
+    # app with a single command would otherwise collapse into that command).
     if isinstance(target, typer.Typer):
         holder.add_typer(target, name=name)
     else:

@@ -56,3 +56,34 @@ def test_run_imports_nothing_only_development_needs(tmp_path: Path) -> None:
     assert "aimctl.cli.run" in modules and "aimctl.controllers.registry" in modules
     loaded = sorted(m for m in modules if any(m == f or m.startswith(f + ".") for f in FORBIDDEN))
     assert not loaded, f"aimctl run imported {loaded}"
+
+
+WITHOUT_CRYPTOGRAPHY = """
+import importlib.abc, sys
+
+class NotInstalled(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "cryptography":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+from aimctl.cli.main import app
+app(sys.argv[1:], prog_name="aimctl")
+"""
+
+
+def test_dev_without_its_extra_says_which_to_install() -> None:
+    """Installed without the ``devcluster`` extra (as in the image), ``aimctl dev`` names the extra,
+    and ``aimctl --help`` still lists every command."""
+
+    def aimctl(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", WITHOUT_CRYPTOGRAPHY, *argv], capture_output=True, text=True,
+                              timeout=120, check=False, env={**os.environ, "TYPER_USE_RICH": "0"})  # fmt: skip
+
+    done = aimctl("dev", "cluster", "status", "--name", "x")
+    want = "error: aimctl dev needs 'cryptography', which is not installed: pip install 'aimctl[devcluster]'\n"
+    assert (done.returncode, done.stderr) == (1, want)
+    done = aimctl("--help")
+    assert done.returncode == 0, done.stderr
+    assert "dev " in done.stdout and "get " in done.stdout and "upstream-crds" in done.stdout
