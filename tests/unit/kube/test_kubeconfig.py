@@ -204,3 +204,14 @@ async def test_transport_host_can_be_repointed(tmp_path: Path) -> None:
             await transport.call_api("/version", "GET")
     finally:
         await transport.close()
+
+
+async def test_tls_read_buffer_is_lowered(tmp_path: Path) -> None:
+    """asyncio's 256 KiB buffer per TLS connection, times one connection per watch, was most of what
+    the operator's memory grew by between start-up and synced caches."""
+    import asyncio.sslproto
+
+    cfg = await load_kubeconfig(kubeconfig(tmp_path, {"token": "t"}))
+    transport = ApiTransport(cfg)
+    await transport.close()
+    assert asyncio.sslproto.SSLProtocol.max_size <= 64 * 1024
