@@ -21,7 +21,8 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_NO_INPUT=1
 WORKDIR /src
 # Build requirements (setuptools) and runtime requirements, pinned with hashes: pip refuses anything
-# not in the lock files.
+# not in the lock files. --no-deps: the lock leaves out what the operator never imports (typer's rich,
+# for coloured help; TYPER_USE_RICH=0 below tells typer so).
 COPY requirements-build.lock requirements.lock ./
 RUN python -m venv /opt/build \
     && /opt/build/bin/pip install --require-hashes --no-deps -r requirements-build.lock \
@@ -47,7 +48,8 @@ ENV PATH=/opt/aimctl/bin:${PATH} \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     HOME=/tmp \
-    AIMCTL_LOG_FORMAT=json
+    AIMCTL_LOG_FORMAT=json \
+    TYPER_USE_RICH=0
 # The numeric UID/GID of distroless "nonroot"; numeric so runAsNonRoot can verify it.
 USER 65532:65532
 EXPOSE 8080 8081

@@ -87,8 +87,12 @@ manifests: $(STAMP) ## regenerate deploy/crds, deploy/rbac roles, the Grafana da
 	$(BIN)/aimctl crds
 	$(BIN)/aimctl deploy manifests
 
+# typer requires rich (and rich pygments) for coloured help and tracebacks; the image installs with
+# --no-deps and sets TYPER_USE_RICH=0, so these are left out of its lock (tests/unit/cli/test_lean_imports.py).
+LOCK_LEAVES_OUT := rich pygments markdown-it-py mdurl
 lock: $(STAMP) ## regenerate requirements.lock and requirements-build.lock (hashed pins for the image)
-	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe --no-emit-index-url \
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --no-emit-index-url \
+	  $(foreach p,$(LOCK_LEAVES_OUT),--unsafe-package $(p)) \
 	  --no-emit-find-links --output-file requirements.lock pyproject.toml
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links \
 	  --only-build-deps --build-deps-for=wheel --output-file requirements-build.lock pyproject.toml

@@ -1,16 +1,20 @@
-"""A minimal HTTP/1.1 server for ``/metrics``, ``/healthz`` and ``/readyz`` on anyio.
+"""``/metrics``, ``/healthz`` and ``/readyz`` over HTTP, served by aiohttp's web server on the event loop.
 
 Why not ``prometheus_client.start_http_server``: it serves from a thread, and the scrape-time
 collectors (``aim_resources`` from the stores, queue depths) would then read dictionaries that the
 event loop mutates concurrently. Serving from the event loop makes every scrape a consistent
-snapshot without locks. The server is deliberately tiny: GET/HEAD only, one request per connection,
-a 10 s deadline per connection, requests over 16 KiB refused.
+snapshot without locks. aiohttp is already the client's HTTP stack, so the server adds no
+dependency; it parses HTTP (request lines and headers over its limits, 8 KiB each, are answered 400),
+and :class:`ProbeServer` only routes: GET and HEAD (HEAD: headers without the body), one request
+per connection (``Connection: close``), an idle connection closed after 10 s, no access log.
 
-Routes (each server is given the subset it serves):
+Routes (each server is given the subset it serves; any other path is 404, any other method 405):
     * ``/metrics`` — Prometheus text exposition of the registry;
-    * ``/healthz`` — 200 while ``healthy()`` is true (the event loop answers, so the process lives);
-    * ``/readyz`` — 200 once ``ready()`` is true (the caches have synced), 503 before; the body adds
-      one line per ``ready_detail()`` entry (e.g. an optional API that is not installed).
+    * ``/healthz`` — 200 ``ok`` while ``healthy()`` is true (the event loop answers, so the process
+      lives), 503 ``unhealthy`` otherwise;
+    * ``/readyz`` — 200 ``ok`` once ``ready()`` is true (the caches have synced), 503
+      ``caches not synced`` before; the body adds one line per ``ready_detail()`` entry (e.g. an
+      optional API that is not installed).
 """
 
 from __future__ import annotations
@@ -19,11 +23,14 @@ from collections.abc import Callable, Collection
 
 import anyio
 import anyio.abc
+from aiohttp import web
 from prometheus_client import CollectorRegistry
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 
-MAX_REQUEST_BYTES = 16 * 1024
 ALL_ROUTES = frozenset({"/metrics", "/healthz", "/readyz"})
+TEXT = "text/plain; charset=utf-8"
+#: Seconds an idle connection is kept before the server closes it.
+IDLE_TIMEOUT = 10.0
 
 
 def parse_address(address: str, default_host: str = "0.0.0.0") -> tuple[str, int]:
@@ -58,75 +65,43 @@ class ProbeServer:
 
     async def serve(self, *, task_status: anyio.abc.TaskStatus[int] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen until cancelled; reports the bound port through ``task_status``."""
-        listener = await anyio.create_tcp_listener(local_host=self.host, local_port=self.port, reuse_port=False)
-        async with listener:
-            sock = listener.listeners[0]
-            self.port = int(sock.extra(anyio.abc.SocketAttribute.local_port))
+        runner = web.ServerRunner(
+            web.Server(self.handle, access_log=None, keepalive_timeout=IDLE_TIMEOUT), handle_signals=False
+        )
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, self.host, self.port, reuse_port=False)
+            await site.start()
+            self.port = int(runner.addresses[0][1])
             task_status.started(self.port)
-            await listener.serve(self._handle)
+            await anyio.sleep_forever()
+        finally:
+            with anyio.CancelScope(shield=True):
+                await runner.cleanup()
 
-    async def _handle(self, stream: anyio.abc.SocketStream) -> None:
-        async with stream:
-            try:
-                with anyio.fail_after(10):
-                    request = await self._read_request(stream)
-                    if request is None:
-                        await self._respond(stream, 400, b"bad request\n")
-                        return
-                    method, path = request
-                    await self._route(stream, method, path)
-            except (TimeoutError, anyio.EndOfStream, anyio.BrokenResourceError, OSError):
-                return
+    async def handle(self, request: web.BaseRequest) -> web.Response:
+        """Route one request (see the module docstring)."""
+        response = self.respond(request.method, request.path)
+        response.force_close()
+        return response
 
-    @staticmethod
-    async def _read_request(stream: anyio.abc.SocketStream) -> tuple[str, str] | None:
-        data = b""
-        while b"\r\n\r\n" not in data and b"\n\n" not in data:
-            chunk = await stream.receive(4096)
-            data += chunk
-            if len(data) > MAX_REQUEST_BYTES:
-                return None
-        line = data.split(b"\n", 1)[0].decode("latin-1").strip()
-        parts = line.split()
-        if len(parts) < 2:
-            return None
-        return parts[0].upper(), parts[1].split("?", 1)[0]
-
-    async def _route(self, stream: anyio.abc.SocketStream, method: str, path: str) -> None:
+    def respond(self, method: str, path: str) -> web.Response:
         if method not in ("GET", "HEAD"):
-            await self._respond(stream, 405, b"method not allowed\n", head=False)
-            return
-        head = method == "HEAD"
+            return _text(405, "method not allowed\n")
         if path not in self.routes:
-            await self._respond(stream, 404, b"not found\n", head=head)
-        elif path == "/metrics":
-            await self._respond(stream, 200, generate_latest(self.registry), CONTENT_TYPE_LATEST, head=head)
-        elif path == "/healthz":
+            return _text(404, "not found\n")
+        if path == "/metrics":
+            return web.Response(
+                status=200, body=generate_latest(self.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+            )
+        if path == "/healthz":
             ok = self.healthy()
-            await self._respond(stream, 200 if ok else 503, b"ok\n" if ok else b"unhealthy\n", head=head)
-        else:
-            ok = self.ready()
-            body = "ok\n" if ok else "caches not synced\n"
-            body += "".join(f"{line}\n" for line in self.ready_detail())
-            await self._respond(stream, 200 if ok else 503, body.encode(), head=head)
+            return _text(200 if ok else 503, "ok\n" if ok else "unhealthy\n")
+        ok = self.ready()
+        body = "ok\n" if ok else "caches not synced\n"
+        body += "".join(f"{line}\n" for line in self.ready_detail())
+        return _text(200 if ok else 503, body)
 
-    @staticmethod
-    async def _respond(
-        stream: anyio.abc.SocketStream,
-        status: int,
-        body: bytes,
-        content_type: str = "text/plain; charset=utf-8",
-        head: bool = False,
-    ) -> None:
-        reason = {
-            200: "OK",
-            400: "Bad Request",
-            404: "Not Found",
-            405: "Method Not Allowed",
-            503: "Service Unavailable",
-        }[status]
-        header = (
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        ).encode("latin-1")
-        await stream.send(header if head else header + body)
+
+def _text(status: int, body: str) -> web.Response:
+    return web.Response(status=status, body=body.encode(), headers={"Content-Type": TEXT})

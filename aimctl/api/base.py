@@ -44,6 +44,10 @@ class APIModel(BaseModel):
         serialize_by_alias=True,
         use_attribute_docstrings=True,
         extra="ignore",
+        # Validators are built on a model's first use, not at import: the operator validates only
+        # discovery output and image metadata, so `aimctl run` skips building the other schemas
+        # (~3 MiB resident, tests/bench/bench_footprint.py).
+        defer_build=True,
     )
 
     #: CEL rules on every schema node of this model type (see :mod:`aimctl.api.markers`).

@@ -31,9 +31,9 @@ from typing import Any, TypeVar
 
 import aiohttp
 import yaml
-from kubernetes_asyncio.config.config_exception import ConfigException
 
 from aimctl.kube.client import ClientSettings, in_cluster, new_client
+from aimctl.kube.kubeconfig import KubeConfigError
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 
@@ -137,7 +137,7 @@ def translate(exc: BaseException, target: Target, verb: str = "", resource: Reso
         if exc.status == 404 and resource is not None:
             return CliError(f"{resource.name} is not served by {server}: install its CRD")
         return CliError(f"{what} failed: {exc}")
-    if isinstance(exc, ConfigException):
+    if isinstance(exc, KubeConfigError):
         return CliError(f"the kubeconfig{ctx} is not usable: {exc}")
     if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLError):
         return CliError(f"TLS verification of {server} failed: check certificate-authority in the kubeconfig{ctx}")

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from aimctl.cli import demo
 from aimctl.devcluster.build import default_bin_dir, ensure_binaries
 from aimctl.devcluster.cluster import ClusterError, DevCluster
 from aimctl.devcluster.kserve import ensure_manager
@@ -89,3 +90,6 @@ def build() -> None:
     b = ensure_binaries(lambda m: typer.echo(m, err=True), terminal_redraw())
     typer.echo(str(b.directory if b.directory else default_bin_dir()))
     typer.echo(str(ensure_manager(lambda m: typer.echo(m, err=True))))
+
+
+app.command("demo")(demo.demo)

@@ -1,7 +1,8 @@
 """Building the API client: kubeconfig or in-cluster service account, plus the request limits.
 
-Why: the operator runs in-cluster (service-account token and CA, token re-read every minute by
-kubernetes_asyncio because bound tokens expire after an hour) and locally (a kubeconfig). Where the
+Why: the operator runs in-cluster (service-account token and CA, the token re-read every minute
+because bound tokens expire after an hour) and locally (a kubeconfig); both are read by
+:mod:`aimctl.kube.kubeconfig` and requests go through :mod:`aimctl.kube.transport`. Where the
 configuration comes from follows controller-runtime's order, so users meet no surprise:
 
     1. an explicit ``--kubeconfig`` path;
@@ -29,10 +30,9 @@ import resource
 from dataclasses import dataclass
 from pathlib import Path
 
-from kubernetes_asyncio import client as k8s_client
-from kubernetes_asyncio import config as k8s_config
-
 import aimctl
+from aimctl.kube.kubeconfig import Configuration, load_incluster, load_kubeconfig
+from aimctl.kube.transport import ApiTransport
 from informers.ratelimit import AsyncTokenBucket
 from informers.rest import RequestObserver, RestClient
 
@@ -56,21 +56,17 @@ def in_cluster() -> bool:
     return bool(os.environ.get("KUBERNETES_SERVICE_HOST"))
 
 
-async def load_configuration(kubeconfig: Path | None = None, context: str | None = None) -> k8s_client.Configuration:
-    """Load a client configuration in controller-runtime's order (see the module docstring)."""
-    cfg = k8s_client.Configuration()
+async def load_configuration(kubeconfig: Path | None = None, context: str | None = None) -> Configuration:
+    """Load a client configuration in controller-runtime's order (see the module docstring); raises
+    :class:`aimctl.kube.kubeconfig.KubeConfigError` naming what is wrong."""
     path = kubeconfig
     if path is None and os.environ.get("KUBECONFIG"):
         path = Path(os.environ["KUBECONFIG"].split(os.pathsep)[0])
     if path is None and in_cluster():
-        k8s_config.load_incluster_config(client_configuration=cfg)  # type: ignore[no-untyped-call]
-        return cfg
+        return load_incluster()
     if path is None:
         path = Path.home() / ".kube" / "config"
-    await k8s_config.load_kube_config(
-        config_file=str(path), context=context, client_configuration=cfg, persist_config=False
-    )
-    return cfg
+    return await load_kubeconfig(path.expanduser(), context)
 
 
 def raise_open_file_limit() -> int:
@@ -86,16 +82,12 @@ def raise_open_file_limit() -> int:
 
 
 async def new_client(settings: ClientSettings, observer: RequestObserver | None = None) -> RestClient:
-    """A :class:`RestClient` that owns its ``ApiClient``s (close it with :meth:`RestClient.close`):
+    """A :class:`RestClient` that owns its transports (close it with :meth:`RestClient.close`):
     one for unary requests (a pool of ``connection_pool_size``) and one for watches (unbounded)."""
     raise_open_file_limit()
     cfg = await load_configuration(settings.kubeconfig, settings.context)
-    cfg.connection_pool_maxsize = 0  # aiohttp: no limit (the watches' pool; read at construction)
-    watch_api = k8s_client.ApiClient(cfg)
-    watch_api.user_agent = USER_AGENT
-    cfg.connection_pool_maxsize = settings.connection_pool_size
-    api = k8s_client.ApiClient(cfg)
-    api.user_agent = USER_AGENT
+    watch_api = ApiTransport(cfg, pool_size=0, user_agent=USER_AGENT)  # aiohttp: 0 = no limit
+    api = ApiTransport(cfg, pool_size=settings.connection_pool_size, user_agent=USER_AGENT)
     return RestClient(
         api,
         watch_api_client=watch_api,

@@ -15,6 +15,7 @@ import pytest
 
 from aimctl.kube.client import ClientSettings, load_configuration, new_client
 from aimctl.kube.resources import CONFIG_MAPS
+from aimctl.kube.transport import ApiTransport
 from informers.handlers import EventType, InformerEvent
 from informers.informer import Informer
 from informers.rest import RestClient
@@ -174,9 +175,7 @@ async def test_silent_watch_is_detected_by_the_watchdog(cluster: Any, namespace:
     async with anyio.create_task_group() as tg:
         proxy_port = await tg.start(proxy.serve)
         cfg.host = f"https://127.0.0.1:{proxy_port}"
-        from kubernetes_asyncio import client as k8s
-
-        via_proxy = RestClient(k8s.ApiClient(cfg), own_client=True)
+        via_proxy = RestClient(ApiTransport(cfg), own_client=True)
         direct = await new_client(ClientSettings(kubeconfig=cluster.kubeconfig))
         try:
             # 3 s of silence counts as dead here (90 s in production); the freeze lasts longer.
