@@ -84,7 +84,10 @@ def test_a_failing_action_leaves_the_next_decision_unaffected() -> None:
         raise RuntimeError("boom")
 
     machine: KindMachine[Obs] = KindMachine(
-        "Boom", ["A", "B"], "A", [Rule("explode", "A", "B", lambda o: o.broken, explode), Rule("stay", ANY, SAME, always)]
+        "Boom",
+        ["A", "B"],
+        "A",
+        [Rule("explode", "A", "B", lambda o: o.broken, explode), Rule("stay", ANY, SAME, always)],
     )
     with pytest.raises(RuntimeError, match="boom"):
         machine.decide(Obs(broken=True), "A")
