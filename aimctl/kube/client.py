@@ -33,14 +33,14 @@ from __future__ import annotations
 
 import os
 import resource
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from aiohttp.helpers import get_env_proxy_for_url
 from kubernetes_asyncio import client as k8s_client
 from kubernetes_asyncio import config as k8s_config
+from yarl import URL
 
 import aimctl
 from informers.ratelimit import AsyncTokenBucket
@@ -95,14 +95,18 @@ def raise_open_file_limit() -> int:
     return soft
 
 
-def environment_proxy(host: str) -> str | None:
+def environment_proxy(host: str | None) -> str | None:
     """The proxy the environment names for the apiserver at ``host`` (a URL), or None (no proxy
-    variable for its scheme, or ``NO_PROXY`` exempts it)."""
-    parts = urlsplit(host)
-    proxy = urllib.request.getproxies_environment().get(parts.scheme or "https")
-    if not proxy or urllib.request.proxy_bypass_environment(parts.netloc):
+    variable for its scheme, or ``NO_PROXY`` exempts it). aiohttp's own rule, applied once."""
+    if not host:
         return None
-    return proxy
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(host))
+    except LookupError:
+        return None
+    if auth is not None:
+        proxy = proxy.with_user(auth.login).with_password(auth.password)
+    return str(proxy)
 
 
 def _distrust_environment(api: Any) -> None:
