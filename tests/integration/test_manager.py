@@ -109,6 +109,8 @@ async def test_reconciling_an_unchanged_object_makes_zero_writes(rest: RestClien
     async with anyio.create_task_group() as tg:
         await tg.start(manager.run)
         await until(settled, 30, "the first reconcile's writes to come back through the watch")
+        # Events are posted off the reconcile's critical path: wait for the transition's one.
+        await until(lambda: controller.events.emitted >= 1, 10, "the transition's event to be posted")
         first_writes = writes(metrics)
         assert first_writes >= 2, "the first reconcile must have applied the child and the status"
         assert controller.events.emitted == 1
