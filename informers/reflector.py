@@ -47,7 +47,6 @@ Caveats:
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -60,6 +59,7 @@ import structlog
 from aiohttp.http_exceptions import LineTooLong
 
 from informers.backoff import Backoff
+from informers.encoding import loads
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 from informers.store import Obj
@@ -357,7 +357,7 @@ class Reflector:
                     continue
                 delivered += 1
                 self.last_event_at = time.monotonic()
-                self._handle(json.loads(line))
+                self._handle(loads(line))
         if delivered == 0 and time.monotonic() - started < 1.0:
             raise VeryShortWatch("watch closed in under 1 s without events")
 

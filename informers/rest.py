@@ -32,7 +32,6 @@ Guarantees:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -41,7 +40,7 @@ from typing import Any, Literal, Protocol
 import aiohttp
 import anyio
 
-from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch
+from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch, loads
 from informers.ratelimit import AsyncTokenBucket
 
 READ_VERBS = frozenset({"get", "list", "watch"})
@@ -284,7 +283,7 @@ class RestClient:
                     resp.release()
             if resp.status >= 400:
                 raise _error_from(resp, _loads_or_none(raw))
-            return json.loads(raw) if raw else None
+            return loads(raw) if raw else None
         finally:
             if self.observer is not None:
                 self.observer.observe(verb, resource, code, time.perf_counter() - start)
@@ -361,7 +360,7 @@ class RestClient:
 
 def _loads_or_none(raw: bytes) -> Any:
     try:
-        return json.loads(raw) if raw else None
+        return loads(raw) if raw else None
     except ValueError:
         return None
 
