@@ -175,6 +175,9 @@ class EventRecorder:
             self.failed += 1
             log.warning("event queue full: event dropped", reason=reason, buffer=EVENT_BUFFER)
             return False
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            # The senders are stopping (cancelled with the workers): post inline, through the fence.
+            return await self._post(body)
         self._queued.add(key)
         return True
 

@@ -114,3 +114,16 @@ async def test_leadership_lost_cancels_the_senders_and_nothing_more_is_posted() 
     client.release.set()
     await anyio.sleep(0.01)
     assert client.sent == [] and rec.emitted == 0
+
+
+async def test_an_event_emitted_while_the_senders_stop_is_posted_inline() -> None:
+    client = SlowClient()
+    client.release.set()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        queue = rec._queue
+        tg.cancel_scope.cancel()
+    rec._queue = queue  # the window between the senders' exit and run()'s clean-up
+    assert await rec.emit(SVC, "Normal", "Running", "a", "m")
+    assert [b["reason"] for b in client.sent] == ["Running"]
