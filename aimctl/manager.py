@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
+from aimctl.kube.events import EventRecorder
 from aimctl.kube.resources import AIM_RESOURCES, OPTIONAL_APIS
 from aimctl.reconcile import Controller, Result, TerminalError, Watch
 from informers.cache import Cache
@@ -295,6 +296,13 @@ class Manager:
             # and exit (the queues return None); whatever still runs at the deadline is cancelled.
             with anyio.CancelScope() as drain:
                 async with anyio.create_task_group() as workers:
+                    # Events are posted off the reconcile's critical path by each controller's
+                    # recorder, beside the workers: cancelled with them when leadership ends.
+                    recorders = [
+                        r for c in self.controllers if isinstance(r := getattr(c, "events", None), EventRecorder)
+                    ]
+                    for recorder in recorders:
+                        await workers.start(recorder.run)
                     for controller in self.controllers:
                         queue = self.queues[controller.name]
                         for i in range(self.config.workers_for(controller.name)):
@@ -307,6 +315,8 @@ class Manager:
                     log.info("stopping: draining workers", timeout=self.config.drain_timeout)
                     for queue in self.queues.values():
                         queue.shutdown()
+                    for recorder in recorders:
+                        recorder.close()  # the queued events are posted; later ones are posted inline
                     drain.deadline = anyio.current_time() + self.config.drain_timeout
             if drain.cancelled_caught:
                 log.warning("drain timed out; in-flight reconciles were cancelled")

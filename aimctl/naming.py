@@ -8,6 +8,7 @@ schemes (``docs/original-behaviour.md``) are reproduced exactly, including their
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -129,10 +130,12 @@ def predictor_host(isvc_name: str, namespace: str, domain_template: str = DEFAUL
     return _TEMPLATE_ACTION.sub("", host)
 
 
+@functools.lru_cache(maxsize=4096)
 def isvc_name_limit(namespace: str, domain_template: str = DEFAULT_DOMAIN_TEMPLATE) -> int:
     """The longest InferenceService name KServe accepts in ``namespace``: ``<isvc>-predictor`` at most
     63 characters and every label of the predictor's host (by default ``<isvc>-predictor-<namespace>``)
-    at most 63; -1 when even an empty name would not fit."""
+    at most 63; -1 when even an empty name would not fit. Memoised (pure, per namespace and template:
+    it renders the host up to 64 times, and every service reconcile asks)."""
     for length in range(MAX_ISVC_NAME, -1, -1):
         if all(len(label) <= MAX_NAME for label in predictor_host("x" * length, namespace, domain_template).split(".")):
             return length

@@ -77,6 +77,7 @@ class Informer:
                 selection=selection,
                 on_api_change=self._reflector_api_change,
                 optional_api=optional_api,
+                transform=transform,
                 **reflector_options,
             )
             for ns in scopes
@@ -136,7 +137,7 @@ class Informer:
     def replace(
         self, objs: list[Obj], namespace: str | None, initial: bool, within: Callable[[Obj], bool] | None = None
     ) -> None:
-        diff = self.store.replace([self.transform(o) for o in objs], namespace, within)
+        diff = self.store.replace(objs, namespace, within)  # transformed by the reflector, page by page
         for obj in diff.added:
             self._dispatch(InformerEvent(EventType.ADDED, self.resource, obj, initial=initial))
         for old, new in diff.updated:

@@ -47,7 +47,6 @@ Caveats:
 
 from __future__ import annotations
 
-import json
 import random
 import time
 from collections.abc import Callable
@@ -60,6 +59,7 @@ import structlog
 from aiohttp.http_exceptions import LineTooLong
 
 from informers.backoff import Backoff
+from informers.encoding import loads
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 from informers.store import Obj
@@ -74,7 +74,8 @@ class ReflectorSink(Protocol):
         self, objs: list[Obj], namespace: str | None, initial: bool, within: Callable[[Obj], bool] | None = None
     ) -> None:
         """The complete content after a list (for ``namespace``, or everything if ``None``; with
-        ``within``, of the stored objects it accepts — a :class:`Selection`'s)."""
+        ``within``, of the stored objects it accepts — a :class:`Selection`'s). The objects have
+        been through the reflector's ``transform`` already, if it was given one."""
         ...
 
     def apply(self, event_type: str, obj: Obj) -> None:
@@ -145,6 +146,7 @@ class Reflector:
         on_api_change: Callable[[Reflector], None] | None = None,
         selection: Selection | None = None,
         optional_api: bool = False,
+        transform: Callable[[Obj], Obj] | None = None,
     ) -> None:
         if watch_timeout_range[0] < 1 or watch_timeout_range[1] < watch_timeout_range[0]:
             raise ValueError("watch_timeout_range must be (lo, hi) with 1 <= lo <= hi")
@@ -168,6 +170,10 @@ class Reflector:
         self.max_event_bytes = max_event_bytes
         self.on_api_change = on_api_change
         self.optional_api = optional_api
+        #: Applied to each listed item as its page arrives (the informer's transform), so a raw
+        #: page — managedFields and all — is garbage as soon as it is read instead of being held
+        #: with every other page until the list completes (the initial list's peak memory).
+        self.transform = transform
         #: True while the apiserver answers 404 for the collection (CRD not installed).
         self.api_missing = False
         # Observable state, for tests and metrics.
@@ -278,10 +284,11 @@ class Reflector:
                     items, cont = [], None
                     continue
                 raise
-            for item in page.get("items") or []:
+            transform = self.transform
+            for item in page.pop("items", None) or []:
                 item.setdefault("apiVersion", self.resource.api_version)
                 item.setdefault("kind", self.resource.kind)
-                items.append(item)
+                items.append(item if transform is None else transform(item))
             meta = page.get("metadata") or {}
             cont = meta.get("continue") or None
             if not cont:
@@ -357,7 +364,7 @@ class Reflector:
                     continue
                 delivered += 1
                 self.last_event_at = time.monotonic()
-                self._handle(json.loads(line))
+                self._handle(loads(line))
         if delivered == 0 and time.monotonic() - started < 1.0:
             raise VeryShortWatch("watch closed in under 1 s without events")
 

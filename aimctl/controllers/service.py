@@ -793,7 +793,6 @@ def _pod_status_changed(event: InformerEvent) -> bool:
     )
 
 
-
 def _delete_http_route(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
     return [Deletion(HTTP_ROUTES, obj["metadata"]["namespace"], obj["metadata"]["name"])]
 

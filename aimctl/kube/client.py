@@ -21,6 +21,14 @@ per watched kind — with ``--namespaces`` listing 50 namespaces that is several
 shared, bounded pool could not hold: watches would wait for connections and starve every request.
 Their number is fixed by the configuration (kinds x namespaces). For the same reason the process's
 soft open-file limit is raised to its hard limit (as the Go runtime does for every Go program).
+
+Neither session trusts the environment per request: an aiohttp session with ``trust_env=True`` (as
+kubernetes_asyncio opens them) reads ``~/.netrc`` and the proxy variables in a worker thread for
+*every* request (two thread-pool hops per request: a sixth of the operator's CPU at 1 000 services,
+measured by ``tests/bench/bench_scale.py``). The proxy the environment names for the apiserver
+(``HTTPS_PROXY``/``NO_PROXY``, as client-go honours them) is resolved once here instead, unless the
+kubeconfig names one; netrc
+credentials are not an apiserver authentication method (client-go ignores them too).
 """
 
 from __future__ import annotations
@@ -29,6 +37,9 @@ import os
 import resource
 from dataclasses import dataclass
 from pathlib import Path
+
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 import aimctl
 from aimctl.kube.kubeconfig import Configuration, load_incluster, load_kubeconfig
@@ -81,11 +92,27 @@ def raise_open_file_limit() -> int:
     return soft
 
 
+def environment_proxy(host: str | None) -> str | None:
+    """The proxy the environment names for the apiserver at ``host`` (a URL), or None (no proxy
+    variable for its scheme, or ``NO_PROXY`` exempts it). aiohttp's own rule, applied once."""
+    if not host:
+        return None
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(host))
+    except LookupError:
+        return None
+    if auth is not None:
+        proxy = proxy.with_user(auth.login).with_password(auth.password)
+    return str(proxy)
+
+
 async def new_client(settings: ClientSettings, observer: RequestObserver | None = None) -> RestClient:
     """A :class:`RestClient` that owns its transports (close it with :meth:`RestClient.close`):
     one for unary requests (a pool of ``connection_pool_size``) and one for watches (unbounded)."""
     raise_open_file_limit()
     cfg = await load_configuration(settings.kubeconfig, settings.context)
+    if not cfg.proxy:
+        cfg.proxy = environment_proxy(cfg.host)
     watch_api = ApiTransport(cfg, pool_size=0, user_agent=USER_AGENT)  # aiohttp: 0 = no limit
     api = ApiTransport(cfg, pool_size=settings.connection_pool_size, user_agent=USER_AGENT)
     return RestClient(

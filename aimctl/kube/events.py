@@ -12,9 +12,25 @@ module only builds and posts the event correctly:
 * an event about a cluster-scoped object goes to the ``default`` namespace, as client-go does.
 
 Guarantees and caveats: :meth:`EventRecorder.emit` never raises for API errors (events are not state;
-a failure is logged and counted in :attr:`EventRecorder.failed`); it does wait for the request, which
-goes through the client's write limits like every other write. Notes go through the log scrubber's
+a failure is logged and counted in :attr:`EventRecorder.failed`). Notes go through the log scrubber's
 value layer so a secret remembered by the logger is not published in an event either.
+
+Off the reconcile's critical path, like client-go's broadcaster: while :meth:`EventRecorder.run` runs
+(the manager runs every controller's recorder beside its workers, only while leading), ``emit`` only
+queues the event and returns; a few sender tasks post the queue through the same client, so the
+client's write limits and its leader **write fence** apply (no event is sent once the lease may be
+lost), and the senders are cancelled with the workers when leadership ends. Two events per service
+were two of its five sequential round trips (issue 18).
+
+* Aggregation: an event identical to one still queued (same object, type, reason, action, note and
+  related object) is not queued again but counted in :attr:`EventRecorder.aggregated` — client-go's
+  correlator would fold it into the first one's series.
+* The queue is bounded (:data:`EVENT_BUFFER`); when it is full an event is dropped, logged and
+  counted (:attr:`EventRecorder.dropped`), never waited for: a reconcile never blocks on events.
+* Events of one object may be posted out of order by the concurrent senders; each carries the
+  ``eventTime`` of its ``emit``. On a graceful stop the queued events are posted within the drain
+  deadline; when leadership is lost they are dropped (another replica reconciles from then on).
+* Without ``run`` (unit tests, one-shot tools) ``emit`` posts and waits.
 """
 
 from __future__ import annotations
@@ -25,7 +41,10 @@ import time
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+import anyio
+import anyio.abc
 import structlog
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from aimctl.kube.resources import EVENTS
 from aimctl.logging import SCRUBBER
@@ -37,6 +56,10 @@ log = structlog.get_logger("aimctl.kube.events")
 EventType = Literal["Normal", "Warning"]
 MAX_NOTE = 1024
 MAX_REASON = 128
+#: Events queued at most while :meth:`EventRecorder.run` posts them (more are dropped and counted).
+EVENT_BUFFER = 4096
+#: Concurrent posts of queued events per recorder (each also takes one of the client's write slots).
+EVENT_SENDERS = 8
 
 
 def reporting_instance() -> str:
@@ -94,15 +117,37 @@ def build_event(
     return body
 
 
+def _correlation(body: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two events the same event (client-go's ``EventCorrelator`` key, less the time)."""
+    regarding = body["regarding"]
+    related = body.get("related") or {}
+    return (
+        regarding.get("uid") or (regarding.get("kind"), regarding.get("namespace"), regarding.get("name")),
+        body["type"],
+        body["reason"],
+        body["action"],
+        body["note"],
+        related.get("uid") or related.get("name"),
+    )
+
+
 class EventRecorder:
-    """Posts events for one controller."""
+    """Posts events for one controller (queued while :meth:`run` runs; see the module docstring)."""
 
     def __init__(self, client: RestClient, controller: str, instance: str | None = None) -> None:
         self.client = client
         self.controller = controller
         self.instance = instance or reporting_instance()
+        #: Events the apiserver accepted.
         self.emitted = 0
+        #: Events not posted: refused, failed, dropped from a full queue, or fenced.
         self.failed = 0
+        #: Events dropped because the queue was full (also counted in :attr:`failed`).
+        self.dropped = 0
+        #: Events identical to one still queued, folded into it.
+        self.aggregated = 0
+        self._queue: MemoryObjectSendStream[dict[str, Any]] | None = None
+        self._queued: set[tuple[Any, ...]] = set()
 
     async def emit(
         self,
@@ -113,15 +158,66 @@ class EventRecorder:
         note: str,
         related: Obj | None = None,
     ) -> bool:
-        """Post one event; return whether it was accepted (errors are logged, not raised)."""
+        """Post one event, or queue it while :meth:`run` runs; return whether it was accepted,
+        queued or folded into a queued one (errors are logged, not raised)."""
         body = build_event(regarding, type_, reason, action, note, self.controller, self.instance, related)
+        queue = self._queue
+        if queue is None:
+            return await self._post(body)
+        key = _correlation(body)
+        if key in self._queued:
+            self.aggregated += 1
+            return True
+        try:
+            queue.send_nowait(body)
+        except anyio.WouldBlock:
+            self.dropped += 1
+            self.failed += 1
+            log.warning("event queue full: event dropped", reason=reason, buffer=EVENT_BUFFER)
+            return False
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            # The senders are stopping (cancelled with the workers): post inline, through the fence.
+            return await self._post(body)
+        self._queued.add(key)
+        return True
+
+    async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        """Post queued events with :data:`EVENT_SENDERS` tasks until :meth:`close` (then the queued
+        ones are posted and this returns) or cancellation (the queued ones are dropped)."""
+        send, receive = anyio.create_memory_object_stream[dict[str, Any]](EVENT_BUFFER)
+        self._queue = send
+        try:
+            async with anyio.create_task_group() as tg:
+                for _ in range(EVENT_SENDERS):
+                    tg.start_soon(self._drain, receive.clone())
+                receive.close()
+                task_status.started()
+        finally:
+            if self._queue is send:
+                self._queue = None
+            send.close()
+            self._queued.clear()
+
+    def close(self) -> None:
+        """Take no more events into the queue; :meth:`run` returns once the queued ones are posted."""
+        queue, self._queue = self._queue, None
+        if queue is not None:
+            queue.close()
+
+    async def _drain(self, receive: MemoryObjectReceiveStream[dict[str, Any]]) -> None:
+        async with receive:
+            async for body in receive:
+                self._queued.discard(_correlation(body))
+                await self._post(body)
+
+    async def _post(self, body: dict[str, Any]) -> bool:
         try:
             await self.client.request(
                 "create", EVENTS.path(body["metadata"]["namespace"]), resource=EVENTS.name, body=body
             )
-        except Exception as exc:  # best effort: API, connection and timeout errors alike
+        except Exception as exc:  # best effort: API, connection, fence and timeout errors alike
             self.failed += 1
-            log.warning("could not post event", reason=reason, error=str(exc))
+            log.warning("could not post event", reason=body["reason"], error=str(exc))
             return False
         self.emitted += 1
         return True

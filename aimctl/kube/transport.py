@@ -12,20 +12,22 @@ by each read. The operator keeps one connection per watch (tens of them) plus a 
 socket read usually returns: 40 connections then cost ~3 MiB instead of ~12 MiB (measured with
 tests/bench/bench_footprint.py), for a few more, cheap, reads of a large list.
 
-Behaviour kept from kubernetes_asyncio: a JSON body is ``json.dumps``-encoded and bytes are sent as
-they are; ``trust_env`` (``HTTPS_PROXY``/``NO_PROXY`` are honoured); a 2 MiB read buffer, because one
-watch event may carry an object of up to 1.5 MiB (etcd's default request limit) on a single line.
+Behaviour kept from kubernetes_asyncio: a JSON body is encoded (by orjson) and bytes are sent as they
+are; ``HTTPS_PROXY``/``NO_PROXY`` are honoured, but resolved once by :func:`aimctl.kube.client.new_client`
+into ``Configuration.proxy`` instead of per request (``trust_env`` is off: see that module); a 2 MiB
+read buffer, because one watch event may carry an object of up to 1.5 MiB (etcd's default request
+limit) on a single line.
 """
 
 from __future__ import annotations
 
 import asyncio.sslproto
-import json
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
+import orjson
 
 from aimctl.kube.kubeconfig import Configuration
 
@@ -58,7 +60,7 @@ class ApiTransport:
         self.user_agent = user_agent
         self.session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=pool_size, ssl=configuration.ssl_context),
-            trust_env=True,
+            trust_env=False,
             read_bufsize=READ_BUFFER,
         )
 
@@ -90,7 +92,7 @@ class ApiTransport:
         authorization = await cfg.credentials.authorization()
         if authorization:
             headers["Authorization"] = authorization
-        data = body if body is None or isinstance(body, bytes | str) else json.dumps(body)
+        data = body if body is None or isinstance(body, bytes | str) else orjson.dumps(body)
         if isinstance(_request_timeout, int | float):
             timeout = aiohttp.ClientTimeout(total=_request_timeout)
         else:

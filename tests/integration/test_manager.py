@@ -119,6 +119,10 @@ async def test_reconciling_an_unchanged_object_makes_zero_writes(rest: RestClien
     async with anyio.create_task_group() as tg:
         await tg.start(manager.run)
         await wait_for(progress, settled, timeout=30, what="the first reconcile's writes to come back by the watch")
+        # Events are posted off the reconcile's critical path: wait for the transition's one.
+        await wait_for(
+            lambda: controller.events.emitted, lambda n: n >= 1, timeout=10, what="the transition's event to be posted"
+        )
         first_writes = writes(metrics)
         assert first_writes >= 2, "the first reconcile must have applied the child and the status"
         assert controller.events.emitted == 1

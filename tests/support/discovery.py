@@ -54,11 +54,19 @@ def unique(prefix: str) -> str:
 
 async def events_about(api: client.ApiClient, namespace: str, name: str, instance: str) -> list[dict[str, Any]]:
     """``events.k8s.io/v1`` events regarding the object ``name`` (cluster objects: ``default``) that
-    the operator ``instance`` reported (other test sessions' operators may share the cluster)."""
-    items = (await kube.get(api, f"/apis/events.k8s.io/v1/namespaces/{namespace}/events"))["items"]
-    return [
-        e for e in items if (e.get("regarding") or {}).get("name") == name and e.get("reportingInstance") == instance
-    ]
+    the operator ``instance`` reported (other test sessions' operators may share the cluster), once
+    they have settled (:func:`tests.support.kube.settled_events`: the operator posts events off the
+    reconcile's critical path, so they may trail the status a test just saw)."""
+
+    async def fetch() -> list[dict[str, Any]]:
+        items = (await kube.get(api, f"/apis/events.k8s.io/v1/namespaces/{namespace}/events"))["items"]
+        return [
+            e
+            for e in items
+            if (e.get("regarding") or {}).get("name") == name and e.get("reportingInstance") == instance
+        ]
+
+    return await kube.settled_events(fetch)
 
 
 def condition(obj: dict[str, Any], type_: str) -> dict[str, Any]:

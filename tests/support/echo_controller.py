@@ -10,6 +10,12 @@ installed by :func:`ensure_echo_crd`. For an ``Echo`` named *n*, the controller:
 * applies ``status`` ``{phase: Echoed, observedGeneration, child}`` — skipped when unchanged;
 * emits one ``Normal`` event when the phase changes (never one per reconcile).
 
+Like the AIM controllers it reads its own writes (``docs/reconcile.md``): the object its status
+write returned is used instead of the cached copy while the cache is older, so a reconcile that
+starts before the watch delivers that write does not write the status (and emit the event) again.
+Events are posted off the reconcile's critical path, so nothing else slows a reconcile down enough
+to hide a missing read-your-writes.
+
 It records, per key, the monotonic time each reconcile started, for the benchmarks.
 """
 
@@ -93,6 +99,21 @@ class EchoController:
         self.events = EventRecorder(manager.client, self.name)
         self.reconciles: dict[str, list[float]] = defaultdict(list)
         self.reconciled_rv: dict[str, str] = {}
+        self._written: dict[str, dict[str, Any]] = {}
+
+    def _read(self, key: str) -> dict[str, Any] | None:
+        """The cached Echo, or the newer one this controller's last status write returned."""
+        cached = self.echoes.get(key)
+        mine = self._written.get(key)
+        if cached is None or mine is None:
+            self._written.pop(key, None)
+            return cached
+        if cached["metadata"]["uid"] == mine["metadata"]["uid"] and int(cached["metadata"]["resourceVersion"]) < int(
+            mine["metadata"]["resourceVersion"]
+        ):
+            return mine
+        del self._written[key]
+        return cached
 
     def watches(self) -> list[Watch]:
         return [
@@ -102,7 +123,7 @@ class EchoController:
 
     async def reconcile(self, key: str) -> Result:
         self.reconciles[key].append(time.monotonic())
-        echo = self.echoes.get(key)
+        echo = self._read(key)
         if echo is None:
             return Result()
         meta = echo["metadata"]
@@ -132,6 +153,8 @@ class EchoController:
         previous = (echo.get("status") or {}).get("phase")
         status = {"phase": "Echoed", "observedGeneration": meta.get("generation"), "child": child_name}
         written = await self.status.apply_status(ECHOES, echo, status)
+        if written is not None:
+            self._written[key] = written
         if written is not None and previous != "Echoed":
             await self.events.emit(echo, "Normal", "Echoed", "Reconcile", f"echoed into ConfigMap {child_name}")
         return Result()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from kubernetes_asyncio import client
@@ -67,3 +69,35 @@ async def create(api: client.ApiClient, path: str, body: dict[str, Any]) -> Any:
 
 async def delete(api: client.ApiClient, path: str, propagation: str = "Background") -> Any:
     return await request(api, "DELETE", path, {"propagationPolicy": propagation})
+
+
+#: How long an event list must stay unchanged to count as settled, and the longest wait for it.
+EVENTS_QUIET_SECONDS = 1.5
+EVENTS_SETTLE_LIMIT = 20.0
+
+
+async def settled_events(
+    fetch: Callable[[], Awaitable[list[dict[str, Any]]]],
+    quiet: float = EVENTS_QUIET_SECONDS,
+    limit: float = EVENTS_SETTLE_LIMIT,
+) -> list[dict[str, Any]]:
+    """``fetch()``'s events once the list has not changed for ``quiet`` seconds (at most ``limit``).
+
+    The operator posts Events off the reconcile's critical path (``aimctl/kube/events.py``), so an
+    event may land just after the status a test waited for; reading the list once would race it.
+    Waiting for a quiet list makes assertions of presence *and* of absence (no second event) hold."""
+    import anyio
+
+    def names(events: list[dict[str, Any]]) -> set[str]:
+        return {str(e["metadata"]["name"]) for e in events}
+
+    events = await fetch()
+    still_since = deadline = time.monotonic()
+    deadline += limit
+    while time.monotonic() - still_since < quiet and time.monotonic() < deadline:
+        await anyio.sleep(0.25)
+        fresh = await fetch()
+        if names(fresh) != names(events):
+            still_since = time.monotonic()
+        events = fresh
+    return events

@@ -172,8 +172,13 @@ async def absent(api: client.ApiClient, path: str) -> bool:
 
 
 async def events_for(api: client.ApiClient, namespace: str, name: str) -> list[dict[str, Any]]:
-    items = (await kube.get(api, f"/apis/events.k8s.io/v1/namespaces/{namespace}/events"))["items"]
-    return [e for e in items if (e.get("regarding") or {}).get("name") == name and e["regarding"]["kind"] == KIND]
+    """Events regarding the AIMService ``name``, once settled (see :func:`kube.settled_events`)."""
+
+    async def fetch() -> list[dict[str, Any]]:
+        items = (await kube.get(api, f"/apis/events.k8s.io/v1/namespaces/{namespace}/events"))["items"]
+        return [e for e in items if (e.get("regarding") or {}).get("name") == name and e["regarding"]["kind"] == KIND]
+
+    return await kube.settled_events(fetch)
 
 
 async def isolate(api: client.ApiClient, namespace: str) -> None:

@@ -230,3 +230,31 @@ async def test_selections_list_each_type_and_relists_keep_the_other_types_object
     assert ("fieldSelector", f"type={cfg_type}") in client.queries[1]
     await inf.reflectors[0]._list()  # the dockerconfigjson one is now empty: only "j" goes
     assert [o["metadata"]["name"] for o in inf.store] == ["c"]
+
+
+async def test_listed_items_are_transformed_page_by_page_once(sleeps: list[float]) -> None:
+    """The informer's transform runs on each page as it arrives (the raw pages are not all held
+    until the list completes), once per object, and the stored objects are the transformed ones."""
+    seen: list[tuple[str, int]] = []
+    pages_read = 0
+
+    class Paged(ScriptedClient):
+        async def request(self, verb: str, path: str, **kw: Any) -> Any:
+            nonlocal pages_read
+            pages_read += 1
+            return await super().request(verb, path, **kw)
+
+    def slim(obj: dict[str, Any]) -> dict[str, Any]:
+        seen.append((obj["metadata"]["name"], pages_read))
+        return {"metadata": {k: v for k, v in obj["metadata"].items() if k != "managedFields"}}
+
+    def fat(name: str) -> dict[str, Any]:
+        return {"metadata": {**cm(name, "10")["metadata"], "managedFields": [{"manager": "x"}]}}
+
+    first = page("10", fat("a"), fat("b"))
+    first["metadata"]["continue"] = "next"
+    client = Paged([first, page("10", fat("c"))], [])
+    inf = informer(client, transform=slim)
+    await run_until_stop(inf)
+    assert seen == [("a", 1), ("b", 1), ("c", 2)], "each page is transformed before the next is read, once"
+    assert all("managedFields" not in o["metadata"] for o in inf.store) and len(inf.store) == 3

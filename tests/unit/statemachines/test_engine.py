@@ -67,11 +67,32 @@ def test_unknown_or_missing_state_starts_from_initial() -> None:
     assert MACHINE.decide(Obs(), "Bogus").source == "Pending"
 
 
-def test_decisions_are_repeatable_and_leave_no_models_behind() -> None:
+def test_decisions_are_repeatable_and_reuse_one_emptied_model() -> None:
     first = MACHINE.decide(Obs(done=True), "Pending")
     second = MACHINE.decide(Obs(done=True), "Pending")
     assert first == second
-    assert MACHINE.machine.models == []
+    models = list(MACHINE.machine.models)
+    for _ in range(5):
+        MACHINE.decide(Obs(broken=True), "Ready")
+    assert MACHINE.machine.models == models and len(models) == 1, "one model per kind, added once"
+    assert models[0].obs is None and models[0].out == Outcome(), "no observation outlives its decision"
+
+
+def test_a_failing_action_leaves_the_next_decision_unaffected() -> None:
+    def explode(obs: Obs, out: Outcome) -> None:
+        out.condition("Ready", True, "Half")
+        raise RuntimeError("boom")
+
+    machine: KindMachine[Obs] = KindMachine(
+        "Boom",
+        ["A", "B"],
+        "A",
+        [Rule("explode", "A", "B", lambda o: o.broken, explode), Rule("stay", ANY, SAME, always)],
+    )
+    with pytest.raises(RuntimeError, match="boom"):
+        machine.decide(Obs(broken=True), "A")
+    d = machine.decide(Obs(), "A")
+    assert (d.rule, d.source, d.state, d.conditions) == ("stay", "A", "A", ())
 
 
 def test_missing_catch_all_is_reported_with_kind_and_state() -> None:

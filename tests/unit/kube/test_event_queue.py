@@ -1,0 +1,129 @@
+"""EventRecorder off the critical path: ``emit`` queues while ``run`` runs; fenced writes are refused."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio
+import pytest
+
+from aimctl.kube import events
+from aimctl.kube.events import EventRecorder
+from informers.rest import RestClient, WriteFenced
+
+SVC = {"apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "s", "namespace": "n"}}
+
+
+class SlowClient:
+    """Records creates; each waits until ``release`` is set (an apiserver that has not answered yet)."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+        self.release = anyio.Event()
+
+    async def request(self, verb: str, path: str, **kw: Any) -> Any:
+        await self.release.wait()
+        self.sent.append(kw["body"])
+        return kw["body"]
+
+
+async def test_emit_without_run_posts_and_waits() -> None:
+    client = SlowClient()
+    client.release.set()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    assert await rec.emit(SVC, "Normal", "Running", "running", "ok")
+    assert [b["reason"] for b in client.sent] == ["Running"] and rec.emitted == 1
+
+
+async def test_emit_while_running_returns_before_the_post_and_close_posts_the_rest() -> None:
+    client = SlowClient()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        with anyio.fail_after(1):  # the apiserver has not answered: emit must not wait for it
+            for i in range(20):
+                assert await rec.emit(SVC, "Normal", f"R{i}", "a", "m")
+        assert client.sent == [] and rec.emitted == 0
+        rec.close()
+        client.release.set()
+    assert sorted(b["reason"] for b in client.sent) == sorted(f"R{i}" for i in range(20))
+    assert rec.emitted == 20
+    client.sent.clear()
+    assert await rec.emit(SVC, "Normal", "after", "a", "m")  # not running any more: posted inline
+    assert [b["reason"] for b in client.sent] == ["after"]
+
+
+async def test_a_full_buffer_drops_and_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events, "EVENT_BUFFER", 2)
+    monkeypatch.setattr(events, "EVENT_SENDERS", 1)
+    client = SlowClient()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        results = [await rec.emit(SVC, "Normal", f"R{i}", "a", "m") for i in range(6)]
+        await anyio.sleep(0.01)
+        assert results.count(False) >= 1 and rec.dropped == results.count(False)
+        tg.cancel_scope.cancel()
+
+
+async def test_queued_events_go_through_the_clients_write_fence() -> None:
+    """After the lease may be lost the client refuses writes: a queued event is not sent."""
+    client = RestClient(api_client=None, write_fence=lambda: 0.0)
+    with pytest.raises(WriteFenced):  # refused before anything is sent (there is no connection at all)
+        await client.request("create", "/apis/events.k8s.io/v1/namespaces/n/events", body={})
+    rec = EventRecorder(client, "svc", "i")
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        assert await rec.emit(SVC, "Normal", "Running", "a", "m")
+        rec.close()
+    assert rec.emitted == 0 and rec.failed == 1
+
+
+async def test_an_event_identical_to_a_queued_one_is_folded_into_it() -> None:
+    client = SlowClient()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        for _ in range(3):
+            assert await rec.emit(SVC, "Warning", "Failed", "a", "the same note")
+        assert await rec.emit(SVC, "Warning", "Failed", "a", "another note")
+        assert rec.aggregated == 2
+        rec.close()
+        client.release.set()
+    assert [b["note"] for b in client.sent] in (
+        ["the same note", "another note"],
+        ["another note", "the same note"],
+    )
+    # Once posted, the same event again is a new event (a later transition), not folded.
+    client.sent.clear()
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        assert await rec.emit(SVC, "Warning", "Failed", "a", "the same note")
+        rec.close()
+    assert len(client.sent) == 1 and rec.aggregated == 2
+
+
+async def test_leadership_lost_cancels_the_senders_and_nothing_more_is_posted() -> None:
+    client = SlowClient()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        assert await rec.emit(SVC, "Normal", "Running", "a", "m")
+        await anyio.sleep(0.01)
+        tg.cancel_scope.cancel()  # what the manager does to the workers' group when the lease is lost
+    client.release.set()
+    await anyio.sleep(0.01)
+    assert client.sent == [] and rec.emitted == 0
+
+
+async def test_an_event_emitted_while_the_senders_stop_is_posted_inline() -> None:
+    client = SlowClient()
+    client.release.set()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        queue = rec._queue
+        tg.cancel_scope.cancel()
+    rec._queue = queue  # the window between the senders' exit and run()'s clean-up
+    assert await rec.emit(SVC, "Normal", "Running", "a", "m")
+    assert [b["reason"] for b in client.sent] == ["Running"]
