@@ -38,8 +38,8 @@ async def test_sessions_do_not_consult_the_environment_per_request(tmp_path: Pat
     rest = await new_client(ClientSettings(kubeconfig=kubeconfig(tmp_path)))
     try:
         for api in (rest.api_client, rest.watch_api_client):
-            assert api.rest_client.pool_manager.trust_env is False
-            assert api.rest_client.proxy is None
+            assert api.session.trust_env is False
+            assert api.configuration.proxy is None
     finally:
         await rest.close()
 
@@ -48,8 +48,8 @@ async def test_the_environments_proxy_is_resolved_once(tmp_path: Path, monkeypat
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     rest = await new_client(ClientSettings(kubeconfig=kubeconfig(tmp_path, "https://api.example:6443")))
     try:
-        assert rest.api_client.rest_client.proxy == "http://proxy.example:3128"
-        assert rest.watch_api_client.rest_client.proxy == "http://proxy.example:3128"
+        assert rest.api_client.configuration.proxy == "http://proxy.example:3128"
+        assert rest.watch_api_client.configuration.proxy == "http://proxy.example:3128"
     finally:
         await rest.close()
 
