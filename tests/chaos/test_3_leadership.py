@@ -104,7 +104,9 @@ async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
             stale = [w for w in old_writes if w.received > first_new]
             creates: dict[str, int] = {}
             for w in chaos.writes():
-                if w.ok and w.resource == "inferenceservices" and w.namespace == ns and w.verb == "create":
+                # Server-side apply creates with a PATCH answered 201: count both ways of creating.
+                created = w.verb == "create" or (w.verb == "patch" and w.code == 201)
+                if w.ok and w.resource == "inferenceservices" and w.namespace == ns and created and not w.subresource:
                     creates[w.name] = creates.get(w.name, 0) + 1
             deletes = [w for w in chaos.writes() if w.ok and w.resource == "inferenceservices"
                        and w.namespace == ns and w.verb == "delete"]  # fmt: skip
