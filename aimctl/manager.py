@@ -19,12 +19,17 @@ Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
     4. on :meth:`request_stop` (SIGTERM): stop handing out keys, let in-flight reconciles finish for
        at most ``drain_timeout`` (20 s), release the lease, stop informers and servers — all within
        ``shutdown_timeout`` (30 s, the pod's default grace period);
-    5. if the lease is lost, the workers are cancelled at once and :meth:`run` raises
-       :class:`informers.leaderelection.LeaderElectionLost`: the process must exit; it never goes on
-       as a follower with a possibly stale view. Before that, writes are already refused: the
-       controllers' client (:attr:`Manager.client`) carries the elector's write fence (see
-       :mod:`informers.leaderelection`), and the elector has a client of its own (own token bucket,
-       no write slots) so renewals never wait behind reconcile writes.
+    5. if the lease cannot be renewed, the manager *steps down* and stays up as a follower: the
+       controllers' client refuses writes from the moment the lease may have been taken (it carries
+       the elector's write fence, see :mod:`informers.leaderelection`); then every worker is
+       cancelled and awaited (nothing that writes outlives the term), while the informers, caches,
+       queues and probe servers keep running; the process campaigns again, and when it re-acquires
+       the lease it starts the workers anew after replaying every cached object to the controllers
+       (a full requeue: the reconciles cancelled at the step-down, and whatever another leader did
+       meanwhile, are all looked at again). ``/healthz`` stays 200 throughout and ``/readyz`` stays
+       200 too (a follower with synced caches is a ready standby); ``leader_election_master_status``
+       follows the lease. The elector has a client of its own (own token bucket, no write slots) so
+       renewals never wait behind reconcile writes.
 
 Events from an informer's initial list (and resyncs) are enqueued at low priority, every other event
 at normal priority, so new and changed objects are served first after a start or a failover.
@@ -48,7 +53,7 @@ from aimctl.reconcile import Controller, Result, TerminalError, Watch
 from informers.cache import Cache
 from informers.handlers import Handler, InformerEvent
 from informers.informer import Informer
-from informers.leaderelection import LeaderElectionConfig, LeaderElectionLost, LeaderElector
+from informers.leaderelection import LeaderElectionConfig, LeaderElector
 from informers.ratelimit import AsyncTokenBucket
 from informers.resource import Resource
 from informers.rest import RestClient
@@ -115,6 +120,8 @@ class Manager:
         self.queues: dict[str, WorkQueue[str]] = {}
         self.synced = False
         self.leading = False
+        #: Leadership terms this process has begun (``_lead`` calls): more than 1 after a step-down.
+        self.terms = 0
         self.elector: LeaderElector | None = None
         self.servers: list[ProbeServer] = []
         self._stop: anyio.Event | None = None
@@ -197,14 +204,14 @@ class Manager:
         return self.synced
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
-        """Run until :meth:`request_stop` (returns) or until the lease is lost (raises
-        :class:`LeaderElectionLost`) or the caches fail to sync (raises :class:`CacheSyncTimeout`)."""
+        """Run until :meth:`request_stop` (returns) or until the caches fail to sync (raises
+        :class:`CacheSyncTimeout`); a lost lease is a step-down, never an exit (see the module docstring)."""
         if self._stop is None:
             self._stop = anyio.Event()
             if self._stop_requested:
                 self._stop.set()
         self._register_scrape_sources()
-        lost = sync_timeout = False
+        sync_timeout = False
         try:
             async with anyio.create_task_group() as tg:
                 await self._start_servers(tg)
@@ -226,12 +233,8 @@ class Manager:
                         else:
                             await self._lead()
                 tg.cancel_scope.cancel()
-        except* LeaderElectionLost:
-            lost = True
         finally:
             self.synced = False
-        if lost:
-            raise LeaderElectionLost("leader election lost")
         if sync_timeout:
             raise CacheSyncTimeout(f"caches did not sync within {self.config.cache_sync_timeout}s")
 
@@ -286,8 +289,15 @@ class Manager:
         )
 
     async def _lead(self) -> None:
-        """Run the workers until a stop is requested, then drain them (bounded)."""
+        """Run the workers until a stop is requested, then drain them (bounded); cancelled (and
+        awaited) by the elector when the lease is lost. A term after the first begins with a full
+        requeue from the caches."""
         assert self._stop is not None
+        self.terms += 1
+        if self.terms > 1:
+            # Reconciles cancelled at the step-down were dropped from the queues, and another leader
+            # may have acted meanwhile: every controller looks at every cached object again.
+            self.cache.resync()
         self.leading = True
         if not self.config.leader_election:
             self.metrics.set_leader(self.config.leader_election_id, True)

@@ -14,10 +14,16 @@ Expected flow of :meth:`LeaderElector.run`:
        watch event plus one write;
     2. lead: call ``lead()`` while renewing every retry period; each renewal may retry until the
        renew deadline;
-    3. if a renewal misses the deadline, ``lead()`` is cancelled and :class:`LeaderElectionLost` is
-       raised — the caller must exit the process, never go on reconciling as a follower;
+    3. if a renewal misses the deadline, the process *steps down*: ``lead()`` is cancelled and
+       awaited (so nothing it started is still running), one line is logged, ``on_change(False)`` is
+       called, and the elector goes back to 1 — the process is a follower again, campaigning, and
+       calls ``lead()`` anew when it re-acquires the lease (``on_change(True)``, another line). The
+       process never exits for a lost lease: its caches stay warm, so the next takeover (by it or
+       another replica) needs no relist, and an outage of the apiserver or etcd longer than the
+       renew deadline costs no restart;
     4. if ``lead()`` returns or the elector is cancelled (graceful shutdown), the lease is released
-       (rewritten with no holder and ``leaseDurationSeconds: 1``) within the renew deadline.
+       (rewritten with no holder and ``leaseDurationSeconds: 1``) within the renew deadline — but
+       never after a step-down: a lease this process may have lost is not touched.
 
 Guarantees and caveats:
     * expiry is judged from the *local monotonic* time at which this process last saw the lease
@@ -33,7 +39,8 @@ Guarantees and caveats:
       controllers' client this fence: no write is sent once it reaches zero, and none is given more
       time than it has left — also after a pause (SIGSTOP, a frozen VM): on resuming, the first
       write is refused, even before the renew loop notices. The renew loop gives up at the same
-      moment (``lead()`` is cancelled, :class:`LeaderElectionLost` is raised);
+      moment (``lead()`` is cancelled: the step-down), and the fence stays closed until the lease is
+      acquired again (the start of that successful acquire + the renew deadline, as for a renewal);
     * the elector has its own budget: the manager gives it a client with its own token bucket and no
       write slots (client-go gives leader election a client of its own), so renewals never queue
       behind a burst of reconcile writes;
@@ -63,10 +70,6 @@ from informers.rest import ApiError, RestClient
 log = structlog.get_logger("informers.leaderelection")
 
 LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
-
-
-class LeaderElectionLost(Exception):
-    """The lease could not be renewed within the renew deadline."""
 
 
 def default_identity() -> str:
@@ -157,6 +160,8 @@ class LeaderElector:
         self.observed_at = 0.0
         self._resource_version: str | None = None
         self._lost = False
+        #: How many times this process has acquired the lease (1 on the first term).
+        self.terms = 0
         self._renewed_at: float | None = None
         self._poke: anyio.Event | None = None
         self._rng = random.Random()
@@ -175,30 +180,44 @@ class LeaderElector:
         return self.write_deadline - self.clock()
 
     async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
-        """Acquire the lease, run ``lead()`` while holding it, release it when ``lead()`` returns.
-
-        Raises :class:`LeaderElectionLost` if renewal fails (``lead()`` is cancelled first).
+        """Campaign, run ``lead()`` while holding the lease, step down and campaign again whenever
+        renewal fails; release the lease and return when ``lead()`` returns (see the module docstring).
         """
-        await self._acquire_loop()
-        self._set_leader(True)
-        log.info(
-            "became leader",
-            lease=f"{self.config.namespace}/{self.config.name}",
-            identity=self.config.identity,
-        )
-        try:
-            async with anyio.create_task_group() as tg:
-                tg.start_soon(self._renew_loop, tg.cancel_scope, name="leader-renew")
-                await lead()
-                tg.cancel_scope.cancel()
-        finally:
-            lost = self._lost
-            self._set_leader(False)
-            if not lost and self.config.release_on_cancel:
-                with anyio.CancelScope(shield=True), anyio.move_on_after(self.config.renew_deadline):
-                    await self.release()
-        if lost:
-            raise LeaderElectionLost(f"lease {self.config.namespace}/{self.config.name} lost")
+        lease = f"{self.config.namespace}/{self.config.name}"
+        while True:
+            await self._acquire_loop()
+            self._lost = False
+            self.terms += 1
+            self._set_leader(True)
+            if self.terms == 1:
+                log.info("became leader", lease=lease, identity=self.config.identity)
+            else:
+                log.warning(
+                    "became leader again after stepping down",
+                    lease=lease,
+                    identity=self.config.identity,
+                    term=self.terms,
+                )
+            try:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(self._renew_loop, tg.cancel_scope, name="leader-renew")
+                    await lead()
+                    tg.cancel_scope.cancel()
+            finally:
+                lost = self._lost
+                self._set_leader(False)
+                if not lost and self.config.release_on_cancel:
+                    with anyio.CancelScope(shield=True), anyio.move_on_after(self.config.renew_deadline):
+                        await self.release()
+            if not lost:
+                return
+            # lead() was cancelled and has returned: nothing it started runs any more.
+            log.error(
+                "lost the lease; stepped down (leading work stopped, caches kept) and campaigning again",
+                lease=lease,
+                identity=self.config.identity,
+                renew_deadline=self.config.renew_deadline,
+            )
 
     async def release(self) -> bool:
         """Give the lease up (only if this process holds it); return whether it was released."""
@@ -352,8 +371,8 @@ class LeaderElector:
             with anyio.move_on_after(max(0.0, self.write_time_left())):
                 renewed = await self._renew_until_success()
             if not renewed:
-                log.error(
-                    "failed to renew lease within the renew deadline; leadership lost",
+                log.warning(
+                    "failed to renew lease within the renew deadline; stepping down",
                     lease=f"{cfg.namespace}/{cfg.name}",
                     deadline=cfg.renew_deadline,
                 )

@@ -45,8 +45,9 @@ no kubeconfig, an unknown context, an unreachable apiserver or rejected credenti
 with one line naming the cause and the fix, and exit code 1 (no traceback).
 
 Exit codes: 0 after a graceful shutdown (SIGTERM or SIGINT: workers drained, lease released, all
-within the shutdown timeout); 1 when the lease was lost, the caches did not sync in 2 minutes, or the
-shutdown timed out.
+within the shutdown timeout); 1 when the caches did not sync in 2 minutes, or the shutdown timed out. A
+lost lease is not an exit: the process steps down to a follower and campaigns again
+(``aimctl.manager``).
 """
 
 from __future__ import annotations
@@ -67,7 +68,6 @@ from aimctl.kube.client import ClientSettings, new_client
 from aimctl.logging import configure_logging
 from aimctl.manager import CacheSyncTimeout, Manager, ManagerConfig
 from aimctl.reconcile import Controller
-from informers.leaderelection import LeaderElectionLost
 from metrics.registry import OperatorMetrics
 
 log = structlog.get_logger("aimctl.run")
@@ -149,9 +149,6 @@ async def serve(
             tg.start_soon(on_signals, name="signals")
             try:
                 await manager.run()
-            except LeaderElectionLost:
-                log.error("leader election lost; exiting")
-                exit_code = 1
             except CacheSyncTimeout:
                 exit_code = 1
             tg.cancel_scope.cancel()

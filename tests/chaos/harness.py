@@ -63,6 +63,40 @@ def figure(scenario: str, **values: Any) -> None:
 
 
 @dataclass
+class Outcome:
+    done: anyio.Event = field(default_factory=anyio.Event)
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class ChaosRuns:
+    """The scenarios of the selected tests, started once by the ``chaos_runs`` fixture (conftest.py)."""
+
+    outcomes: dict[str, Outcome]
+
+    async def result(self, module: str) -> None:
+        outcome = self.outcomes[module]
+        await outcome.done.wait()
+        if outcome.error is not None:
+            raise outcome.error
+
+
+class Phases:
+    """Prints how long each phase of a scenario took (``[chaos phase]`` lines): where the time goes."""
+
+    def __init__(self, scenario: str) -> None:
+        self.scenario = scenario
+        self.start = self.last = time.monotonic()
+
+    def mark(self, phase: str) -> float:
+        now = time.monotonic()
+        took, self.last = now - self.last, now
+        print(f"[chaos phase] {self.scenario}: {phase} took {took:.1f} s (at {now - self.start:.1f} s)", flush=True)
+        return took
+
+
+@dataclass
 class ChaosCluster:
     local: Any  # aimctl.devcluster.cluster.DevCluster, audit log on
     api: client.ApiClient
@@ -97,14 +131,6 @@ class ChaosCluster:
             await kube.delete(self.api, f"/api/v1/namespaces/{name}")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class ChaosOperator:
     """See the module docstring. ``user`` is the apiserver's name for this process's writes."""
@@ -121,12 +147,15 @@ class ChaosOperator:
     unexpected_exits: int = 0
     intentional_kills: int = 0
     exit_codes: list[int] = field(default_factory=list)
-    probe_port: int = 0
-    metrics_port: int = 0
+    _probe_port: int | None = None
+    _log_offset: int = 0
     _expect_exit: bool = False
 
     def start(self) -> None:
-        self.probe_port, self.metrics_port = _free_port(), _free_port()
+        # Port 0: the process binds free ports itself and logs them (``serving``); ports picked here
+        # and bound later collide when several operators start at once.
+        path = self.log_dir / f"{self.name}.log"
+        self._probe_port, self._log_offset = None, path.stat().st_size if path.exists() else 0
         self.starts += 1
         kubeconfig = self.proxy.kubeconfig(self.log_dir / f"{self.name}.kubeconfig")
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "POD_NAME": f"chaos-{self.name}",
@@ -135,8 +164,8 @@ class ChaosOperator:
         env.pop("AIMCTL_EXTRA_CONTROLLERS", None)
         log = (self.log_dir / f"{self.name}.log").open("ab")
         argv = [sys.executable, "-m", "aimctl.cli.main", "run", "--kubeconfig", str(kubeconfig),
-                "--metrics-bind-address", f"127.0.0.1:{self.metrics_port}",
-                "--health-probe-bind-address", f"127.0.0.1:{self.probe_port}", *self.args]  # fmt: skip
+                "--metrics-bind-address", "127.0.0.1:0",
+                "--health-probe-bind-address", "127.0.0.1:0", *self.args]  # fmt: skip
         self.proc = subprocess.Popen(argv, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
         log.close()
         self._expect_exit = False
@@ -168,8 +197,24 @@ class ChaosOperator:
                 out.append(json.loads(raw))
         return out
 
+    @property
+    def probe_port(self) -> int | None:
+        """The port of ``/healthz`` and ``/readyz`` of the running process (from its ``serving`` line)."""
+        if self._probe_port is None:
+            path = self.log_dir / f"{self.name}.log"
+            with contextlib.suppress(OSError), path.open("rb") as f:
+                f.seek(self._log_offset)
+                for raw in f:
+                    if b'"serving"' in raw and b"/healthz" in raw:
+                        with contextlib.suppress(ValueError, KeyError):
+                            self._probe_port = int(json.loads(raw)["address"].rsplit(":", 1)[1])
+                            break
+        return self._probe_port
+
     def probe(self, path: str = "/healthz", timeout: float = 5.0) -> int:
-        """HTTP status of the probe endpoint (0: no answer within ``timeout``)."""
+        """HTTP status of the probe endpoint (0: no answer within ``timeout``, or not serving yet)."""
+        if self.probe_port is None:
+            return 0
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.probe_port}{path}", timeout=timeout) as resp:
                 return int(resp.status)
@@ -178,7 +223,7 @@ class ChaosOperator:
         except OSError:
             return 0
 
-    async def wait_ready(self, within: float = 180) -> None:
+    async def wait_ready(self, within: float = 300) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             if self.probe("/readyz", 2) == 200:

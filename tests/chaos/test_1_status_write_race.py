@@ -13,6 +13,7 @@ deleted service is written more than 10 s after its deletion, and none exists a 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import random
 import time
@@ -21,7 +22,7 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.chaos.harness import ChaosCluster, Fleet, figure, operators, size
+from tests.chaos.harness import ChaosCluster, ChaosRuns, Fleet, Phases, figure, operators, size
 from tests.support import kube
 from tests.support.fault_proxy import Rule
 
@@ -30,44 +31,78 @@ pytestmark = pytest.mark.cluster
 EDIT_HZ = 20.0
 
 
-async def test_status_write_race(chaos: ChaosCluster, chaos_tmp: Path) -> None:
+EXCLUSIVE = False
+
+
+async def test_status_write_race(chaos_runs: ChaosRuns) -> None:
+    await chaos_runs.result(__name__)
+
+
+async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
     count = size(100, 500)
     edit_seconds = 20.0 if count <= 100 else 60.0
     ns = await chaos.namespace("race")
     fleet = Fleet(chaos, ns, count)
+    phases = Phases("1 status-write race")
     try:
         async with operators(chaos, chaos_tmp) as start:
             op = await start("race", ["--no-leader-elect", "--namespaces", ns])
             await op.wait_ready()
+            phases.mark("operator ready")
             await fleet.prepare()
+            phases.mark("image and template (discovery)")
             t0 = time.monotonic()
             await fleet.create()
+            phases.mark("create services")
             first = await fleet.wait_converged(300, "the fleet to converge before the faults")
+            phases.mark("initial convergence")
             figure("1 status-write race", services=count, initial_converge_s=time.monotonic() - t0)
 
             op.proxy.add(Rule("late status answers", method="PATCH", path=r"/aimservices/[^/]+/status$",
                               delay_response=1.5))  # fmt: skip
             rng = random.Random(11)
-            edits = 0
+            edits = failed_edits = 0
             deleted_at: dict[str, dt.datetime] = {}
             to_delete = fleet.names()[1::2]
-            started = time.monotonic()
             base = f"/apis/aim.silogen.ai/v1alpha1/namespaces/{ns}/aimservices"
-            while (elapsed := time.monotonic() - started) < edit_seconds:
-                if not deleted_at and elapsed >= edit_seconds / 2:
-                    for name in to_delete:
-                        deleted_at[name] = dt.datetime.now(dt.UTC)
-                    await fleet.delete(to_delete)
-                name = rng.choice(fleet.live())
-                patch = {"spec": {"replicas": rng.randint(1, 4), "env": [{"name": "EDIT", "value": str(edits)}]}}
+            # Edits are sent at EDIT_HZ whatever the apiserver's latency (at most 32 in flight), and the
+            # deletes beside them (16 at a time); each delete's time is taken as it is sent.
+            in_flight, deleting = anyio.Semaphore(32), anyio.CapacityLimiter(16)
+
+            async def edit(name: str, n: int) -> None:
+                nonlocal edits, failed_edits
+                patch = {"spec": {"replicas": rng.randint(1, 4), "env": [{"name": "EDIT", "value": str(n)}]}}
                 try:
                     await kube.request(chaos.api, "PATCH", f"{base}/{name}", patch, "application/merge-patch+json")
                     edits += 1
-                except Exception:
-                    pass
-                await anyio.sleep(max(0.0, started + (edits + 1) / EDIT_HZ - time.monotonic()))
+                except Exception:  # e.g. a service deleted meanwhile
+                    failed_edits += 1
+                finally:
+                    in_flight.release()
+
+            async def delete(name: str) -> None:
+                async with deleting:
+                    fleet.deleted.add(name)
+                    deleted_at[name] = dt.datetime.now(dt.UTC)
+                    with contextlib.suppress(Exception):
+                        await kube.delete(chaos.api, f"{base}/{name}")
+
+            started = time.monotonic()
+            async with anyio.create_task_group() as tg:
+                sent, deletes_sent = 0, False
+                while (elapsed := time.monotonic() - started) < edit_seconds:
+                    if not deletes_sent and elapsed >= edit_seconds / 2:
+                        deletes_sent = True
+                        for name in to_delete:
+                            tg.start_soon(delete, name)
+                    await in_flight.acquire()
+                    tg.start_soon(edit, rng.choice(fleet.live()), sent)
+                    sent += 1
+                    await anyio.sleep(max(0.0, started + sent / EDIT_HZ - time.monotonic()))
             op.proxy.clear()
+            phases.mark("edits and deletes under late status answers")
             converge = await fleet.converge(300, "every service to converge to its last spec")
+            phases.mark("convergence after the faults")
 
             # A minute after the deletes, nothing of the deleted services may exist; and nothing may
             # have been written for them once the operator had seen the delete (10 s of grace).
@@ -75,6 +110,7 @@ async def test_status_write_race(chaos: ChaosCluster, chaos_tmp: Path) -> None:
             wait = 60 - (dt.datetime.now(dt.UTC) - deletes_done).total_seconds()
             if wait > 0:
                 await anyio.sleep(wait)
+            phases.mark("wait until a minute after the deletes")
             problems = await fleet.problems()
             late_writes = [
                 w for w in chaos.writes(user=op.user)
@@ -86,6 +122,7 @@ async def test_status_write_race(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 "1 status-write race",
                 first_converge_s=first,
                 edits=edits,
+                failed_edits=failed_edits,
                 deleted=len(to_delete),
                 converge_after_faults_s=converge.figure,
                 operator_writes=len([w for w in chaos.writes(user=op.user) if w.ok]),

@@ -25,7 +25,17 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.chaos.harness import ChaosCluster, Convergence, Fleet, figure, healthz_monitor, operators, size
+from tests.chaos.harness import (
+    ChaosCluster,
+    ChaosRuns,
+    Convergence,
+    Fleet,
+    Phases,
+    figure,
+    healthz_monitor,
+    operators,
+    size,
+)
 from tests.support import kube
 from tests.support.fault_proxy import Rule
 
@@ -57,7 +67,14 @@ async def bump_all(fleet: Fleet, value: str) -> None:
             tg.start_soon(one, n)
 
 
-async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Path) -> None:
+EXCLUSIVE = False
+
+
+async def test_oversized_and_lagging_watches(chaos_runs: ChaosRuns) -> None:
+    await chaos_runs.result(__name__)
+
+
+async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
     count = size(100, 400)
     ns = await chaos.namespace("watch")
     fleet = Fleet(chaos, ns, count)
@@ -65,14 +82,18 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
     await kube.create(chaos.api, secrets, pull_secret(ns, 10))
     failures: list[str] = []
     stop = anyio.Event()
+    phases = Phases("2 watches")
     try:
         async with operators(chaos, chaos_tmp) as start, anyio.create_task_group() as tg:
             op = await start("watch", ["--no-leader-elect", "--namespaces", ns])
             await op.wait_ready()
             tg.start_soon(healthz_monitor, op, failures, stop)
+            phases.mark("operator ready")
             await fleet.prepare()
+            phases.mark("image and template (discovery)")
             await fleet.create()
             initial = await fleet.wait_converged(300, "the fleet to converge before the faults")
+            phases.mark("create and initial convergence")
 
             # 1. An ≈800 KB pull Secret change while the watch runs.
             watched = f"/api/v1/namespaces/{ns}/secrets"
@@ -82,6 +103,7 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
             relayed = op.proxy.watch_bytes.get(watched, 0) + op.proxy.watch_bytes.get("/api/v1/secrets", 0) - before
             await bump_all(fleet, "after-large-event")
             after_large = await fleet.converge(300, "the fleet to converge after the large watch event")
+            phases.mark("large watch event and convergence")
 
             # 2. Watches answered 410 Gone, then 504 Too large resource version.
             lists: dict[str, dict[str, int]] = {}
@@ -104,6 +126,7 @@ async def test_oversized_and_lagging_watches(chaos: ChaosCluster, chaos_tmp: Pat
                 lists[name] = dict(per_resource)
                 await bump_all(fleet, name)
                 converge[name] = await fleet.converge(300, f"the fleet to converge after {name}")
+                phases.mark(f"{name} and convergence")
             stop.set()
 
             figure(

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.chaos.harness import ChaosCluster, Fleet, figure, operators, size
+from tests.chaos.harness import ChaosCluster, ChaosRuns, Fleet, Phases, figure, operators, size
 from tests.e2e.test_images import AIMDUMMY_LABELS, DEPLOYMENTS
 from tests.sim.pod_logs import serve_logs
 from tests.sim.registry_faults import Canary, ChunkedConfigRegistry, HostileRegistry, StallingRegistry
@@ -47,7 +47,14 @@ def discovering(uri: str) -> dict[str, Any]:
     return {"image": uri, "discovery": {"enabled": True}}
 
 
-async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
+EXCLUSIVE = False
+
+
+async def test_registry_faults(chaos_runs: ChaosRuns) -> None:
+    await chaos_runs.result(__name__)
+
+
+async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
     count = size(100, 400)
     reg_ns = await chaos.namespace("registry")
     fleet_ns = await chaos.namespace("tenant")
@@ -56,6 +63,7 @@ async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
     chunked = ChunkedConfigRegistry("aim/chunked", LABELS)
     stalling = StallingRegistry()
     hostile = HostileRegistry(canary, LABELS, USER, PASSWORD)
+    phases = Phases("4 registry")
     try:
         async with canary, chunked, stalling, hostile, operators(chaos, chaos_tmp) as start:
             op = await start("registry", ["--no-leader-elect", "--namespaces", f"{reg_ns},{fleet_ns}"])
@@ -72,9 +80,12 @@ async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
             t0 = time.monotonic()
             for obj in images.values():
                 await aim.apply(chaos.api, obj)
+            phases.mark("operator ready, images applied")
             await fleet.prepare()
+            phases.mark("image and template (discovery)")
             await fleet.create()
             fleet_converge = await fleet.converge(300, "the other tenant's services to converge")
+            phases.mark("create and convergence")
 
             def ready_or_failed(o: dict[str, Any]) -> bool:
                 return state(o) in ("Ready", "Failed")
@@ -86,6 +97,7 @@ async def test_registry_faults(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 what="chunked image settled",
             )
             chunked_s = time.monotonic() - t0
+            phases.mark("chunked image settled")
             others = {k: await aim.get(chaos.api, v) for k, v in images.items() if k != "chunked"}
             stall_requests = len(stalling.requests)
             figure(

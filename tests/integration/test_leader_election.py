@@ -30,6 +30,8 @@ from tests.support.wait import wait_for
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 
 LEASE = "aimctl-le-test"
+STEPPED_DOWN = "lost the lease; stepped down (leading work stopped, caches kept) and campaigning again"
+REACQUIRED = "became leader again after stepping down"
 
 
 def start(cluster: Any, namespace: str, identity: str, tmp_path: Path, metrics_port: int = 0) -> OperatorProcess:
@@ -147,7 +149,9 @@ async def test_one_leads_graceful_handoff_and_crash_failover(cluster: Any, names
         await client.close()
 
 
-async def test_process_exits_when_the_lease_is_lost(cluster: Any, namespace: str, tmp_path: Path) -> None:
+async def test_a_process_whose_lease_is_taken_steps_down_and_leads_again_later(
+    cluster: Any, namespace: str, tmp_path: Path
+) -> None:
     client = await new_client(ClientSettings(kubeconfig=cluster.kubeconfig))
     proc = start(cluster, namespace, "victim", tmp_path)
     try:
@@ -157,10 +161,17 @@ async def test_process_exits_when_the_lease_is_lost(cluster: Any, namespace: str
         lease = await client.request("get", LEASES.path(namespace, LEASE))
         lease["spec"].update(holderIdentity="thief", renewTime=micro_time(), leaseDurationSeconds=3600)
         await client.request("update", LEASES.path(namespace, LEASE), body=lease)
-        code = await proc.wait_exit(40)
-        assert code == 1
-        assert proc.logged("leader election lost; exiting")
+        await proc.wait_logged(STEPPED_DOWN, timeout=40)
+        await anyio.sleep(3)
+        assert proc.proc.poll() is None, "a process that lost its lease steps down; it does not exit"
         assert await holder(client, namespace) == "thief", "a process that lost the lease must not release it"
+        # The thief releases the lease: the follower (which watches the Lease) takes it again.
+        lease = await client.request("get", LEASES.path(namespace, LEASE))
+        lease["spec"].update(holderIdentity="", renewTime=micro_time(), leaseDurationSeconds=1)
+        await client.request("update", LEASES.path(namespace, LEASE), body=lease)
+        await wait_holder(client, namespace, {"victim"}, 30)
+        await proc.wait_logged(REACQUIRED, timeout=10)
+        assert proc.proc.poll() is None
     finally:
         proc.kill()
         await client.close()

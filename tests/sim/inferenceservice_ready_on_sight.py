@@ -52,7 +52,8 @@ class ReadyOnSight:
         self._marked: set[str] = set()
         self._send, self._receive = anyio.create_memory_object_stream[Obj](max_buffer_size=1_000_000)
         self._in_flight = in_flight
-        self.watcher = Watcher(api, PATH, on_change=self._seen)
+        # A deleted key is forgotten: an InferenceService re-created under its name is marked again.
+        self.watcher = Watcher(api, PATH, on_change=self._seen, on_delete=self._marked.discard)
 
     def _seen(self, obj: Obj) -> None:
         key = key_of(obj)

@@ -105,3 +105,55 @@ async def test_manager_fences_controller_writes_and_gives_the_elector_its_own_bu
     manager.elector = elector
     elector._renewed_at, elector.is_leader = elector.clock(), True
     assert manager.client.write_fence is not None and manager.client.write_fence() > 0
+
+
+class FlakyLeaseApi(LeaseApi):
+    """A LeaseApi whose updates fail (as in an apiserver or etcd outage) while ``down`` is set."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.down = False
+
+    async def request(self, verb: str, path: str, **kw: Any) -> Any:
+        if self.down and verb == "update":
+            raise OSError("connection reset")
+        return await super().request(verb, path, **kw)
+
+
+async def test_a_leader_that_cannot_renew_steps_down_and_campaigns_again() -> None:
+    """Before: the renew loop's failure raised LeaderElectionLost and the process exited. Now lead() is
+    cancelled and awaited, the fence stays closed, and the elector leads again once it can renew."""
+    api = FlakyLeaseApi(Clock())
+    cfg = LeaderElectionConfig(namespace="ns", name="l", identity="me", lease_duration=3, renew_deadline=2,
+                               retry_period=1)  # fmt: skip
+    changes: list[bool] = []
+    elector = LeaderElector(api, cfg, on_change=changes.append)  # type: ignore[arg-type]  # real clock
+    terms: list[str] = []
+
+    async def lead() -> None:
+        terms.append("running")
+        try:
+            await anyio.sleep_forever()
+        finally:
+            terms[-1] = "stopped"
+
+    async def until(predicate: Any) -> None:
+        with anyio.fail_after(10):
+            while not predicate():  # noqa: ASYNC110 - polling the elector's state is the point
+                await anyio.sleep(0.02)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(elector.run, lead)
+        await until(lambda: terms == ["running"])
+        assert elector.write_time_left() > 0
+        api.down = True
+        await until(lambda: not elector.is_leader)
+        assert terms == ["stopped"], "lead() must be cancelled and awaited at the step-down"
+        assert elector.write_time_left() <= 0, "the fence stays closed while following"
+        await anyio.sleep(1.5)
+        assert terms == ["stopped"] and elector.write_time_left() <= 0
+        api.down = False
+        await until(lambda: terms == ["stopped", "running"])
+        assert elector.is_leader and elector.terms == 2 and elector.write_time_left() > 0
+        assert changes == [True, False, True]
+        tg.cancel_scope.cancel()
