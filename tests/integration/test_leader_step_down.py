@@ -26,7 +26,7 @@ from informers.rest import RestClient
 from tests.support.echo_controller import ECHOES, ensure_echo_crd
 from tests.support.fault_proxy import WRITE_METHODS, FaultProxy, Rule
 from tests.support.operator_process import OperatorProcess
-from tests.support.polling import until_async
+from tests.support.wait import wait_for
 
 pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 
@@ -96,7 +96,7 @@ async def test_a_leader_that_cannot_renew_steps_down_and_leads_again(
     try:
         await proc.wait_logged("workers started", timeout=90)
         await create_echo(rest, namespace, "before")
-        await until_async(lambda: echoed(rest, namespace, "before"), 60, "the first Echo reconciled")
+        await wait_for(lambda: echoed(rest, namespace, "before"), timeout=60, what="the first Echo reconciled")
         assert leader_gauge(metrics) == 1
 
         # The Lease cannot be written for longer than the renew deadline (10 s).
@@ -121,7 +121,7 @@ async def test_a_leader_that_cannot_renew_steps_down_and_leads_again(
         await proc.wait_logged(REACQUIRED, timeout=40)
         await create_echo(rest, namespace, "after")
         for name in ("while-following", "after"):
-            await until_async(lambda n=name: echoed(rest, namespace, n), 60, f"Echo {name} reconciled")  # type: ignore[misc]
+            await wait_for(lambda n=name: echoed(rest, namespace, n), timeout=60, what=f"Echo {name} reconciled")  # type: ignore[misc]
         assert leader_gauge(metrics) == 1
         assert proc.proc.poll() is None, f"the process exited:\n{proc.text()[-3000:]}"
     finally:
