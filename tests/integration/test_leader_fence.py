@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from kubernetes_asyncio import client
 
