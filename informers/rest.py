@@ -1,12 +1,12 @@
-"""A thin raw-JSON REST layer over a kubernetes_asyncio ``ApiClient``.
+"""A thin raw-JSON REST layer over a transport with ``ApiClient.call_api``'s shape.
 
-Why: the generated API methods decode into typed models (~30x the cost of ``json.loads``), need a
+Why: generated API methods decode into typed models (~30x the cost of ``json.loads``), need a
 different method per resource, default custom-object PATCHes to JSON-Patch, and apply *no* timeout
-unless told (kubernetes_asyncio #337/#360). This layer keeps the ``ApiClient`` for what it does well —
-configuration, TLS, authentication including in-cluster token refresh — and sends each request
-through the ``ApiClient``'s own aiohttp session itself (what ``call_api(..., _preload_content=False)``
-would send, minus its per-request re-encoding; see :func:`_send_direct`), so every body is encoded
-and every response read and decoded here, once (orjson).
+unless told (kubernetes_asyncio #337/#360). This layer only needs a transport that sends one request
+with configuration, TLS and authentication applied and returns the response unread
+(``call_api(path, method, ..., _preload_content=False)``): the operator's is
+``aimctl.kube.transport.ApiTransport`` (aiohttp, no generated client); a kubernetes_asyncio
+``ApiClient`` fits as well (tests use one). Every response is read and decoded here, once (orjson).
 
 Guarantees:
     * every request carries a timeout (``default_timeout`` = 30 s unless given), enforced by aiohttp
@@ -37,11 +37,9 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Literal, Protocol
-from urllib.parse import urlencode
 
 import aiohttp
 import anyio
-import orjson
 
 from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch, loads
 from informers.ratelimit import AsyncTokenBucket
@@ -348,62 +346,17 @@ class RestClient:
         content_type: str,
         client_timeout: aiohttp.ClientTimeout,
     ) -> aiohttp.ClientResponse:
-        rest = getattr(api_client, "rest_client", None)
-        session = getattr(rest, "pool_manager", None)
-        if not isinstance(session, aiohttp.ClientSession):  # an ApiClient-like double (unit tests)
-            resp: aiohttp.ClientResponse = await api_client.call_api(
-                path,
-                method,
-                query_params=list(query),
-                header_params={"Accept": "application/json", "Content-Type": content_type},
-                body=body,
-                auth_settings=["BearerToken"],
-                _preload_content=False,
-                _request_timeout=client_timeout,
-            )
-            return resp
-        return await _send_direct(api_client, rest, session, method, path, query, body, content_type, client_timeout)
-
-
-async def _send_direct(
-    api_client: Any,
-    rest: Any,
-    session: aiohttp.ClientSession,
-    method: str,
-    path: str,
-    query: Sequence[tuple[str, str]],
-    body: Any,
-    content_type: str,
-    client_timeout: aiohttp.ClientTimeout,
-) -> aiohttp.ClientResponse:
-    """What ``ApiClient.call_api(..., _preload_content=False)`` sends, without its per-request
-    model sanitising, its header and query re-encoding and its ``json.dumps``: the same session,
-    configuration (host, TLS, proxy, TLS server name), default headers (the user agent) and
-    authentication (``Configuration.auth_settings()``, which refreshes an expiring service-account
-    token), with the body encoded once by orjson. A third of the operator's CPU went to the
-    generated client's request path (issue 18)."""
-    cfg = api_client.configuration
-    headers = {"Accept": "application/json", "Content-Type": content_type, **api_client.default_headers}
-    if api_client.cookie:
-        headers["Cookie"] = api_client.cookie
-    for auth in (await cfg.auth_settings()).values():
-        headers[auth["key"]] = auth["value"]
-    url = cfg.host + path
-    if query:
-        url += "?" + urlencode(list(query))
-    data: bytes | None = None
-    if isinstance(body, bytes):
-        data = body
-    elif body is not None:
-        data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
-    extra: dict[str, Any] = {}
-    if rest.proxy:
-        extra["proxy"] = rest.proxy
-    if rest.proxy_headers:
-        extra["proxy_headers"] = rest.proxy_headers
-    if rest.server_hostname:
-        extra["server_hostname"] = rest.server_hostname
-    return await session.request(method, url, headers=headers, data=data, timeout=client_timeout, **extra)
+        resp: aiohttp.ClientResponse = await api_client.call_api(
+            path,
+            method,
+            query_params=list(query),
+            header_params={"Accept": "application/json", "Content-Type": content_type},
+            body=body,
+            auth_settings=["BearerToken"],
+            _preload_content=False,
+            _request_timeout=client_timeout,
+        )
+        return resp
 
 
 def _loads_or_none(raw: bytes) -> Any:

@@ -92,7 +92,11 @@ class ApiTransport:
         authorization = await cfg.credentials.authorization()
         if authorization:
             headers["Authorization"] = authorization
-        data = body if body is None or isinstance(body, bytes | str) else orjson.dumps(body)
+        data = (
+            body
+            if body is None or isinstance(body, bytes | str)
+            else orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
+        )
         if isinstance(_request_timeout, int | float):
             timeout = aiohttp.ClientTimeout(total=_request_timeout)
         else:

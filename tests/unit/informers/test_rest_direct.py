@@ -1,17 +1,20 @@
-"""The REST layer sends through the ApiClient's aiohttp session what ``call_api`` would send: host,
-path, query, default headers (user agent), the bearer token from the configuration (refreshed per
-request), the body as JSON; a loopback HTTP server stands in for the apiserver (no cluster)."""
+"""The REST layer over the operator's transport (:class:`aimctl.kube.transport.ApiTransport`) sends what
+``call_api`` would: host, path, query, the user agent, the credentials' bearer token (asked for on
+every request, so a refreshed token is used at once), the body as JSON; a loopback HTTP server stands
+in for the apiserver (no cluster)."""
 
 from __future__ import annotations
 
 import json
+import ssl
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from aiohttp import web
-from kubernetes_asyncio import client as k8s_client
 
+from aimctl.kube.kubeconfig import Configuration, Credentials
+from aimctl.kube.transport import ApiTransport
 from informers.rest import ApiError, RestClient
 
 
@@ -51,18 +54,14 @@ async def server() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
 async def test_requests_carry_what_call_api_would_send(server: tuple[str, list[dict[str, Any]]]) -> None:
     host, seen = server
-    cfg = k8s_client.Configuration()
-    cfg.host = host
-    cfg.api_key = {"BearerToken": "first"}
-    cfg.api_key_prefix = {"BearerToken": "Bearer"}
     tokens = iter(["second", "third", "fourth"])
 
-    def refresh(c: Any) -> None:  # what the in-cluster loader installs: a token re-read per request
-        c.api_key["BearerToken"] = next(tokens)
+    class Rotating(Credentials):  # what a token file or exec plugin does: a fresh token per request
+        async def authorization(self) -> str | None:
+            return f"Bearer {next(tokens)}"
 
-    cfg.refresh_api_key_hook = refresh
-    api = k8s_client.ApiClient(cfg)
-    api.user_agent = "aimctl/test"
+    cfg = Configuration(host=host, ssl_context=ssl.create_default_context(), credentials=Rotating())
+    api = ApiTransport(cfg, pool_size=4, user_agent="aimctl/test")
     rest = RestClient(api, own_client=True)
     try:
         got = await rest.request(
