@@ -187,10 +187,18 @@ class DiscoveryRecord:
 
 
 #: The template's memory (``Decision.memory``, kept in the :data:`aimctl.labels.DISCOVERY_STATE`
-#: annotation): ``discovered`` — ``{"image", "inputs"}`` of the last successful discovery, while it
-#: is valid; ``failures`` — the :class:`DiscoveryRecord` of consecutive failed attempts.
+#: annotation): ``discovered`` — ``{"image", "inputs", "profileId"}`` of the last successful
+#: discovery, while it is valid (``profileId``: the discovered profile's id, which ``status.profile``
+#: has no field for; it reaches the runtime as ``AIM_PROFILE_ID``); ``failures`` — the
+#: :class:`DiscoveryRecord` of consecutive failed attempts.
 MEMORY_DISCOVERED = "discovered"
 MEMORY_FAILURES = "failures"
+
+
+def profile_id_from_memory(memory: Mapping[str, Any]) -> str:
+    """The discovered profile's id the memory keeps (``""`` when none)."""
+    d = memory.get(MEMORY_DISCOVERED)
+    return str(d.get("profileId") or "") if isinstance(d, Mapping) else ""
 
 
 def discovered_from_memory(memory: Mapping[str, Any]) -> tuple[str | None, str | None]:
@@ -290,6 +298,9 @@ class TemplateObservation:
     slot_free: bool = True
     result_profile: Mapping[str, Any] | None = None
     result_model_sources: tuple[Mapping[str, Any], ...] = ()
+    #: The id of the profile the succeeded Job found (``""``: none), and the one the memory keeps.
+    result_profile_id: str = ""
+    discovered_profile_id: str = ""
     result_error: str | None = None
     discovered_image: str | None = None
     #: Fingerprint of the inputs that shape the dry run's output (its env); see ``discovered_inputs``.
@@ -356,13 +367,18 @@ def _housekeeping(obs: TemplateObservation, out: Outcome) -> None:
 def _keep_discovered(obs: TemplateObservation, out: Outcome) -> None:
     """While blocked (Degraded), a still-valid discovery keeps its ``Discovered=True`` condition."""
     if obs.discovered_image is not None and obs.discovered_image == obs.image_uri and obs.has_results:
-        _discovered(out, obs.discovered_image, obs.discovered_inputs)
+        _discovered(out, obs.discovered_image, obs.discovered_inputs, obs.discovered_profile_id)
 
 
-def _discovered(out: Outcome, image: str, inputs: str | None) -> None:
-    """``Discovered=True``, and the memory of what discovery ran with (the message is for people)."""
+def _discovered(out: Outcome, image: str, inputs: str | None, profile_id: str = "") -> None:
+    """``Discovered=True``, and the memory of what discovery ran with and found (the message is for people)."""
     out.condition("Discovered", True, "Discovered", _discovered_message(image, inputs))
-    out.memory[MEMORY_DISCOVERED] = {"image": image, **({"inputs": inputs} if inputs else {})}
+    memory: dict[str, Any] = {"image": image}
+    if inputs:
+        memory["inputs"] = inputs
+    if profile_id:
+        memory["profileId"] = profile_id
+    out.memory[MEMORY_DISCOVERED] = memory
 
 
 def _discovered_message(image: str, inputs: str | None = None) -> str:
@@ -402,8 +418,8 @@ def _gpu_unavailable(obs: TemplateObservation, out: Outcome) -> None:
     _housekeeping(obs, out)
 
 
-def _available(obs: TemplateObservation, out: Outcome, image: str, inputs: str | None) -> None:
-    _discovered(out, image, inputs)
+def _available(obs: TemplateObservation, out: Outcome, image: str, inputs: str | None, profile_id: str) -> None:
+    _discovered(out, image, inputs, profile_id)
     out.condition("Progressing", False, "Available", "Discovery complete")
     out.condition("Ready", True, "Available", "Template is ready")
     out.effect(ApplyChild(SERVING_RUNTIME))
@@ -416,7 +432,7 @@ def _available(obs: TemplateObservation, out: Outcome, image: str, inputs: str |
 
 
 def _still_available(obs: TemplateObservation, out: Outcome) -> None:
-    _available(obs, out, obs.image_uri or "", obs.discovered_inputs)
+    _available(obs, out, obs.image_uri or "", obs.discovered_inputs, obs.discovered_profile_id)
     if not obs.gpu_available and obs.gpu_cordoned:
         out.condition("GPUCapacity", False, "NodesCordoned", obs.gpu_message)
 
@@ -427,7 +443,7 @@ def _gpu_blocks(obs: TemplateObservation) -> bool:
 
 
 def _discovery_succeeded(obs: TemplateObservation, out: Outcome) -> None:
-    _available(obs, out, obs.image_uri or "", obs.discovery_inputs or None)
+    _available(obs, out, obs.image_uri or "", obs.discovery_inputs or None, obs.result_profile_id)
     out.status["profile"] = dict(obs.result_profile or {})
     if obs.result_model_sources:
         out.status["modelSources"] = [dict(m) for m in obs.result_model_sources]

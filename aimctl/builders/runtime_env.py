@@ -8,10 +8,10 @@ the model caches are mounted — reaches it as:
 ``AIM_METRIC``               the template's ``metric`` (a derived template's: the override), else the
                              discovered profile's ``metadata.metric``; unset when neither has one
 ``AIM_PRECISION``            likewise from ``precision``
-``AIM_PROFILE_ID``           the discovered profile's ``id``. Caveat: the API's ``status.profile``
-                             (engine_args, env_vars, metadata) has no such field and the CRD prunes
-                             unknown ones, so today it is never set; it is read here for a profile
-                             that carries one (the successor takes it from a template field)
+``AIM_PROFILE_ID``           the discovered profile's ``id``: the discovery result's file name stem,
+                             which the API's ``status.profile`` has no field for; the template keeps
+                             it in its memory annotation and the controllers add it to the profile
+                             they pass here (``aimctl.controllers.common.discovered_profile_id``)
 ``AIM_ENGINE_ARGS``          the discovered profile's ``engine_args`` as compact JSON (keys sorted)
 ``AIM_CACHE_PATH``           :data:`CACHE_PATH` (``/workspace/cache``), the root under which every
                              model cache is mounted at ``<root>/<model id>`` (see

@@ -8,8 +8,9 @@ and refuses a different one).
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aimctl import labels
@@ -26,6 +27,7 @@ from informers.handlers import InformerEvent, KeyMapper
 from informers.indexers import by_field, by_label
 from informers.store import Obj
 from informers.transform import slim
+from statemachines.template import profile_id_from_memory
 
 # -- the operator namespace -------------------------------------------------------------------------
 
@@ -163,3 +165,17 @@ def io_parts(client: Any, name: str) -> tuple[Applier, StatusWriter, EventRecord
 #: The Pod informer's transform: what discovery needs (phase, container states) and what a service
 #: reports of its predictor pods (their conditions: ``PodScheduled`` says why one is not placed).
 POD_PROJECTION = slim(["status.phase", "status.conditions", "status.containerStatuses", "status.initContainerStatuses"])
+
+
+def discovered_profile_id(template: Mapping[str, Any]) -> str:
+    """The id of the profile a template's discovery found, from its memory annotation
+    (:data:`aimctl.labels.DISCOVERY_STATE`, written by the template controller); ``""`` when there is
+    none or it is unreadable (then the runtime picks its own profile, as before discovery wrote it)."""
+    raw = (meta_of(template).get("annotations") or {}).get(labels.DISCOVERY_STATE)
+    if not raw:
+        return ""
+    try:
+        memory = json.loads(raw)
+    except (TypeError, ValueError):
+        return ""
+    return profile_id_from_memory(memory) if isinstance(memory, dict) else ""

@@ -93,6 +93,7 @@ from aimctl.controllers.common import (
     BY_RUNTIME_CONFIG_ANY_NS,
     POD_PROJECTION,
     changed,
+    discovered_profile_id,
     event_name,
     event_ns_name,
     index_gpu_model,
@@ -666,6 +667,9 @@ class ServiceController(KindController[Observed]):
         assert res is not None and res.template is not None
         tspec = res.template.get("spec") or {}
         tstatus = res.template.get("status") or {}
+        pid = discovered_profile_id(res.template)
+        if pid:  # kept in the template's memory annotation: status.profile has no field for it
+            tstatus = {**tstatus, "profile": {**(tstatus.get("profile") or {}), "id": pid}}
         selector = tspec.get("gpuSelector") or {}
         model = str(selector.get("model") or "")
         terms = gpu_node_selector_terms(model, self.nodes) if gpu_count(tstatus) > 0 else []

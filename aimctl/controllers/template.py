@@ -130,6 +130,7 @@ from statemachines.template import (
     condition_of,
     discovered_from_memory,
     legacy_memory,
+    profile_id_from_memory,
 )
 
 log = structlog.get_logger("aimctl.controllers.template")
@@ -326,6 +327,7 @@ class TemplateController(KindController[TemplateView]):
             "has_results": bool(status.get("profile")),
             "discovered_image": discovered[0],
             "discovered_inputs": discovered[1],
+            "discovered_profile_id": profile_id_from_memory(memory),
             "pull_deadline_seconds": self.pull_deadline,
             "previous_failure": condition_of(conditions, "Failure"),
             "caching_enabled": bool((spec.get("caching") or {}).get("enabled")) and not self.cluster_scoped,
@@ -369,6 +371,7 @@ class TemplateController(KindController[TemplateView]):
                 else:
                     base["result_profile"] = result.profile
                     base["result_model_sources"] = tuple(result.model_sources)
+                    base["result_profile_id"] = result.profile_id
         return TemplateView(**base)
 
     # -- resources -------------------------------------------------------------------------------------
@@ -452,6 +455,9 @@ class TemplateController(KindController[TemplateView]):
         rc = obs.runtime_config
         status = obj.get("status") or {}
         profile = obs.result_profile if obs.result_profile is not None else status.get("profile") or {}
+        pid = obs.result_profile_id if obs.result_profile is not None else obs.discovered_profile_id
+        if pid:  # the profile's id lives in the memory, not in status.profile (the API has no field)
+            profile = {**profile, "id": pid}
         sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
         gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
         secrets = rc.image_pull_secrets if rc else []

@@ -81,6 +81,12 @@ class DiscoveryResult:
 
     profile: dict[str, Any]
     model_sources: list[dict[str, Any]] = field(default_factory=list)
+    #: The profile's id, as the AIM runtime names it in ``AIM_PROFILE_ID``: the result's ``filename``
+    #: without directory and extension (``vllm-mi300x-fp16-tp1-latency.yaml`` →
+    #: ``vllm-mi300x-fp16-tp1-latency``); empty when the output names none or a name that is not a
+    #: plain id (:func:`profile_id`). The API's ``status.profile`` has no field for it: the template
+    #: keeps it in its operator-owned memory annotation (``statemachines/template.py``).
+    profile_id: str = ""
 
     @property
     def gpu_count(self) -> int:
@@ -221,7 +227,25 @@ def _convert(result: dict[str, Any]) -> DiscoveryResult:
                 raise ValueError(f"size_gb must be a non-negative number below 2^33, got {str(size_gb)[:40]}")
             source["size"] = Quantity.from_bytes(int(size_gb * _GIB))
         sources.append(AIMModelSource.model_validate(source).to_dict())
-    return DiscoveryResult(profile, sources)
+    return DiscoveryResult(profile, sources, profile_id(result.get("filename")))
+
+
+#: What a profile id may be: a plain file-name stem, at most 253 characters (it becomes an env value).
+_PROFILE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,252}")
+
+
+def profile_id(filename: Any) -> str:
+    """The profile id a discovery result's ``filename`` names: its last path segment without the
+    ``.yaml``/``.yml``/``.json`` extension; ``""`` for anything else (not a string, or not a plain id:
+    the tenant's image writes it, and it reaches the runtime's env)."""
+    if not isinstance(filename, str):
+        return ""
+    stem = filename.rsplit("/", 1)[-1]
+    for ext in (".yaml", ".yml", ".json"):
+        if stem.endswith(ext):
+            stem = stem[: -len(ext)]
+            break
+    return stem if _PROFILE_ID.fullmatch(stem) else ""
 
 
 def _env_value(value: Any) -> str:

@@ -82,7 +82,7 @@ async def test_best_available_template_is_chosen_and_kept(
             what="TemplateChosen event",
         )
         assert [e["type"] for e in chosen if e["reason"] == "TemplateChosen"] == ["Normal"]
-        note = next(e["message"] for e in chosen if e["reason"] == "TemplateChosen")
+        note = next(e["note"] for e in chosen if e["reason"] == "TemplateChosen")
         assert "it is the only usable candidate" in note, note
 
         # A better template (newer GPU) becomes Available: a new service takes it, the first keeps its own.

@@ -1,11 +1,11 @@
 """The runtime uses what the operator prepared, and the service says why its predictor does not run —
 against the real KServe controller of the local cluster (its Deployments, kwok pods, the scheduler).
 
-* Metric, precision, engine arguments and the cache path reach the runtime (``AIM_METRIC``,
-  ``AIM_PRECISION``, ``AIM_ENGINE_ARGS``, ``AIM_CACHE_PATH``) with the stated precedence (service env
-  over template env over these), and the model caches are mounted where ``AIM_CACHE_PATH`` says,
-  each under its model id: checked field by field on the ServingRuntime and InferenceService the
-  operator writes, and on the predictor Deployment KServe makes of them.
+* Metric, precision, profile id, engine arguments and the cache path reach the runtime
+  (``AIM_METRIC``, ``AIM_PRECISION``, ``AIM_PROFILE_ID``, ``AIM_ENGINE_ARGS``, ``AIM_CACHE_PATH``) with
+  the stated precedence (service env over template env over these), and the model caches are mounted
+  where ``AIM_CACHE_PATH`` says, each under its model id: checked field by field on the ServingRuntime
+  and InferenceService the operator writes, and on the predictor Deployment KServe makes of them.
 * A predictor no node can place (it requests an extended resource no node has) shows in the service's
   conditions with the scheduler's words, and the service runs once the request is dropped.
 """
@@ -71,6 +71,7 @@ async def test_runtime_env_and_cache_mounts_reach_the_runtime(
             {"name": "VLLM_ENABLE_METRICS", "value": "true"},
             {"name": "AIM_METRIC", "value": "latency"},
             {"name": "AIM_PRECISION", "value": "fp8"},
+            {"name": "AIM_PROFILE_ID", "value": "aimdummy"},  # the discovery result's filename, "aimdummy.yaml"
             {"name": "AIM_ENGINE_ARGS", "value": '{"max-model-len":2048}'},
             {"name": "AIM_CACHE_PATH", "value": "/workspace/cache"},
         ]
@@ -85,6 +86,7 @@ async def test_runtime_env_and_cache_mounts_reach_the_runtime(
             "TPL_ONLY": "t",
             "AIM_METRIC": "latency",
             "AIM_PRECISION": "bf16",
+            "AIM_PROFILE_ID": "aimdummy",
             "AIM_ENGINE_ARGS": '{"gpu-memory-utilization":0.9,"max-model-len":2048}',
             "AIM_CACHE_PATH": "/workspace/cache",
         }

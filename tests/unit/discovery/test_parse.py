@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from aimctl.discovery.parse import DiscoveryParseError, excerpt, parse_discovery_output
+from aimctl.discovery.parse import DiscoveryParseError, excerpt, parse_discovery_output, profile_id
 
 RESULT = {
     "filename": "vllm-mi300x-fp8-tp1-latency.yaml",
@@ -32,6 +32,7 @@ def test_whole_log_json_maps_profile_and_model_sources() -> None:
         {"name": "smol2-135m", "sourceUri": "hf://HuggingFaceTB/SmolLM2-135M", "size": "512Mi"}
     ]
     assert result.gpu_count == 1
+    assert result.profile_id == "vllm-mi300x-fp8-tp1-latency"
 
 
 def test_two_models_and_the_first_result_wins() -> None:
@@ -145,3 +146,24 @@ def test_a_result_followed_by_many_bracketed_log_lines_is_found() -> None:
     """Only ``[{`` / ``[]`` can start a result array, so ``[INFO]`` noise does not use up the scan."""
     text = json.dumps([RESULT]) + "\n" + "[INFO] still running\n" * 10_000
     assert parse_discovery_output(text).model_sources[0]["name"] == "smol2-135m"
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("vllm-mi300x-fp8-tp1-latency.yaml", "vllm-mi300x-fp8-tp1-latency"),
+        ("profiles/general/vllm-mi300x-bf16-tp2-throughput.yml", "vllm-mi300x-bf16-tp2-throughput"),
+        ("p.json", "p"),
+        ("no_extension.v2", "no_extension.v2"),
+        ("", ""),
+        (".yaml", ""),
+        ("../../etc/passwd", "passwd"),  # only the last segment, never a path
+        ("bad id.yaml", ""),  # a space: not a plain id, not passed to the runtime
+        ("x" * 254, ""),  # longer than 253 characters
+        ("-leading-dash.yaml", ""),
+        (None, ""),
+        (42, ""),
+    ],
+)
+def test_the_profile_id_is_the_filename_stem_or_nothing(filename: object, expected: str) -> None:
+    assert profile_id(filename) == expected

@@ -12,6 +12,7 @@ from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAft
 from statemachines.template import (
     DISCOVERY_JOB,
     MACHINE,
+    MEMORY_DISCOVERED,
     SERVING_RUNTIME,
     STALE_DISCOVERY_JOBS,
     TEMPLATE_CACHE,
@@ -22,6 +23,7 @@ from statemachines.template import (
     condition_of,
     discovered_image,
     discovered_inputs,
+    profile_id_from_memory,
 )
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
@@ -83,6 +85,17 @@ def test_success_stores_results_and_applies_the_runtime() -> None:
     assert c["Ready"] == ("True", "Available", "Template is ready")
     assert "Failure" not in c
     assert discovered_image(as_status(d)) == URI
+
+
+def test_the_discovered_profile_id_is_remembered_and_kept() -> None:
+    """status.profile has no field for the profile's id: the memory keeps it from success on."""
+    o = obs(job=JobView("j", "succeeded", "2026-01-01T11:59:00Z"), result_profile=PROFILE, result_profile_id="p-1")
+    d = MACHINE.decide(o, "Progressing")
+    assert d.memory[MEMORY_DISCOVERED] == {"image": URI, "profileId": "p-1"}
+    assert profile_id_from_memory(d.memory) == "p-1"
+    kept = MACHINE.decide(obs(has_results=True, discovered_image=URI, discovered_profile_id="p-1"), "Available")
+    assert kept.rule == "still_available" and profile_id_from_memory(kept.memory) == "p-1"
+    assert profile_id_from_memory({}) == "" and profile_id_from_memory({MEMORY_DISCOVERED: "x"}) == ""
 
 
 def test_available_stays_available_and_keeps_the_runtime_without_rediscovery() -> None:
