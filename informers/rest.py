@@ -243,6 +243,14 @@ class RestClient:
                 return await self._send(verb, path, resource, query, body, content_type, self._fenced(verb, seconds))
         return await self._send(verb, path, resource, query, body, content_type, self._fenced(verb, seconds))
 
+    def _send_guard(self, verb: str) -> Callable[[], object] | None:
+        """For a fenced write, a check the transport repeats when it hands the bytes to the socket
+        (a transport that declares ``accepts_send_guard``; see ``aimctl.kube.transport.GuardedBytes``):
+        a process stopped between the fence check and the send must not send once it resumes."""
+        if self.write_fence is None or verb not in WRITE_VERBS:
+            return None
+        return lambda: self._fenced(verb, 0.0)
+
     def _fenced(self, verb: str, seconds: float) -> float:
         """The timeout a request may use; raises :class:`WriteFenced` for a write past the fence."""
         if self.write_fence is None or verb not in WRITE_VERBS:
@@ -268,15 +276,22 @@ class RestClient:
             # A fenced write must not outlive the fence: no grace second for it.
             grace = 1.0 if self.write_fence is None or verb not in WRITE_VERBS else 0.0
             with anyio.fail_after(seconds + grace):
-                resp = await self._call(
-                    self.api_client,
-                    _METHODS[verb],
-                    path,
-                    query,
-                    body,
-                    content_type,
-                    aiohttp.ClientTimeout(total=seconds, sock_connect=10),
-                )
+                try:
+                    resp = await self._call(
+                        self.api_client,
+                        _METHODS[verb],
+                        path,
+                        query,
+                        body,
+                        content_type,
+                        aiohttp.ClientTimeout(total=seconds, sock_connect=10),
+                        guard=self._send_guard(verb),
+                    )
+                except aiohttp.ClientError as e:  # the send guard refused: say so, not "connection error"
+                    fenced = e.__cause__ if isinstance(e.__cause__, WriteFenced) else e.__context__
+                    if isinstance(fenced, WriteFenced):
+                        raise fenced from None
+                    raise
                 try:
                     code = str(resp.status)
                     raw = await resp.read()
@@ -345,7 +360,11 @@ class RestClient:
         body: Any,
         content_type: str,
         client_timeout: aiohttp.ClientTimeout,
+        guard: Callable[[], object] | None = None,
     ) -> aiohttp.ClientResponse:
+        extra: dict[str, Any] = {}
+        if guard is not None and getattr(api_client, "accepts_send_guard", False):
+            extra["_send_guard"] = guard
         resp: aiohttp.ClientResponse = await api_client.call_api(
             path,
             method,
@@ -355,6 +374,7 @@ class RestClient:
             auth_settings=["BearerToken"],
             _preload_content=False,
             _request_timeout=client_timeout,
+            **extra,
         )
         return resp
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import aiohttp
+import anyio
 import yaml
 
 from aimctl.kube.client import ClientSettings, in_cluster, new_client
@@ -216,8 +217,6 @@ async def connect(target: Target, request_timeout: float = 15.0) -> Any:
 
 async def gather(calls: Sequence[Callable[[], Any]]) -> list[Any]:
     """Run the coroutine factories concurrently; results in order; the first error wins."""
-    import anyio
-
     results: list[Any] = [None] * len(calls)
 
     async def one(i: int) -> None:
@@ -235,11 +234,44 @@ async def gather(calls: Sequence[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-async def preflight(target: Target, request_timeout: float = 10.0) -> None:
+async def preflight(
+    target: Target,
+    request_timeout: float = 10.0,
+    wait: float = 0.0,
+    on_retry: Callable[[str, float], object] | None = None,
+) -> None:
     """Fail fast with one line when the apiserver is unreachable or rejects the credentials (used by
-    ``aimctl run`` before it starts informers that would otherwise retry forever)."""
+    ``aimctl run`` before it starts informers that would otherwise retry forever).
+
+    ``wait``: for how many seconds an apiserver that does not answer yet (connection refused or reset,
+    a timeout, 429 or 5xx: it is starting or restarting) is asked again, with a backoff of 1 s doubling
+    to 8 s, ``on_retry(message, delay)`` told before each pause. What waiting cannot fix — a bad
+    kubeconfig, rejected credentials, failed TLS verification — fails at once. ``aimctl run`` waits
+    (a replica restarted while the apiserver restarts must not crash-loop); the CLI's reads do not.
+    """
+    deadline = anyio.current_time() + wait
+    delay = 1.0
     async with connect(target, request_timeout) as reader:
-        try:
-            await reader.client.request("get", "/version", request_timeout=request_timeout)
-        except Exception as e:
-            raise translate(e, target, "get", None) from None
+        while True:
+            try:
+                await reader.client.request("get", "/version", request_timeout=request_timeout)
+                return
+            except Exception as e:
+                error = translate(e, target, "get", None)
+                left = deadline - anyio.current_time()
+                if not _transient(e) or left <= 0:
+                    raise error from None
+                pause = min(delay, left)
+                if on_retry is not None:
+                    on_retry(str(error), pause)
+                await anyio.sleep(pause)
+                delay = min(delay * 2, 8.0)
+
+
+def _transient(exc: BaseException) -> bool:
+    """An apiserver that is not answering yet, as opposed to a configuration that cannot work."""
+    if isinstance(exc, ApiError):
+        return exc.status == 429 or exc.status >= 500
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | ssl.SSLError):
+        return False
+    return isinstance(exc, aiohttp.ClientConnectionError | ConnectionError | TimeoutError)

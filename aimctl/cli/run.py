@@ -27,6 +27,7 @@ option                              environment                          default
 (environment only)                  ``AIMCTL_DISCOVERY_PULL_DEADLINE``   300 s (see below)
 (environment only)                  ``AIMCTL_DERIVED_TEMPLATE_GRACE``    60 s (see below)
 (environment only)                  ``AIMCTL_DISCOVERY_BACKOFF_BASE``    60 s (see below)
+(environment only)                  ``AIMCTL_STARTUP_WAIT``              120 s (see below)
 ==================================  ===================================  ===========================
 
 ``AIMCTL_DISCOVERY_PULL_DEADLINE``: seconds a template's discovery pod may sit in
@@ -41,8 +42,11 @@ must have had no service pointing at it before it is deleted (``aimctl.controlle
 consecutive failure doubles it, up to an hour. Leave it at 60 in production; tests shorten it.
 
 Before anything starts, the kubeconfig (or in-cluster account) is checked and ``/version`` is read:
-no kubeconfig, an unknown context, an unreachable apiserver or rejected credentials end the process
-with one line naming the cause and the fix, and exit code 1 (no traceback).
+no kubeconfig, an unknown context, rejected credentials or failed TLS verification end the process
+with one line naming the cause and the fix, and exit code 1 (no traceback). An apiserver that does
+not answer yet (refused, timed out, 429/5xx: starting or restarting) is asked again for up to
+:data:`STARTUP_WAIT` seconds (``AIMCTL_STARTUP_WAIT``), one line per attempt, before the same exit:
+a replica restarted while the apiserver restarts waits for it instead of crash-looping.
 
 Exit codes: 0 after a graceful shutdown (SIGTERM or SIGINT: workers drained, lease released, all
 within the shutdown timeout); 1 when the caches did not sync in 2 minutes, or the shutdown timed out. A
@@ -52,6 +56,7 @@ lost lease is not an exit: the process steps down to a follower and campaigns ag
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import signal
@@ -73,6 +78,9 @@ from metrics.registry import OperatorMetrics
 log = structlog.get_logger("aimctl.run")
 
 SA_NAMESPACE_FILE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+#: Seconds ``aimctl run`` waits at start for an apiserver that does not answer yet (see the module
+#: docstring); ``AIMCTL_STARTUP_WAIT`` overrides it (0: fail at once).
+STARTUP_WAIT = 120.0
 
 
 def builtin_controllers(manager: Manager) -> list[Controller]:
@@ -243,7 +251,7 @@ def run(
     )
     try:
         target = resolve_target(kubeconfig, context, None)
-        anyio.run(preflight, target, backend="asyncio")
+        anyio.run(functools.partial(preflight, target, wait=_startup_wait(), on_retry=_report_wait), backend="asyncio")
     except CliError as e:
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1) from None
@@ -254,3 +262,15 @@ def run(
         serve, manager_config, client_settings, list(controller or []), shutdown_timeout, backend="asyncio"
     )
     raise typer.Exit(code)
+
+
+def _report_wait(message: str, delay: float) -> None:
+    typer.echo(f"waiting for the apiserver ({message}); asking again in {delay:.0f} s", err=True)
+
+
+def _startup_wait() -> float:
+    raw = os.environ.get("AIMCTL_STARTUP_WAIT", "")
+    try:
+        return max(0.0, float(raw)) if raw else STARTUP_WAIT
+    except ValueError:
+        raise typer.BadParameter(f"AIMCTL_STARTUP_WAIT={raw!r} is not a number of seconds (e.g. 120)") from None

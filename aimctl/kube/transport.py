@@ -22,12 +22,14 @@ limit) on a single line.
 from __future__ import annotations
 
 import asyncio.sslproto
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
 import orjson
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.payload import BytesPayload
 
 from aimctl.kube.kubeconfig import Configuration
 
@@ -48,11 +50,38 @@ def limit_tls_read_buffer(size: int = TLS_READ_BUFFER) -> None:
         protocol.max_size = size  # type: ignore[attr-defined]
 
 
+class GuardedBytes(BytesPayload):
+    """A request body that calls ``guard`` in the very step that hands its bytes to the socket, and
+    sends nothing when ``guard`` raises.
+
+    Why: aiohttp sends a body (and, since 3.10, the headers buffered with it) from a task of its own,
+    scheduled after the request's coroutine returned from the write fence's check. A process stopped
+    in between (SIGSTOP, a frozen VM, a long GC pause) runs that task first when it resumes, before
+    any timer fires: a write the fence allowed before the stop reached the apiserver after the lease
+    had passed to another replica (chaos scenario 3, ``tests/chaos``). Checking again here, where no
+    ``await`` separates the check from the socket write, closes that gap."""
+
+    def __init__(self, value: bytes, guard: Callable[[], object], **kwargs: Any) -> None:
+        super().__init__(value, **kwargs)
+        self._guard = guard
+
+    async def write(self, writer: AbstractStreamWriter) -> None:
+        self._guard()
+        await super().write(writer)
+
+    async def write_with_length(self, writer: AbstractStreamWriter, content_length: int | None) -> None:
+        self._guard()
+        await super().write_with_length(writer, content_length)
+
+
 class ApiTransport:
     """Requests to ``configuration.host`` over a pool of ``pool_size`` connections (0: unbounded).
 
     Create it inside the event loop that uses it; :meth:`close` releases the connections.
     """
+
+    #: :class:`informers.rest.RestClient` may pass ``_send_guard`` (see :meth:`call_api`).
+    accepts_send_guard = True
 
     def __init__(self, configuration: Configuration, pool_size: int = 256, user_agent: str | None = None) -> None:
         limit_tls_read_buffer()
@@ -75,11 +104,14 @@ class ApiTransport:
         auth_settings: Sequence[str] | None = None,
         _preload_content: bool = False,
         _request_timeout: aiohttp.ClientTimeout | float | None = None,
+        _send_guard: Callable[[], object] | None = None,
     ) -> aiohttp.ClientResponse:
         """Send one request; return the response with its body unread (the caller reads and releases it).
 
         ``auth_settings`` and ``_preload_content`` exist for ``ApiClient.call_api`` compatibility: the
-        configuration's credentials always apply, and the body is never preloaded.
+        configuration's credentials always apply, and the body is never preloaded. ``_send_guard``
+        (writes under a leader's write fence) is called again when the bytes are sent
+        (:class:`GuardedBytes`); when it raises, nothing is sent and the request fails.
         """
         cfg = self.configuration
         url = cfg.host + resource_path
@@ -92,11 +124,14 @@ class ApiTransport:
         authorization = await cfg.credentials.authorization()
         if authorization:
             headers["Authorization"] = authorization
-        data = (
+        data: Any = (
             body
             if body is None or isinstance(body, bytes | str)
             else orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
         )
+        if _send_guard is not None and data is not None:  # (without a body, aiohttp sends at once)
+            raw = data.encode() if isinstance(data, str) else data
+            data = GuardedBytes(raw, _send_guard, content_type=headers["Content-Type"])
         if isinstance(_request_timeout, int | float):
             timeout = aiohttp.ClientTimeout(total=_request_timeout)
         else:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
+import anyio
 import pytest
 import yaml
 
-from aimctl.cli.access import CliError, Target, resolve_target, translate
+from aimctl.cli.access import CliError, Target, preflight, resolve_target, translate
 from aimctl.cli.explain import parse_ref
 from aimctl.kube.resources import AIM_SERVICES, PODS
 from informers.rest import ApiError
@@ -124,3 +126,69 @@ def test_explain_reference_forms(args: tuple[str, str | None], want: tuple[str, 
 def test_explain_reference_errors(ref: str) -> None:
     with pytest.raises(CliError, match="name the object as KIND/NAME"):
         parse_ref(ref, None)
+
+
+async def test_preflight_waits_for_an_apiserver_that_is_starting(tmp_path: Path) -> None:
+    """Refused at first (nothing listens), answered once a server starts: ``wait`` asks again, with
+    one report per pause, instead of failing (``aimctl run`` restarted while the apiserver restarts)."""
+    from aiohttp import web
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    target = Target(kubeconfig_at(tmp_path, f"http://127.0.0.1:{port}"), "one", "default", f"http://127.0.0.1:{port}")
+    reports: list[str] = []
+    app = web.Application()
+    app.router.add_get("/version", lambda _: web.json_response({"gitVersion": "v1.35.0"}))
+    runner = web.AppRunner(app)
+    await runner.setup()
+
+    async def start_later() -> None:
+        await anyio.sleep(1.5)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(start_later)
+            await preflight(target, request_timeout=2, wait=30, on_retry=lambda m, d: reports.append(m))
+        assert reports and all("connection refused" in r for r in reports), reports
+    finally:
+        await runner.cleanup()
+
+
+async def test_preflight_does_not_wait_for_what_waiting_cannot_fix(tmp_path: Path) -> None:
+    """Nothing listens and no wait: the one line at once; a 401 is never waited for either."""
+    from aiohttp import web
+
+    app = web.Application()
+    app.router.add_get("/version", lambda _: web.json_response({"kind": "Status", "code": 401}, status=401))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    target = Target(kubeconfig_at(tmp_path, f"http://127.0.0.1:{port}"), "one", "default", f"http://127.0.0.1:{port}")
+    reports: list[str] = []
+    try:
+        with pytest.raises(CliError, match="rejected the credentials"):
+            await preflight(target, request_timeout=2, wait=30, on_retry=lambda m, d: reports.append(m))
+        assert reports == []
+    finally:
+        await runner.cleanup()
+
+
+def kubeconfig_at(tmp_path: Path, server: str) -> Path:
+    path = tmp_path / "kc"
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "one",
+                "clusters": [{"name": "c", "cluster": {"server": server}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+                "contexts": [{"name": "one", "context": {"cluster": "c", "user": "u"}}],
+            }
+        )
+    )
+    return path

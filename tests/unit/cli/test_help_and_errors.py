@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -56,6 +57,7 @@ def test_unreachable_apiserver_is_one_line(tmp_path: Path) -> None:
         text=True,
         timeout=60,
         check=False,
+        env={**os.environ, "AIMCTL_STARTUP_WAIT": "0"},  # no waiting for an apiserver that never comes
     )
     assert (run.returncode, run.stderr, run.stdout) == (1, want, "")
 

@@ -45,7 +45,7 @@ def test_run_imports_nothing_only_development_needs(tmp_path: Path) -> None:
         "clusters: [{name: c, cluster: {server: 'https://127.0.0.1:9'}}]\n"
         "users: [{name: u, user: {token: t}}]\ncontexts: [{name: c, context: {cluster: c, user: u}}]\n"
     )
-    env = {**os.environ, "TYPER_USE_RICH": "0"}
+    env = {**os.environ, "TYPER_USE_RICH": "0", "AIMCTL_STARTUP_WAIT": "0"}
     done = subprocess.run(
         [sys.executable, "-c", SCRIPT, str(kc)], capture_output=True, text=True, timeout=120, env=env, check=False
     )

@@ -15,7 +15,7 @@ from aiohttp import web
 
 from aimctl.kube.kubeconfig import Configuration, Credentials
 from aimctl.kube.transport import ApiTransport
-from informers.rest import ApiError, RestClient
+from informers.rest import ApiError, RestClient, WriteFenced
 
 
 @pytest.fixture
@@ -89,3 +89,28 @@ async def test_requests_carry_what_call_api_would_send(server: tuple[str, list[d
     assert patch["headers"]["Authorization"] == "Bearer third"
     assert patch["body"] == {"data": None}
     assert get["method"] == "GET" and get["body"] is None and get["headers"]["Authorization"] == "Bearer fourth"
+
+
+async def test_a_fenced_write_is_not_sent_when_the_fence_closes_before_its_bytes_go_out(
+    server: tuple[str, list[dict[str, Any]]],
+) -> None:
+    """The fence is checked again in the step that sends the body: a process stopped after the first
+    check (the fence open) and resumed after the lease passed (the fence closed) sends nothing."""
+    host, seen = server
+    left = [5.0]
+
+    class Closing(Credentials):  # the last await before the send: the fence closes "while stopped"
+        async def authorization(self) -> str | None:
+            left[0] = 0.0
+            return None
+
+    cfg = Configuration(host=host, ssl_context=ssl.create_default_context(), credentials=Closing())
+    rest = RestClient(ApiTransport(cfg, pool_size=4), own_client=True, write_fence=lambda: left[0])
+    try:
+        with pytest.raises(WriteFenced):
+            await rest.request("create", "/api/v1/namespaces/n/configmaps", body={"data": {"k": "v"}})
+        left[0] = 5.0
+        await rest.request("get", "/api/v1/namespaces/n/configmaps/c")  # reads are never fenced
+    finally:
+        await rest.close()
+    assert [r["method"] for r in seen] == ["GET"], seen
