@@ -117,7 +117,7 @@ async def chaos_runs(
             outcome.done.set()
 
     async def schedule() -> None:
-        parallel = os.environ.get("AIMCTL_CHAOS_PARALLEL") == "1"
+        parallel = os.environ.get("AIMCTL_CHAOS_PARALLEL", "1") != "0"
         shared = [n for n in scenarios if parallel and not getattr(scenarios[n], "EXCLUSIVE", False)]
         exclusive = [n for n in scenarios if n not in shared]
         async with anyio.create_task_group() as group:

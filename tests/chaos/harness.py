@@ -29,7 +29,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from kubernetes_asyncio import client
@@ -51,8 +51,13 @@ def full_size() -> bool:
     return os.environ.get("AIMCTL_CHAOS_SIZE", "reduced") == "full"
 
 
-def size(reduced: int, full: int) -> int:
-    """The fleet size of a scenario: ``reduced`` in ``make test``, ``full`` with AIMCTL_CHAOS_SIZE=full."""
+N = TypeVar("N", int, float)
+
+
+def size(reduced: N, full: N) -> N:
+    """A scenario's size: its fleet, or one of its fixed windows (seconds). ``reduced`` in ``make test``,
+    ``full`` with AIMCTL_CHAOS_SIZE=full (``make bench``). A reduced window is still as long as what it
+    proves needs (one full fault cycle, a SIGSTOP past the lease, ...); each scenario says why."""
     return full if full_size() else reduced
 
 
@@ -315,10 +320,18 @@ class Fleet:
         await svc.apply_all(self.api, svc.image("img", self.namespace), tpl)
         await svc.wait_template(self.api, tpl, "Available", within=180)
 
-    async def create(self, names: list[str] | None = None, parallel: int = 16, **spec: Any) -> None:
+    async def create(
+        self, names: list[str] | None = None, parallel: int = 32, spread: float = 0.0, **spec: Any
+    ) -> None:
+        """Apply the services, ``parallel`` at a time; with ``spread`` > 0 the i-th of n starts no
+        earlier than ``i * spread / n`` seconds in (a burst that lasts ``spread`` seconds)."""
         limiter = anyio.CapacityLimiter(parallel)
+        todo = names or self.names()
+        start = time.monotonic()
 
-        async def one(n: str) -> None:
+        async def one(i: int, n: str) -> None:
+            if spread > 0:
+                await anyio.sleep(max(0.0, start + i * spread / len(todo) - time.monotonic()))
             async with limiter:
                 for attempt in range(20):
                     try:
@@ -330,8 +343,8 @@ class Fleet:
                         await anyio.sleep(1)
 
         async with anyio.create_task_group() as tg:
-            for n in names or self.names():
-                tg.start_soon(one, n)
+            for i, n in enumerate(todo):
+                tg.start_soon(one, i, n)
 
     async def delete(self, names: list[str]) -> None:
         for n in names:
