@@ -231,7 +231,8 @@ class ChaosOperator:
     async def wait_ready(self, within: float = 300) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if self.probe("/readyz", 2) == 200:
+            # In a thread: a blocking probe would stall every other scenario, proxy and simulator.
+            if await anyio.to_thread.run_sync(self.probe, "/readyz", 2) == 200:
                 return
             await anyio.sleep(0.5)
         raise AssertionError(f"operator {self.name} not ready after {within:.0f} s:\n{self.log_text()[-3000:]}")
@@ -249,17 +250,21 @@ class ChaosOperator:
                 await anyio.sleep(1.0)
                 self.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """SIGTERM (after SIGCONT), SIGKILL after 20 s. Waits without blocking the event loop: the
+        other scenarios' fault proxies and the KServe stand-in share it (a graceful shutdown takes
+        seconds, and a blocking wait froze every scenario running beside this one)."""
         self.supervise = False
         if self.proc is not None and self.proc.poll() is None:
             self._expect_exit = True
             self.proc.send_signal(signal.SIGCONT)
             self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            for _ in range(200):
+                if self.proc.poll() is not None:
+                    return
+                await anyio.sleep(0.1)
+            self.proc.kill()
+            await anyio.to_thread.run_sync(self.proc.wait)
 
 
 @contextlib.asynccontextmanager
@@ -284,9 +289,10 @@ async def operators(cluster: ChaosCluster, tmp: Path) -> AsyncIterator[Callable[
         try:
             yield start
         finally:
-            for op in made:
-                op.stop()
-                await op.proxy.stop()
+            with anyio.CancelScope(shield=True):  # stopped even when the scenario is cancelled
+                for op in made:
+                    await op.stop()
+                    await op.proxy.stop()
             tg.cancel_scope.cancel()
 
 

@@ -141,6 +141,10 @@ async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 late_child_writes_for_deleted=len(late_writes),
                 unexpected_exits=op.unexpected_exits,
             )
+            # The race needs the edits: a test process that lagged (and sent few) proves nothing.
+            assert edits + failed_edits >= EDIT_HZ * edit_seconds / 2, (
+                f"only {edits + failed_edits} edits sent in {edit_seconds:.0f} s (wanted {EDIT_HZ:.0f} a second)"
+            )
             assert converge.ok, converge.message()
             assert problems == [], f"{after_deletes:.0f} s after the deletes the fleet is not converged: {problems[:8]}"
             assert late_writes == [], (
