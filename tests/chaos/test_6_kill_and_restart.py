@@ -76,8 +76,9 @@ async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
                 async def killer() -> None:
                     for _ in range(kills):
                         await anyio.sleep(KILL_EVERY)
+                        if op.alive():  # not when it is down (restarting, or exited on its own)
+                            kill_times.append(time.monotonic())
                         op.kill(signal.SIGKILL)
-                        kill_times.append(time.monotonic())
 
                 async def components() -> None:
                     await anyio.sleep(KILL_EVERY / 2)
