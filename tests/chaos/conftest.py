@@ -8,13 +8,12 @@ writes, its children, its convergence, its exits — and at 100 services a scena
 (Deployments, pods from kwok, status roll-ups) took most of each convergence; the e2e tests keep
 testing the operator against the real KServe.
 
-**Concurrency** (``AIMCTL_CHAOS_PARALLEL=1``; by default the scenarios run one at a time). Scenarios
-marked ``EXCLUSIVE = False`` in their module (each has namespaces, operator processes and fault
-proxies of its own) run at the same time; the exclusive ones run alone after them, one at a time
-(scenario 5, whose hostile objects load the apiserver itself; scenario 6, which restarts the apiserver
-and etcd). Not the default: the fault proxies and the KServe stand-in share the test process, and on a
-loaded machine their lag under four scenarios at once reached the scenarios' own windows (10 s of grace
-after a delete in scenario 1, 5 s for a ``/healthz`` answer in scenario 2).
+**Concurrency** (by default; ``AIMCTL_CHAOS_PARALLEL=0`` runs them one at a time). Scenarios marked
+``EXCLUSIVE = False`` in their module (each has namespaces, operator processes and fault proxies of
+its own) run at the same time; the exclusive ones run alone after them, one at a time (scenario 5,
+whose hostile objects load the apiserver itself; scenario 6, which restarts the apiserver and etcd).
+The fault proxies and the KServe stand-in share the test process: on an oversubscribed machine their
+lag under four scenarios at once can reach the scenarios' own windows, hence the switch.
 
 Each test waits for its scenario's outcome and raises its exception, so a failure is reported by the
 scenario's own test. Only the selected tests' scenarios run (``pytest tests/chaos/test_3_leadership.py``
@@ -117,7 +116,7 @@ async def chaos_runs(
             outcome.done.set()
 
     async def schedule() -> None:
-        parallel = os.environ.get("AIMCTL_CHAOS_PARALLEL") == "1"
+        parallel = os.environ.get("AIMCTL_CHAOS_PARALLEL", "1") != "0"
         shared = [n for n in scenarios if parallel and not getattr(scenarios[n], "EXCLUSIVE", False)]
         exclusive = [n for n in scenarios if n not in shared]
         async with anyio.create_task_group() as group:

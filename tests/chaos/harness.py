@@ -29,7 +29,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from kubernetes_asyncio import client
@@ -51,8 +51,13 @@ def full_size() -> bool:
     return os.environ.get("AIMCTL_CHAOS_SIZE", "reduced") == "full"
 
 
-def size(reduced: int, full: int) -> int:
-    """The fleet size of a scenario: ``reduced`` in ``make test``, ``full`` with AIMCTL_CHAOS_SIZE=full."""
+N = TypeVar("N", int, float)
+
+
+def size(reduced: N, full: N) -> N:
+    """A scenario's size: its fleet, or one of its fixed windows (seconds). ``reduced`` in ``make test``,
+    ``full`` with AIMCTL_CHAOS_SIZE=full (``make bench``). A reduced window is still as long as what it
+    proves needs (one full fault cycle, a SIGSTOP past the lease, ...); each scenario says why."""
     return full if full_size() else reduced
 
 
@@ -226,7 +231,8 @@ class ChaosOperator:
     async def wait_ready(self, within: float = 300) -> None:
         deadline = time.monotonic() + within
         while time.monotonic() < deadline:
-            if self.probe("/readyz", 2) == 200:
+            # In a thread: a blocking probe would stall every other scenario, proxy and simulator.
+            if await anyio.to_thread.run_sync(self.probe, "/readyz", 2) == 200:
                 return
             await anyio.sleep(0.5)
         raise AssertionError(f"operator {self.name} not ready after {within:.0f} s:\n{self.log_text()[-3000:]}")
@@ -244,17 +250,21 @@ class ChaosOperator:
                 await anyio.sleep(1.0)
                 self.start()
 
-    def stop(self) -> None:
+    async def stop(self) -> None:
+        """SIGTERM (after SIGCONT), SIGKILL after 20 s. Waits without blocking the event loop: the
+        other scenarios' fault proxies and the KServe stand-in share it (a graceful shutdown takes
+        seconds, and a blocking wait froze every scenario running beside this one)."""
         self.supervise = False
         if self.proc is not None and self.proc.poll() is None:
             self._expect_exit = True
             self.proc.send_signal(signal.SIGCONT)
             self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            for _ in range(200):
+                if self.proc.poll() is not None:
+                    return
+                await anyio.sleep(0.1)
+            self.proc.kill()
+            await anyio.to_thread.run_sync(self.proc.wait)
 
 
 @contextlib.asynccontextmanager
@@ -279,9 +289,10 @@ async def operators(cluster: ChaosCluster, tmp: Path) -> AsyncIterator[Callable[
         try:
             yield start
         finally:
-            for op in made:
-                op.stop()
-                await op.proxy.stop()
+            with anyio.CancelScope(shield=True):  # stopped even when the scenario is cancelled
+                for op in made:
+                    await op.stop()
+                    await op.proxy.stop()
             tg.cancel_scope.cancel()
 
 
@@ -315,10 +326,18 @@ class Fleet:
         await svc.apply_all(self.api, svc.image("img", self.namespace), tpl)
         await svc.wait_template(self.api, tpl, "Available", within=180)
 
-    async def create(self, names: list[str] | None = None, parallel: int = 16, **spec: Any) -> None:
+    async def create(
+        self, names: list[str] | None = None, parallel: int = 32, spread: float = 0.0, **spec: Any
+    ) -> None:
+        """Apply the services, ``parallel`` at a time; with ``spread`` > 0 the i-th of n starts no
+        earlier than ``i * spread / n`` seconds in (a burst that lasts ``spread`` seconds)."""
         limiter = anyio.CapacityLimiter(parallel)
+        todo = names or self.names()
+        start = time.monotonic()
 
-        async def one(n: str) -> None:
+        async def one(i: int, n: str) -> None:
+            if spread > 0:
+                await anyio.sleep(max(0.0, start + i * spread / len(todo) - time.monotonic()))
             async with limiter:
                 for attempt in range(20):
                     try:
@@ -330,8 +349,8 @@ class Fleet:
                         await anyio.sleep(1)
 
         async with anyio.create_task_group() as tg:
-            for n in names or self.names():
-                tg.start_soon(one, n)
+            for i, n in enumerate(todo):
+                tg.start_soon(one, i, n)
 
     async def delete(self, names: list[str]) -> None:
         for n in names:

@@ -2,8 +2,9 @@
 
 Two replicas (each with its own client certificate, so the apiserver's audit log tells their writes
 apart) elect a leader on one Lease; every write but the Lease's is answered 0.1 s late by their fault
-proxies; a burst of services arrives; the leader is SIGSTOPped for longer than its lease (15 s + 10 s),
-the other takes over, then the old leader is resumed (SIGCONT).
+proxies; a burst of services arrives; the leader is SIGSTOPped for longer than its lease (15 s + 3 s and
+at least 2 s past the takeover; full size 15 s + 10 s), the other takes over, then the old leader is
+resumed (SIGCONT).
 
 Proves (from the audit log): the old leader makes no write that takes effect after the new leader's
 first write — a leader that cannot renew must stop writing once its lease may have been taken; the
@@ -28,7 +29,10 @@ from tests.support.fault_proxy import WRITE_METHODS, Rule
 pytestmark = pytest.mark.cluster
 
 LEASE = "chaos-leadership"
-LEASE_SECONDS = 15.0
+LEASE_SECONDS = 15.0  # the operator's lease duration
+# How long past the lease the old leader stays stopped (and at least 2 s past the takeover): the new
+# leader must have taken over and written before the old one resumes; full size keeps 10 s.
+STOP_PAST_LEASE = size(3.0, 10.0)
 
 
 async def holder(chaos: ChaosCluster, ns: str) -> str | None:
@@ -83,13 +87,14 @@ async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
 
             t0 = time.monotonic()
             async with anyio.create_task_group() as tg:
-                tg.start_soon(fleet.create)
+                tg.start_soon(fleet.create, None, 16)
                 await anyio.sleep(3)  # the burst is under way
                 old.kill(signal.SIGSTOP)
                 stopped = time.monotonic()
                 await wait_holder(chaos, ns, {new.name}, LEASE_SECONDS + 30)
                 took_over = time.monotonic() - stopped
-                await anyio.sleep(max(0.0, LEASE_SECONDS + 10 - (time.monotonic() - stopped)))
+                resume_at = max(stopped + LEASE_SECONDS + STOP_PAST_LEASE, time.monotonic() + 2)
+                await anyio.sleep(max(0.0, resume_at - time.monotonic()))
                 old.kill(signal.SIGCONT)
                 resumed = time.monotonic()
             phases.mark("burst, SIGSTOP past the lease, takeover, SIGCONT")

@@ -56,11 +56,19 @@ async def test_hostile_tenant(chaos_runs: ChaosRuns) -> None:
 
 async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
     count = size(100, 400)
-    hostile = await chaos.namespace("hostile")
-    deep_ns = await chaos.namespace("deep")
-    fleets = [Fleet(chaos, await chaos.namespace(f"tenant{i}"), count // FLEETS) for i in range(FLEETS)]
-    idle = [await chaos.namespace(f"idle{i}") for i in range(NAMESPACES - 2 - FLEETS)]
-    all_ns = [hostile, deep_ns, *(f.namespace for f in fleets), *idle]
+    prefixes = ["hostile", "deep", *(f"tenant{i}" for i in range(FLEETS)),
+                *(f"idle{i}" for i in range(NAMESPACES - 2 - FLEETS))]  # fmt: skip
+    made: dict[str, str] = {}
+
+    async def make(prefix: str) -> None:
+        made[prefix] = await chaos.namespace(prefix)
+
+    async with anyio.create_task_group() as namespaces:  # 25 namespaces at once, not one by one
+        for prefix in prefixes:
+            namespaces.start_soon(make, prefix)
+    all_ns = [made[p] for p in prefixes]
+    hostile, deep_ns = all_ns[0], all_ns[1]
+    fleets = [Fleet(chaos, made[f"tenant{i}"], count // FLEETS) for i in range(FLEETS)]
     assert len(all_ns) == NAMESPACES
     failures: list[str] = []
     stop = anyio.Event()
@@ -86,30 +94,47 @@ async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
             tg.start_soon(healthz_monitor, op, failures, stop)
             lease_path = f"/apis/coordination.k8s.io/v1/namespaces/{fleets[0].namespace}/leases/{LEASE}"
 
-            # The hostile tenant: a template that discovers normally, the regex route template, a
-            # 37-character label, 20 000 env values; and a template with deeply nested discovery output.
-            await serve_logs(chaos.api, hostile, one_model(), chaos.tmp)
-            tpl = svc.template("tpl", "img", hostile)
-            await svc.apply_all(chaos.api, svc.image("img", hostile), tpl)
-            await hostile_apply("routeTemplate", svc.runtime_config(
-                "default", hostile, routing={"enabled": True, "gatewayRef": {"name": "gw"},
-                                             "routeTemplate": REGEX_TEMPLATE}))  # fmt: skip
-            await hostile_apply("labelled service", svc.service(
-                hostile, "regex", "img", labels={"x": "a" * 36 + "b"}, templateRef="tpl"))  # fmt: skip
-            # 20 000 distinct env values over 10 services (one object with all of them, and its
-            # managedFields, is over etcd's 1.5 MiB request limit).
-            for k in range(ENV_SERVICES):
-                env = [{"name": f"E{i:05d}", "value": f"v{k:02d}{i:05d}"} for i in range(ENV_VALUES // ENV_SERVICES)]
-                await hostile_apply(f"env-{k}", svc.service(hostile, f"env-{k}", "img", templateRef="tpl", env=env))
-            deep = "[" * 100_000 + "]" * 100_000
-            await serve_logs(chaos.api, deep_ns, deep, chaos.tmp)
+            # The hostile tenant (applied while the other tenants create theirs): a template that
+            # discovers normally, the regex route template, a 37-character label, 20 000 env values; and
+            # a template with deeply nested discovery output.
             deep_tpl = svc.template("deep", "img", deep_ns)
-            await svc.apply_all(chaos.api, svc.image("img", deep_ns), deep_tpl)
 
-            phases.mark("hostile objects applied")
+            async def hostile_objects() -> None:
+                await serve_logs(chaos.api, hostile, one_model(), chaos.tmp)
+                tpl = svc.template("tpl", "img", hostile)
+                await svc.apply_all(chaos.api, svc.image("img", hostile), tpl)
+                await hostile_apply("routeTemplate", svc.runtime_config(
+                    "default", hostile, routing={"enabled": True, "gatewayRef": {"name": "gw"},
+                                                 "routeTemplate": REGEX_TEMPLATE}))  # fmt: skip
+                await hostile_apply("labelled service", svc.service(
+                    hostile, "regex", "img", labels={"x": "a" * 36 + "b"}, templateRef="tpl"))  # fmt: skip
+                # 20 000 distinct env values over 10 services (one object with all of them, and its
+                # managedFields, is over etcd's 1.5 MiB request limit), 2 at a time.
+                limiter = anyio.CapacityLimiter(2)
+
+                async def env_service(k: int) -> None:
+                    async with limiter:
+                        env = [{"name": f"E{i:05d}", "value": f"v{k:02d}{i:05d}"}
+                               for i in range(ENV_VALUES // ENV_SERVICES)]  # fmt: skip
+                        await hostile_apply(
+                            f"env-{k}", svc.service(hostile, f"env-{k}", "img", templateRef="tpl", env=env)
+                        )
+
+                async with anyio.create_task_group() as envs:
+                    for k in range(ENV_SERVICES):
+                        envs.start_soon(env_service, k)
+                phases.mark("hostile objects applied")
+
+            async def deep_objects() -> None:
+                deep = "[" * 100_000 + "]" * 100_000
+                await serve_logs(chaos.api, deep_ns, deep, chaos.tmp)
+                await svc.apply_all(chaos.api, svc.image("img", deep_ns), deep_tpl)
+
             # The other tenants.
             t0 = time.monotonic()
             async with anyio.create_task_group() as tenants:
+                tenants.start_soon(hostile_objects)
+                tenants.start_soon(deep_objects)
                 for f in fleets:
 
                     async def one(f: Fleet = f) -> None:
@@ -176,5 +201,6 @@ async def scenario(chaos: ChaosCluster, chaos_tmp: Path) -> None:
             assert lease["spec"].get("leaseTransitions", 0) == 0, "the lease changed hands"
             assert state(deep_obj) == "Failed", f"deeply nested discovery output left the template {state(deep_obj)}"
     finally:
-        for ns in all_ns:
-            await chaos.drop_namespace(ns)
+        async with anyio.create_task_group() as dropping:  # 25 at once, not one by one
+            for ns in all_ns:
+                dropping.start_soon(chaos.drop_namespace, ns)
