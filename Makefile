@@ -29,8 +29,9 @@ lint: $(STAMP) ## ruff, mypy (strict) and the import-layering contract
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
-test: lint k8s-binaries deploy-tools test-deps image-tools ## everything CI runs: lint, unit, integration and e2e tests on the local cluster
+test: lint k8s-binaries deploy-tools test-deps image-tools ## everything CI runs: lint, unit, integration, e2e and the reduced chaos suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest tests/chaos -s -p no:cacheprovider
 
 test-unit: $(STAMP) ## pure unit tests only (no cluster)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
@@ -52,7 +53,7 @@ bench: $(STAMP) ## scale benchmark (AIMCTL_BENCH_SERVICES=10000 for the large ru
 	$(BIN)/python -m tests.bench.bench_scale
 	AIMCTL_CHAOS_SIZE=full $(BIN)/pytest tests/chaos -s -p no:cacheprovider -o addopts=""
 
-chaos: $(STAMP) ## the chaos suite at its reduced size (100 services a scenario, ~4.5 min; not in make test until scenarios 3 and 6 pass: tests/chaos/README.md)
+chaos: $(STAMP) ## the chaos suite at its reduced size (100 services a scenario, ~4 min; also run by make test: tests/chaos/README.md)
 	$(BIN)/pytest tests/chaos -s -p no:cacheprovider
 
 clean: ## remove the virtualenv and caches (the Kubernetes binaries stay in ~/.cache/aimctl)
