@@ -47,7 +47,7 @@ from typing import Any, Generic, TypeVar
 
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
-from aimctl.kube.objects import annotations_of, condition, deleting, meta_of, status_of, uid_of
+from aimctl.kube.objects import condition, deleting, json_annotation, meta_of, status_of, uid_of
 from aimctl.kube.resources import OPTIONAL_APIS
 from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
@@ -220,12 +220,7 @@ class KindController(abc.ABC, Generic[ObsT]):
         JSON object: then the kind starts afresh)."""
         if self.memory_annotation is None:
             return {}
-        raw = annotations_of(obj).get(self.memory_annotation)
-        try:
-            value = json.loads(raw) if raw else {}
-        except ValueError:
-            return {}
-        return value if isinstance(value, dict) else {}
+        return json_annotation(obj, self.memory_annotation)
 
     async def _write_memory(self, key: str, obj: Obj, decision: Decision) -> None:
         """Apply the decision's memory to the object's annotation when it differs (one metadata-only

@@ -8,7 +8,6 @@ and refuses a different one).
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -19,7 +18,7 @@ from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
 
 # Re-exported: the controllers' object accessors (one module, see :mod:`aimctl.kube.objects`).
-from aimctl.kube.objects import conditions_of, get_path, labels_of, meta_of
+from aimctl.kube.objects import conditions_of, get_path, json_annotation, labels_of, meta_of
 from aimctl.kube.objects import name_of as name_of
 from aimctl.kube.objects import namespace_of as namespace_of
 from aimctl.kube.status import StatusWriter
@@ -171,11 +170,4 @@ def discovered_profile_id(template: Mapping[str, Any]) -> str:
     """The id of the profile a template's discovery found, from its memory annotation
     (:data:`aimctl.labels.DISCOVERY_STATE`, written by the template controller); ``""`` when there is
     none or it is unreadable (then the runtime picks its own profile, as before discovery wrote it)."""
-    raw = (meta_of(template).get("annotations") or {}).get(labels.DISCOVERY_STATE)
-    if not raw:
-        return ""
-    try:
-        memory = json.loads(raw)
-    except (TypeError, ValueError):
-        return ""
-    return profile_id_from_memory(memory) if isinstance(memory, dict) else ""
+    return profile_id_from_memory(json_annotation(template, labels.DISCOVERY_STATE))

@@ -7,6 +7,7 @@ accessors never copy or modify the object: callers must not modify what they ret
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -57,6 +58,17 @@ def labels_of(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
 
 def annotations_of(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return section(meta_of(obj), "annotations")
+
+
+def json_annotation(obj: Mapping[str, Any] | None, name: str) -> dict[str, Any]:
+    """The JSON object kept in annotation ``name`` (an operator-owned memory, see
+    ``KindController.memory_annotation``); ``{}`` when absent or not a JSON object."""
+    raw = annotations_of(obj).get(name)
+    try:
+        value = json.loads(raw) if raw else {}
+    except (TypeError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def deleting(obj: Mapping[str, Any] | None) -> bool:

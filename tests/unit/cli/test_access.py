@@ -13,6 +13,7 @@ from aimctl.cli.access import CliError, Target, preflight, resolve_target, trans
 from aimctl.cli.explain import parse_ref
 from aimctl.kube.resources import AIM_SERVICES, PODS
 from informers.rest import ApiError
+from tests.support.kubeconfig import write_token_kubeconfig
 
 TARGET = Target(Path("/k"), "ctx", "ns", "https://10.0.0.1:6443")
 
@@ -136,7 +137,12 @@ async def test_preflight_waits_for_an_apiserver_that_is_starting(tmp_path: Path)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    target = Target(kubeconfig_at(tmp_path, f"http://127.0.0.1:{port}"), "one", "default", f"http://127.0.0.1:{port}")
+    target = Target(
+        write_token_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}"),
+        "one",
+        "default",
+        f"http://127.0.0.1:{port}",
+    )
     reports: list[str] = []
     app = web.Application()
     app.router.add_get("/version", lambda _: web.json_response({"gitVersion": "v1.35.0"}))
@@ -167,7 +173,12 @@ async def test_preflight_does_not_wait_for_what_waiting_cannot_fix(tmp_path: Pat
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    target = Target(kubeconfig_at(tmp_path, f"http://127.0.0.1:{port}"), "one", "default", f"http://127.0.0.1:{port}")
+    target = Target(
+        write_token_kubeconfig(tmp_path / "kc", f"http://127.0.0.1:{port}"),
+        "one",
+        "default",
+        f"http://127.0.0.1:{port}",
+    )
     reports: list[str] = []
     try:
         with pytest.raises(CliError, match="rejected the credentials"):
@@ -175,20 +186,3 @@ async def test_preflight_does_not_wait_for_what_waiting_cannot_fix(tmp_path: Pat
         assert reports == []
     finally:
         await runner.cleanup()
-
-
-def kubeconfig_at(tmp_path: Path, server: str) -> Path:
-    path = tmp_path / "kc"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "one",
-                "clusters": [{"name": "c", "cluster": {"server": server}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "one", "context": {"cluster": "c", "user": "u"}}],
-            }
-        )
-    )
-    return path

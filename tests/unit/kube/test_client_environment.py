@@ -6,26 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-import yaml
 
 from aimctl.kube.client import ClientSettings, environment_proxy, new_client
+from tests.support.kubeconfig import write_token_kubeconfig
 
 
 def kubeconfig(tmp_path: Path, server: str = "https://127.0.0.1:6443") -> Path:
-    path = tmp_path / "config"
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "one",
-                "clusters": [{"name": "c", "cluster": {"server": server}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-                "contexts": [{"name": "one", "context": {"cluster": "c", "user": "u"}}],
-            }
-        )
-    )
-    return path
+    return write_token_kubeconfig(tmp_path / "config", server)
 
 
 @pytest.fixture(autouse=True)
