@@ -38,6 +38,7 @@ import structlog
 from aimctl.builders.derived_template import is_derived
 from aimctl.controllers.common import name_of, namespace_of
 from aimctl.controllers.service import BY_TEMPLATE_NAME, index_template_name
+from aimctl.kube.objects import created_at, deleting
 from aimctl.kube.resources import AIM_SERVICE_TEMPLATES, AIM_SERVICES
 from aimctl.manager import Manager
 from aimctl.reconcile import Result, Watch
@@ -69,7 +70,7 @@ def grace_seconds() -> float:
 def consumers(services: Sequence[Obj]) -> list[str]:
     """Names of the services (from the template-name index) that still count as consumers: every one
     not being deleted."""
-    return [name_of(s) for s in services if not (s.get("metadata") or {}).get("deletionTimestamp")]
+    return [name_of(s) for s in services if not deleting(s)]
 
 
 class DerivedTemplateCollector:
@@ -148,7 +149,7 @@ class DerivedTemplateCollector:
 
 def _age(obj: Obj) -> float:
     """Seconds since ``metadata.creationTimestamp`` (0 when unknown or in the future)."""
-    stamp = str((obj.get("metadata") or {}).get("creationTimestamp") or "")
+    stamp = created_at(obj)
     try:
         created = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=dt.UTC)
     except ValueError:

@@ -33,7 +33,17 @@ from aimctl.controllers.common import (
     operator_namespace,
     owner_key,
 )
-from aimctl.kube.objects import annotations_of
+from aimctl.kube.objects import (
+    annotations_of,
+    conditions_of,
+    dig,
+    dig_list,
+    dig_map,
+    key_of,
+    meta_of,
+    spec_of,
+    status_of,
+)
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -130,13 +140,11 @@ class ImageController(KindController[ImageView]):
     # -- observation -----------------------------------------------------------------------------------
 
     async def observe(self, obj: Obj) -> ImageView:
-        meta = obj.get("metadata") or {}
-        spec = obj.get("spec") or {}
-        status = obj.get("status") or {}
-        conditions = status.get("conditions") or []
+        meta, spec, status = meta_of(obj), spec_of(obj), status_of(obj)
+        conditions = conditions_of(obj)
         generation = int(meta.get("generation") or 0)
         uri = str(spec.get("image") or "")
-        discovery = spec.get("discovery") or {}
+        discovery = dig_map(spec, "discovery")
         enabled = bool(discovery.get("enabled"))
         auto_create = discovery.get("autoCreateTemplates") is not False
         now = dt.datetime.now(dt.UTC).replace(microsecond=0)
@@ -168,12 +176,12 @@ class ImageController(KindController[ImageView]):
         uid = str(meta.get("uid") or "")
         owned = self.templates.by_index(BY_CONTROLLER_UID, uid) if uid else []
         templates = tuple(
-            TemplateState(name_of(t), (t.get("status") or {}).get("status")) for t in sorted(owned, key=name_of)
+            TemplateState(name_of(t), dig(t, "status", "status")) for t in sorted(owned, key=name_of)
         )
         desired: list[Obj] = []
         rejected: list[str] = []
         if metadata is not None:
-            deployments = (metadata.get("model") or {}).get("recommendedDeployments") or []
+            deployments = dig_list(metadata, "model", "recommendedDeployments")
             desired, bad = build_auto_templates(obj, self.kind, deployments)
             rejected = [f"recommended deployment #{r.index + 1}: {r.reason}" for r in bad]
         desired_names = {name_of(t) for t in desired}
@@ -228,8 +236,7 @@ class ImageController(KindController[ImageView]):
     def _auto_templates(self, obj: Obj, obs: ImageView) -> list[Desired]:
         out = []
         for manifest in obs.desired:
-            m = manifest["metadata"]
-            cached = self.templates.get(f"{m['namespace']}/{m['name']}" if m.get("namespace") else m["name"])
+            cached = self.templates.get(key_of(manifest))
             out.append(Desired(self.template_resource, manifest, cached))
         return out
 
@@ -237,11 +244,10 @@ class ImageController(KindController[ImageView]):
         return [Deletion(self.template_resource, namespace_of(obj), n) for n in obs.stale_templates]
 
     def status_fields(self, obj: Obj, obs: ImageView, decision: Decision) -> dict[str, Any]:
-        old = obj.get("status") or {}
         rc = obs.runtime_config
         fields = {
             "resolvedRuntimeConfig": dict(rc.reference) if rc and rc.reference else None,
-            "imageMetadata": old.get("imageMetadata"),
+            "imageMetadata": dig(obj, "status", "imageMetadata"),
         }
         return {k: v for k, v in fields.items() if v is not None}
 

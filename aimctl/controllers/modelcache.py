@@ -34,7 +34,20 @@ from aimctl.builders.download_job import build_download_job, job_generation, job
 from aimctl.builders.model_cache_pvc import build_model_cache_pvc, effective_storage_class
 from aimctl.controllers.base import Child, Deletion, Desired, KindController
 from aimctl.controllers.common import io_parts
-from aimctl.kube.objects import condition, controlled_by, deleting, uid_of
+from aimctl.kube.objects import (
+    annotations_of,
+    condition,
+    controlled_by,
+    deleting,
+    dig,
+    dig_str,
+    key_of,
+    name_of,
+    namespace_of,
+    spec_of,
+    status_of,
+    uid_of,
+)
 from aimctl.kube.resources import (
     AIM_CLUSTER_RUNTIME_CONFIGS,
     AIM_MODEL_CACHES,
@@ -102,7 +115,7 @@ class ModelCacheController(KindController[Observed]):
         ]
 
     def _caches_using_class(self, event: InformerEvent) -> list[str]:
-        name = str((event.obj.get("metadata") or {}).get("name") or "")
+        name = name_of(event.obj)
         owners = controller_owner_key(KIND, API_GROUP)
         keys = indexed_keys(self.pvcs, BY_PVC_STORAGE_CLASS, lambda _e: [name])(event)
         out: list[str] = []
@@ -113,16 +126,11 @@ class ModelCacheController(KindController[Observed]):
         return list(dict.fromkeys(out))
 
     def _caches_using_runtime_config(self, event: InformerEvent) -> list[str]:
-        meta = event.obj.get("metadata") or {}
-        if meta.get("name") != DEFAULT_NAME:
+        if name_of(event.obj) != DEFAULT_NAME:
             return []
-        ns = meta.get("namespace")
+        ns = namespace_of(event.obj)
         candidates = self.store.list(ns) if ns else list(self.store)
-        return [
-            f"{c['metadata']['namespace']}/{c['metadata']['name']}"
-            for c in candidates
-            if not (c.get("spec") or {}).get("storageClassName") and self._pvc_of(c) is None
-        ]
+        return [key_of(c) for c in candidates if not dig(c, "spec", "storageClassName") and self._pvc_of(c) is None]
 
     def _pvc_of(self, cache: Obj) -> Obj | None:
         meta = cache["metadata"]
@@ -131,8 +139,7 @@ class ModelCacheController(KindController[Observed]):
     # -- observation -------------------------------------------------------------------------------
     async def observe(self, obj: Obj) -> Observed:
         meta = obj["metadata"]
-        spec = obj.get("spec") or {}
-        status = obj.get("status") or {}
+        spec, status = spec_of(obj), status_of(obj)
         ns, name, uid = meta["namespace"], meta["name"], meta.get("uid", "")
         register_env_secrets(spec.get("env"))  # literal credential-like env values: never logged
         pvc_name, job_name = model_cache_pvc_name(name), model_cache_job_name(name)
@@ -141,13 +148,12 @@ class ModelCacheController(KindController[Observed]):
         pvc_ours, job_ours = controlled_by(pvc, uid), controlled_by(job, uid)
 
         requested_class = effective_storage_class(spec.get("storageClassName"), self._runtime_default_class(ns))
-        storage_class = ((pvc.get("spec") or {}).get("storageClassName") if pvc else None) or requested_class
+        storage_class = dig(pvc, "spec", "storageClassName") or requested_class
         storage_class = storage_class or self._cluster_default_class() or ""
         sc = self.storage_classes.get(storage_class) if storage_class else None
-        failure = condition(obj, "Failure") or {}
+        failure = condition(obj, "Failure", "True")
 
-        pvc_status = (pvc or {}).get("status") or {}
-        job_status = (job or {}).get("status") or {}
+        pvc_status, job_status = status_of(pvc), status_of(job)
         failed_cond = condition(job, "Failed", "True")
         desired_pvc = build_model_cache_pvc(obj, requested_class) if pvc is None else None
         desired_job = None
@@ -159,12 +165,12 @@ class ModelCacheController(KindController[Observed]):
             generation=int(meta.get("generation") or 0),
             observed_generation=int(status.get("observedGeneration") or 0),
             pvc_found=pvc is not None,
-            pvc_uid=str((pvc or {}).get("metadata", {}).get("uid") or ""),
+            pvc_uid=uid_of(pvc),
             pvc_phase=str(pvc_status.get("phase") or ("Pending" if pvc is not None else "")),
             pvc_deleting=pvc is not None and (not pvc_ours or deleting(pvc)),
             storage_class=storage_class,
             storage_class_missing=bool(storage_class) and sc is None,
-            wait_for_first_consumer=(sc or {}).get("volumeBindingMode") == "WaitForFirstConsumer",
+            wait_for_first_consumer=dig(sc, "volumeBindingMode") == "WaitForFirstConsumer",
             job_found=job is not None,
             job_generation=job_generation(job) if job else None,
             job_pvc_uid=job_pvc_uid(job) if job else None,
@@ -174,8 +180,8 @@ class ModelCacheController(KindController[Observed]):
             job_failed_pods=int(job_status.get("failed") or 0),
             job_failure=_describe(failed_cond),
             job_deleting=job is not None and (not job_ours or deleting(job)),
-            previous_failure_reason=str(failure.get("reason") or "") if failure.get("status") == "True" else "",
-            previous_failure_message=str(failure.get("message") or "") if failure.get("status") == "True" else "",
+            previous_failure_reason=dig_str(failure, "reason"),
+            previous_failure_message=dig_str(failure, "message"),
             desired_pvc=desired_pvc,
             desired_job=desired_job,
         )
@@ -186,8 +192,7 @@ class ModelCacheController(KindController[Observed]):
 
     def _cluster_default_class(self) -> str | None:
         for sc in self.storage_classes:
-            annotations = (sc.get("metadata") or {}).get("annotations") or {}
-            if annotations.get(DEFAULT_CLASS_ANNOTATION) == "true":
+            if annotations_of(sc).get(DEFAULT_CLASS_ANNOTATION) == "true":
                 return str(sc["metadata"]["name"])
         return None
 
@@ -206,7 +211,7 @@ class ModelCacheController(KindController[Observed]):
 
     def status_fields(self, obj: Obj, obs: Observed, decision: Decision) -> dict[str, Any]:
         fields: dict[str, Any] = {"persistentVolumeClaim": obs.pvc_name}
-        last_used = (obj.get("status") or {}).get("lastUsed")
+        last_used = dig(obj, "status", "lastUsed")
         if last_used:
             fields["lastUsed"] = last_used
         return fields

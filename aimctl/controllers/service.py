@@ -108,7 +108,20 @@ from aimctl.controllers.common import (
     when,
 )
 from aimctl.gpu import labels_name_model
-from aimctl.kube.objects import condition, controlled_by
+from aimctl.kube.objects import (
+    condition,
+    controlled_by,
+    controller_ref,
+    created_at,
+    dig,
+    dig_list,
+    dig_map,
+    dig_str,
+    meta_of,
+    owner_refs,
+    spec_of,
+    status_of,
+)
 from aimctl.kube.resources import (
     AIM_CLUSTER_IMAGES,
     AIM_CLUSTER_RUNTIME_CONFIGS,
@@ -173,14 +186,14 @@ LAST_USED_REFRESH = dt.timedelta(hours=24)
 def template_names(obj: Obj) -> list[str]:
     """Every template name a service points at: ``templateRef``, the derived name over it, and
     ``status.resolvedTemplate.name`` (which covers image defaults and reused templates)."""
-    spec = obj.get("spec") or {}
+    spec = spec_of(obj)
     names: list[str] = []
     ref = str(spec.get("templateRef") or "").strip()
     if ref:
         names.append(ref)
         if spec.get("overrides") is not None:
             names.append(derived_name(ref, spec["overrides"]))
-    resolved = ((obj.get("status") or {}).get("resolvedTemplate") or {}).get("name")
+    resolved = dig(obj, "status", "resolvedTemplate", "name")
     if resolved:
         names.append(str(resolved))
     return list(dict.fromkeys(names))
@@ -189,10 +202,10 @@ def template_names(obj: Obj) -> list[str]:
 def unresolved_image(obj: Obj) -> str:
     """The ``aimImageName`` of a service without ``templateRef`` whose status names no found
     template yet ("" otherwise)."""
-    spec = obj.get("spec") or {}
+    spec = spec_of(obj)
     if str(spec.get("templateRef") or "").strip():
         return ""
-    scope = ((obj.get("status") or {}).get("resolvedTemplate") or {}).get("scope")
+    scope = dig(obj, "status", "resolvedTemplate", "scope")
     return "" if scope in ("Namespace", "Cluster") else str(spec.get("aimImageName") or "")
 
 
@@ -217,7 +230,7 @@ def index_template_name_any_ns(obj: Obj) -> list[str]:
 
 def index_predictor_isvc(obj: Obj) -> list[str]:
     """``namespace/<InferenceService>`` of a KServe predictor pod (none for other pods)."""
-    isvc = ((obj.get("metadata") or {}).get("labels") or {}).get(ISVC_POD_LABEL)
+    isvc = dig(obj, "metadata", "labels", ISVC_POD_LABEL)
     return [f"{namespace_of(obj)}/{isvc}"] if isvc else []
 
 
@@ -380,7 +393,7 @@ class ServiceController(KindController[Observed]):
         keys: list[str] = []
         for value in index_predictor_isvc(event.obj):
             isvc = self.isvcs.get(value)
-            for ref in ((isvc or {}).get("metadata") or {}).get("ownerReferences") or []:
+            for ref in owner_refs(isvc):
                 if ref.get("controller") and ref.get("kind") == KIND:
                     keys.append(f"{namespace_of(event.obj)}/{ref['name']}")
         return keys
@@ -388,7 +401,7 @@ class ServiceController(KindController[Observed]):
     def _model_cache_templates(self, event: InformerEvent) -> list[str]:
         """``namespace/<template>`` of the template cache controlling a model cache."""
         ns = namespace_of(event.obj)
-        for ref in (event.obj.get("metadata") or {}).get("ownerReferences") or []:
+        for ref in owner_refs(event.obj):
             if ref.get("controller") and ref.get("kind") == "AIMTemplateCache":
                 tc = self.template_caches.get(f"{ns}/{ref['name']}")
                 if tc is not None:
@@ -410,7 +423,7 @@ class ServiceController(KindController[Observed]):
         ns = namespace_of(event.obj)
         keys = self.store.keys_by_index(BY_TEMPLATE_NAME, f"{ns}/{name_of(event.obj)}")
         for obj in (event.obj, event.old):
-            for ref in ((obj or {}).get("metadata") or {}).get("ownerReferences") or []:
+            for ref in owner_refs(obj):
                 if ref.get("kind") == KIND and ref.get("apiVersion") == GROUP_VERSION:
                     keys.append(f"{ns}/{ref['name']}")
         return list(dict.fromkeys(keys))
@@ -418,7 +431,7 @@ class ServiceController(KindController[Observed]):
     # -- observation -------------------------------------------------------------------------------
 
     async def observe(self, obj: Obj) -> Observed:
-        meta, spec = obj["metadata"], obj.get("spec") or {}
+        meta, spec = obj["metadata"], spec_of(obj)
         ns, name = str(meta["namespace"]), str(meta["name"])
         image_name = str(spec.get("aimImageName") or "")
         res = resolve_service_template(
@@ -433,7 +446,7 @@ class ServiceController(KindController[Observed]):
         )
         choice = res.choice
         self._chosen.pop(f"{ns}/{name}", None)
-        previous = ((obj.get("status") or {}).get("resolvedTemplate") or {}).get("name")
+        previous = dig(obj, "status", "resolvedTemplate", "name")
         if choice is not None and choice.chosen is not None and not choice.kept and previous != res.final_name:
             self._chosen[f"{ns}/{name}"] = f'Template "{res.final_name}": {choice.reason}'
         template = res.template
@@ -449,7 +462,7 @@ class ServiceController(KindController[Observed]):
         image: ResolvedImage | None
         image_error = mismatch = ""
         if template is not None:
-            tpl_image = str((template.get("spec") or {}).get("aimImageName") or "")
+            tpl_image = dig_str(template, "spec", "aimImageName")
             cluster_only = res.scope == "Cluster"
             image = resolve_image(None if cluster_only else ns, tpl_image, self.images, self.cluster_images)
             if image is None:
@@ -480,13 +493,13 @@ class ServiceController(KindController[Observed]):
         route_conflict = (
             foreign_child_message("HTTPRoute", route, meta) if route is not None and route_route is None else ""
         )
-        parents = ((route_route or {}).get("status") or {}).get("parents") or []
+        parents = dig_list(route_route, "status", "parents")
         route_conditions = tuple(
             RouteCondition(
                 str(c.get("type")), str(c.get("status")), str(c.get("reason") or ""), str(c.get("message") or "")
             )
             for p in parents
-            for c in p.get("conditions") or []
+            for c in dig_list(p, "conditions")
         )
 
         # Caching.
@@ -520,8 +533,8 @@ class ServiceController(KindController[Observed]):
             and res.scope == "Namespace"
             and res.expected_spec is not None
             and is_derived(template)
-            and res.final_name == derived_name(res.base_name, spec.get("overrides") or {})
-            and (not specs_equal(template.get("spec") or {}, res.expected_spec) or service_owner_uids(template))
+            and res.final_name == derived_name(res.base_name, dig_map(spec, "overrides"))
+            and (not specs_equal(spec_of(template), res.expected_spec) or service_owner_uids(template))
         )
 
         usage = self._usage(mounted, isvc) if caching and caches_ready else ()
@@ -579,21 +592,20 @@ class ServiceController(KindController[Observed]):
         """(ready, failed, message, mounts, mounted model caches) of the template cache ``tc``."""
         if tc is None or template is None:
             return False, False, "", (), ()
-        status = tc.get("status") or {}
-        state = str(status.get("status") or "")
+        state = dig_str(tc, "status", "status")
         if state == "Failed":
             return False, True, _failure_message(tc) or "Template cache failed", (), ()
         if state != "Available":
             return False, False, "", (), ()
         children = {
-            str((c.get("spec") or {}).get("sourceUri")): c
+            str(dig(c, "spec", "sourceUri")): c
             for c in self.model_caches.by_index(BY_CONTROLLER_UID, str(tc["metadata"].get("uid")))
         }
         mounts: list[tuple[str, str]] = []
         mounted: list[Obj] = []
-        for source in model_sources((template.get("status") or {}).get("modelSources")):
+        for source in model_sources(dig(template, "status", "modelSources")):
             cache = children.get(source.uri)
-            cstatus = (cache or {}).get("status") or {}
+            cstatus = status_of(cache)
             pvc = cstatus.get("persistentVolumeClaim")
             if cache is None or cstatus.get("status") != "Available" or not pvc:
                 return False, False, "", (), ()
@@ -605,11 +617,11 @@ class ServiceController(KindController[Observed]):
         """``lastUsed`` fragments for mounted caches: the InferenceService's creation time (now, when
         it is about to be created), or now when the recorded time is more than a day old."""
         now = now_rfc3339()
-        created = str(((isvc or {}).get("metadata") or {}).get("creationTimestamp") or now)
+        created = created_at(isvc) or now
         out: list[tuple[Obj, dict[str, str]]] = []
         for cache in mounted:
             used_at = created
-            last = str((cache.get("status") or {}).get("lastUsed") or "")
+            last = dig_str(cache, "status", "lastUsed")
             if last and _older_than(last, LAST_USED_REFRESH):
                 used_at = now
             fragment = last_used_status(cache, used_at)
@@ -650,7 +662,7 @@ class ServiceController(KindController[Observed]):
             obs.route_path,
             obs.routing.gateway_ref,
             res.final_name,
-            model_id(res.template.get("spec") or {}, res.template.get("status") or {}),
+            model_id(spec_of(res.template), status_of(res.template)),
             obs.routing.annotations,
             isvc_name=obs.isvc_name,
         )
@@ -665,13 +677,12 @@ class ServiceController(KindController[Observed]):
     def _inference_service(self, service: Obj, obs: Observed) -> Obj:
         res = obs.resolution
         assert res is not None and res.template is not None
-        tspec = res.template.get("spec") or {}
-        tstatus = res.template.get("status") or {}
+        tspec = spec_of(res.template)
+        tstatus = status_of(res.template)
         pid = discovered_profile_id(res.template)
         if pid:  # kept in the template's memory annotation: status.profile has no field for it
-            tstatus = {**tstatus, "profile": {**(tstatus.get("profile") or {}), "id": pid}}
-        selector = tspec.get("gpuSelector") or {}
-        model = str(selector.get("model") or "")
+            tstatus = {**tstatus, "profile": {**dig_map(tstatus, "profile"), "id": pid}}
+        model = dig_str(tspec, "gpuSelector", "model")
         terms = gpu_node_selector_terms(model, self.nodes) if gpu_count(tstatus) > 0 else []
         rc = obs.runtime_config
         inputs = InferenceServiceInputs(
@@ -702,10 +713,10 @@ class ServiceController(KindController[Observed]):
     def status_fields(self, obj: Obj, obs: Observed, decision: Decision) -> dict[str, Any]:
         res = obs.resolution
         assert res is not None
-        spec = obj.get("spec") or {}
+        spec = spec_of(obj)
         fields: dict[str, Any] = {}
         if res.template is not None and res.scope is not None:
-            tmeta = res.template.get("metadata") or {}
+            tmeta = meta_of(res.template)
             ref: dict[str, Any] = {"name": res.final_name, "scope": res.scope, "kind": res.kind}
             if res.scope == "Namespace":
                 ref["namespace"] = obj["metadata"]["namespace"]
@@ -733,7 +744,7 @@ DOMAIN_TEMPLATE_ENV = "AIMCTL_KSERVE_DOMAIN_TEMPLATE"
 
 def _template_view(res: TemplateResolution) -> TemplateView:
     template = res.template or {}
-    spec, status = template.get("spec") or {}, template.get("status") or {}
+    spec, status = spec_of(template), status_of(template)
     failure = condition(template, "Failure", "True") or {}
     reason, message = str(failure.get("reason") or ""), str(failure.get("message") or "")
     return TemplateView(
@@ -743,8 +754,8 @@ def _template_view(res: TemplateResolution) -> TemplateView:
         aim_image_name=str(spec.get("aimImageName") or ""),
         failure_reason=reason,
         failure_message=message,
-        has_model_sources=any(s.get("sourceUri") for s in status.get("modelSources") or []),
-        caching_enabled=res.scope == "Namespace" and bool((spec.get("caching") or {}).get("enabled")),
+        has_model_sources=any(s.get("sourceUri") for s in dig_list(status, "modelSources")),
+        caching_enabled=res.scope == "Namespace" and bool(dig(spec, "caching", "enabled")),
     )
 
 
@@ -760,9 +771,8 @@ def _failure_message(obj: Mapping[str, Any]) -> str:
 def foreign_child_message(kind: str, child: Obj, service_meta: Mapping[str, Any]) -> str:
     """The condition message for a child of the service's name that the service does not control:
     who controls it (kind and name, or nobody) and what to do. The operator never adopts it."""
-    name = str((child.get("metadata") or {}).get("name") or "")
-    refs = (child.get("metadata") or {}).get("ownerReferences") or []
-    ctrl = next((r for r in refs if r.get("controller")), None)
+    name = name_of(child)
+    ctrl = controller_ref(child)
     if ctrl is None:
         owner = "has no controller owner (it was created outside this operator)"
     elif ctrl.get("kind") == KIND and ctrl.get("name") == service_meta.get("name"):
@@ -806,13 +816,12 @@ def _node_changed(event: InformerEvent) -> bool:
 
 
 def _template_image(event: InformerEvent) -> list[str]:
-    images = {str(((o or {}).get("spec") or {}).get("aimImageName") or "") for o in (event.obj, event.old)}
-    return [f"{namespace_of(event.obj)}/{i}" for i in sorted(images) if i]
+    return [f"{namespace_of(event.obj)}/{i}" for i in _template_image_any_ns(event)]
 
 
 def _template_image_any_ns(event: InformerEvent) -> list[str]:
-    images = {str(((o or {}).get("spec") or {}).get("aimImageName") or "") for o in (event.obj, event.old)}
-    return sorted(i for i in images if i)
+    """The ``aimImageName`` of a template event, before and after the change (sorted, no empty)."""
+    return sorted({i for o in (event.obj, event.old) if (i := dig_str(o, "spec", "aimImageName"))})
 
 
 def _template_cache_refs(event: InformerEvent) -> list[str]:
@@ -821,5 +830,5 @@ def _template_cache_refs(event: InformerEvent) -> list[str]:
 
 
 def _template_cache_refs_of(tc: Obj) -> list[str]:
-    ref = str((tc.get("spec") or {}).get("templateRef") or "")
+    ref = dig_str(tc, "spec", "templateRef")
     return [n for n in dict.fromkeys([ref, name_of(tc)]) if n]
