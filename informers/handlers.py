@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from informers.objects import controller_ref, namespace_of
 from informers.resource import Resource
 from informers.store import Obj, Store, object_key
 
@@ -59,16 +60,15 @@ def controller_owner_key(kind: str, group: str) -> KeyMapper:
     assumed to be in the child's namespace, or cluster-scoped if the child has no namespace."""
 
     def mapper(event: InformerEvent) -> list[str]:
-        meta = event.obj.get("metadata") or {}
-        for ref in meta.get("ownerReferences") or []:
-            if not ref.get("controller"):
-                continue
-            api_version = str(ref.get("apiVersion", ""))
-            ref_group = api_version.rpartition("/")[0] if "/" in api_version else ""
-            if ref.get("kind") == kind and ref_group == group:
-                ns = meta.get("namespace")
-                return [f"{ns}/{ref['name']}" if ns else str(ref["name"])]
-        return []
+        ref = controller_ref(event.obj)
+        if ref is None:
+            return []
+        api_version = str(ref.get("apiVersion", ""))
+        ref_group = api_version.rpartition("/")[0] if "/" in api_version else ""
+        if ref.get("kind") != kind or ref_group != group:
+            return []
+        ns = namespace_of(event.obj)
+        return [f"{ns}/{ref['name']}" if ns else str(ref["name"])]
 
     return mapper
 

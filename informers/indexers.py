@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from informers.objects import controller_ref, labels_of, namespace_of, owner_refs
 from informers.store import IndexFunc, Obj
 
 BY_OWNER_UID = "owner-uid"
@@ -20,21 +21,18 @@ BY_NAMESPACE = "namespace"
 
 def owner_uids(obj: Obj) -> list[str]:
     """UIDs of every owner in ``metadata.ownerReferences``."""
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return [str(r["uid"]) for r in refs if r.get("uid")]
+    return [str(r["uid"]) for r in owner_refs(obj) if r.get("uid")]
 
 
 def controller_uid(obj: Obj) -> list[str]:
     """UID of the controller owner (the ``controller: true`` reference), if any."""
-    for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("uid"):
-            return [str(ref["uid"])]
-    return []
+    ref = controller_ref(obj)
+    return [str(ref["uid"])] if ref is not None and ref.get("uid") else []
 
 
 def namespace(obj: Obj) -> list[str]:
-    ns = (obj.get("metadata") or {}).get("namespace")
-    return [str(ns)] if ns else []
+    ns = namespace_of(obj)
+    return [ns] if ns else []
 
 
 def by_label(label: str, namespaced: bool = True) -> IndexFunc:
@@ -42,11 +40,10 @@ def by_label(label: str, namespaced: bool = True) -> IndexFunc:
     look-up never crosses namespaces by accident."""
 
     def index(obj: Obj) -> list[str]:
-        meta = obj.get("metadata") or {}
-        value = (meta.get("labels") or {}).get(label)
+        value = labels_of(obj).get(label)
         if value is None:
             return []
-        ns = meta.get("namespace")
+        ns = namespace_of(obj)
         return [f"{ns}/{value}" if namespaced and ns else str(value)]
 
     return index
@@ -74,7 +71,7 @@ def by_field(path: str, namespaced: bool = True, transform: Callable[[Any], str]
     segments = path.split(".")
 
     def index(obj: Obj) -> list[str]:
-        ns = (obj.get("metadata") or {}).get("namespace")
+        ns = namespace_of(obj)
         out = []
         for v in _walk(obj, segments):
             if v is None or isinstance(v, dict | list):

@@ -55,7 +55,7 @@ import random
 import socket
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +64,7 @@ import anyio
 import structlog
 
 from informers.backoff import jittered
+from informers.objects import dig, spec_of
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 
@@ -118,7 +119,7 @@ class LeaseRecord:
     transitions: int
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> LeaseRecord:
+    def from_spec(cls, spec: Mapping[str, Any]) -> LeaseRecord:
         return cls(
             holder=str(spec.get("holderIdentity") or ""),
             lease_duration=int(spec.get("leaseDurationSeconds") or 0),
@@ -228,7 +229,7 @@ class LeaderElector:
             return False
         if lease is None:
             return False
-        record = LeaseRecord.from_spec(lease.get("spec") or {})
+        record = LeaseRecord.from_spec(spec_of(lease))
         if record.holder != self.config.identity:
             return False
         now = micro_time()
@@ -287,7 +288,7 @@ class LeaderElector:
                 raise
             self._observe(record)
             return True
-        current = LeaseRecord.from_spec(lease.get("spec") or {})
+        current = LeaseRecord.from_spec(spec_of(lease))
         self._observe(current)
         now = self.clock()
         duration = current.lease_duration or cfg.lease_duration
@@ -336,7 +337,7 @@ class LeaderElector:
             "metadata": {
                 "name": cfg.name,
                 "namespace": cfg.namespace,
-                "resourceVersion": (lease.get("metadata") or {}).get("resourceVersion"),
+                "resourceVersion": dig(lease, "metadata", "resourceVersion"),
             },
             "spec": record.to_spec(),
         }

@@ -60,6 +60,7 @@ from aiohttp.http_exceptions import LineTooLong
 
 from informers.backoff import Backoff
 from informers.encoding import loads
+from informers.objects import dig, meta_of
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 from informers.store import Obj
@@ -289,7 +290,7 @@ class Reflector:
                 item.setdefault("apiVersion", self.resource.api_version)
                 item.setdefault("kind", self.resource.kind)
                 items.append(item if transform is None else transform(item))
-            meta = page.get("metadata") or {}
+            meta = meta_of(page)
             cont = meta.get("continue") or None
             if not cont:
                 rv = str(meta.get("resourceVersion", ""))
@@ -375,7 +376,7 @@ class Reflector:
             raise ValueError(f"malformed watch event: {str(event)[:200]}")
         if etype == "ERROR":
             raise ApiError.from_status(obj)
-        rv = (obj.get("metadata") or {}).get("resourceVersion")
+        rv = dig(obj, "metadata", "resourceVersion")
         if etype == "BOOKMARK":
             if rv:
                 self.last_resource_version = str(rv)

@@ -42,6 +42,7 @@ import aiohttp
 import anyio
 
 from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch, loads
+from informers.objects import dig
 from informers.ratelimit import AsyncTokenBucket
 
 READ_VERBS = frozenset({"get", "list", "watch"})
@@ -84,7 +85,7 @@ class ApiError(Exception):
     def from_status(cls, status: dict[str, Any], http_status: int | None = None) -> ApiError:
         """Build from a ``Status`` object (the body of an error answer or of an ``ERROR`` event)."""
         code = status.get("code") or http_status or 500
-        retry = (status.get("details") or {}).get("retryAfterSeconds")
+        retry = dig(status, "details", "retryAfterSeconds")
         return cls(int(code), str(status.get("reason", "")), str(status.get("message", "")), status, retry)
 
     @property

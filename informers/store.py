@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from informers.objects import dig_str, key_of
+
 Obj = dict[str, Any]
 """A raw Kubernetes object as decoded from JSON."""
 
@@ -28,13 +30,9 @@ IndexFunc = Callable[[Obj], Iterable[str]]
 """Maps an object to the index values it should be found under (may be empty)."""
 
 
-def object_key(obj: Mapping[str, Any]) -> str:
-    """``namespace/name`` for namespaced objects, ``name`` for cluster-scoped ones (client-go's
-    ``MetaNamespaceKeyFunc``)."""
-    meta = obj.get("metadata") or {}
-    ns = meta.get("namespace")
-    name = meta.get("name", "")
-    return f"{ns}/{name}" if ns else str(name)
+object_key = key_of
+"""``namespace/name`` for namespaced objects, ``name`` for cluster-scoped ones (client-go's
+``MetaNamespaceKeyFunc``): :func:`informers.objects.key_of` under the store's name for it."""
 
 
 def split_key(key: str) -> tuple[str | None, str]:
@@ -46,7 +44,7 @@ def split_key(key: str) -> tuple[str | None, str]:
 
 
 def resource_version(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("resourceVersion", ""))
+    return dig_str(obj, "metadata", "resourceVersion")
 
 
 @dataclass

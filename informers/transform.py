@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from informers.objects import meta_of
 from informers.store import Obj
 
 Transform = Callable[[Obj], Obj]
@@ -79,7 +80,7 @@ def slim(keep: Sequence[str], annotations: bool = False) -> Transform:
     paths = [p.split(".") for p in keep]
 
     def project(obj: Obj) -> Obj:
-        meta = obj.get("metadata") or {}
+        meta = meta_of(obj)
         out: Obj = {k: obj[k] for k in ("apiVersion", "kind") if k in obj}
         new_meta = {k: meta[k] for k in ESSENTIAL_METADATA if k in meta}
         if annotations and meta.get("annotations"):

@@ -47,7 +47,7 @@ from typing import Any, Generic, TypeVar
 
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
-from aimctl.kube.objects import condition, deleting, json_annotation, meta_of, status_of, uid_of
+from aimctl.kube.objects import condition, deleting, dig_list, json_annotation, meta_of, status_of, uid_of
 from aimctl.kube.resources import OPTIONAL_APIS
 from aimctl.kube.status import StatusWriter
 from aimctl.reconcile import Result, Watch
@@ -397,7 +397,7 @@ def _report_missing_apis(status: dict[str, Any], missing: Sequence[Resource], ob
         "lastTransitionTime": since or now_rfc3339(),
         "observedGeneration": generation,
     }
-    status["conditions"] = [*(status.get("conditions") or []), installed]
+    status["conditions"] = [*dig_list(status, "conditions"), installed]
 
 
 def _rv(obj: Obj) -> int:

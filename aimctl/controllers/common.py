@@ -18,7 +18,7 @@ from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
 
 # Re-exported: the controllers' object accessors (one module, see :mod:`aimctl.kube.objects`).
-from aimctl.kube.objects import conditions_of, get_path, json_annotation, labels_of, meta_of
+from aimctl.kube.objects import conditions_of, controller_ref, get_path, json_annotation, labels_of, meta_of
 from aimctl.kube.objects import name_of as name_of
 from aimctl.kube.objects import namespace_of as namespace_of
 from aimctl.kube.status import StatusWriter
@@ -101,12 +101,11 @@ def owner_key(kind: str, cluster_scoped: bool) -> KeyMapper:
 
 
 def owner_key_of(obj: Obj, kind: str, cluster_scoped: bool) -> str | None:
-    meta = meta_of(obj)
-    for ref in meta.get("ownerReferences") or []:
-        if ref.get("controller") and ref.get("kind") == kind and ref.get("apiVersion") == GROUP_VERSION:
-            ns = meta.get("namespace")
-            return str(ref["name"]) if cluster_scoped or not ns else f"{ns}/{ref['name']}"
-    return None
+    ref = controller_ref(obj)
+    if ref is None or ref.get("kind") != kind or ref.get("apiVersion") != GROUP_VERSION:
+        return None
+    ns = namespace_of(obj)
+    return str(ref["name"]) if cluster_scoped or not ns else f"{ns}/{ref['name']}"
 
 
 def changed(event: InformerEvent, *paths: str) -> bool:

@@ -25,7 +25,7 @@ from aimctl.controllers.common import (
     index_storage_class,
     io_parts,
 )
-from aimctl.kube.objects import namespace_of, spec_of, status_of
+from aimctl.kube.objects import dig, dig_list, dig_map, namespace_of, spec_of, status_of
 from aimctl.kube.resources import AIM_CLUSTER_RUNTIME_CONFIGS, AIM_RUNTIME_CONFIGS, SECRETS, STORAGE_CLASSES
 from aimctl.manager import Manager
 from aimctl.oci.credentials import PULL_SECRET_SELECTIONS, pull_secret_projection
@@ -73,17 +73,17 @@ class RuntimeConfigController(KindController[RuntimeConfigObservation]):
 
     async def observe(self, obj: Obj) -> RuntimeConfigObservation:
         spec, ns = spec_of(obj), namespace_of(obj)
-        routing = spec.get("routing") or {}
+        routing = dig_map(spec, "routing")
         secrets: tuple[str, ...] = ()
         missing: tuple[str, ...] = ()
         if self.namespaced:
-            secrets = tuple(dict.fromkeys(str(s["name"]) for s in spec.get("imagePullSecrets") or [] if s.get("name")))
+            secrets = tuple(dict.fromkeys(str(s["name"]) for s in dig_list(spec, "imagePullSecrets") if s.get("name")))
             missing = tuple(n for n in secrets if self.secrets.get(f"{ns}/{n}") is None)
         storage_class = spec.get("defaultStorageClassName") or None
         return RuntimeConfigObservation(
             kind=self.resource.kind,
             routing_enabled=bool(routing.get("enabled")),
-            gateway_ref_set=bool((routing.get("gatewayRef") or {}).get("name")),
+            gateway_ref_set=bool(dig(routing, "gatewayRef", "name")),
             pull_secrets=secrets,
             missing_pull_secrets=missing,
             storage_class=storage_class,

@@ -88,9 +88,14 @@ from aimctl.gpu import GpuOffer, gpu_offer, labels_name_model, unavailable_messa
 from aimctl.kube.objects import (
     annotations_of,
     condition,
+    conditions_of,
+    dig,
+    dig_list,
+    dig_map,
     key_of,
     labels_of,
     meta_of,
+    spec_of,
     status_of,
     uid_of,
 )
@@ -287,10 +292,8 @@ class TemplateController(KindController[TemplateView]):
     # -- observation -----------------------------------------------------------------------------------
 
     async def observe(self, obj: Obj) -> TemplateView:
-        meta = obj.get("metadata") or {}
-        spec = obj.get("spec") or {}
-        status = obj.get("status") or {}
-        conditions = status.get("conditions") or []
+        meta, spec, status = meta_of(obj), spec_of(obj), status_of(obj)
+        conditions = conditions_of(obj)
         name = str(meta["name"])
         ns = None if self.cluster_scoped else str(meta["namespace"])
         generation = int(meta.get("generation") or 0)
@@ -307,7 +310,7 @@ class TemplateController(KindController[TemplateView]):
             self.cluster_runtime_configs,
         )
         image = resolve_image(ns, image_name, self.images, self.cluster_images) if image_name else None
-        gpu = spec.get("gpuSelector") or {}
+        gpu = dig_map(spec, "gpuSelector")
         model, count = str(gpu.get("model") or ""), int(gpu.get("count") or 0)
         offer = gpu_offer(self.nodes, model, count) if model else GpuOffer.OFFERED
 
@@ -330,7 +333,7 @@ class TemplateController(KindController[TemplateView]):
             "discovered_profile_id": profile_id_from_memory(memory),
             "pull_deadline_seconds": self.pull_deadline,
             "previous_failure": condition_of(conditions, "Failure"),
-            "caching_enabled": bool((spec.get("caching") or {}).get("enabled")) and not self.cluster_scoped,
+            "caching_enabled": bool(dig(spec, "caching", "enabled")) and not self.cluster_scoped,
             "template_cache_owned": self._owns_template_cache(obj),
             "template": obj,
             "job_namespace": job_ns,
@@ -410,10 +413,9 @@ class TemplateController(KindController[TemplateView]):
 
     def _pull_stuck(self, namespace: str, job_name: str) -> str | None:
         for pod in self.pods.by_index(BY_JOB_NAME, f"{namespace}/{job_name}"):
-            st = pod.get("status") or {}
             for statuses, what in (("initContainerStatuses", "Init container"), ("containerStatuses", "Container")):
-                for cs in st.get(statuses) or []:
-                    waiting = (cs.get("state") or {}).get("waiting") or {}
+                for cs in dig_list(pod, "status", statuses):
+                    waiting = dig_map(cs, "state", "waiting")
                     reason = waiting.get("reason")
                     if reason in PULL_FAILURES:
                         return f'{what} "{cs.get("name")}" is stuck in {reason}: {waiting.get("message", "")}'
@@ -453,13 +455,13 @@ class TemplateController(KindController[TemplateView]):
     def _serving_runtime(self, obj: Obj, obs: TemplateView) -> list[Desired]:
         assert obs.image_uri is not None
         rc = obs.runtime_config
-        status = obj.get("status") or {}
-        profile = obs.result_profile if obs.result_profile is not None else status.get("profile") or {}
+        status = status_of(obj)
+        profile = obs.result_profile if obs.result_profile is not None else dict(dig_map(status, "profile"))
         pid = obs.result_profile_id if obs.result_profile is not None else obs.discovered_profile_id
         if pid:  # the profile's id lives in the memory, not in status.profile (the API has no field)
             profile = {**profile, "id": pid}
-        sources = list(obs.result_model_sources) or list(status.get("modelSources") or [])
-        gpu_count = int((profile.get("metadata") or {}).get("gpu_count") or 0)
+        sources = list(obs.result_model_sources) or list(dig_list(status, "modelSources"))
+        gpu_count = int(dig(profile, "metadata", "gpu_count") or 0)
         secrets = rc.image_pull_secrets if rc else []
         manifest = build_serving_runtime(obj, self.kind, obs.image_uri, gpu_count, sources, secrets, profile)
         return [Desired(self.runtime_resource, manifest, self.runtimes.get(key_of(obj)))]
@@ -477,7 +479,7 @@ class TemplateController(KindController[TemplateView]):
         return [Deletion(AIM_TEMPLATE_CACHES, namespace_of(obj), name_of(obj))]
 
     def status_fields(self, obj: Obj, obs: TemplateView, decision: Decision) -> dict[str, Any]:
-        old = obj.get("status") or {}
+        old = status_of(obj)
         rc = obs.runtime_config
         fields = {
             "resolvedRuntimeConfig": dict(rc.reference) if rc and rc.reference else None,

@@ -44,7 +44,7 @@ from aimctl.controllers.common import (
     index_runtime_config_any_ns,
     io_parts,
 )
-from aimctl.kube.objects import condition, controlled_by, deleting, spec_of, status_of, uid_of
+from aimctl.kube.objects import condition, controlled_by, deleting, dig, dig_str, spec_of, status_of, uid_of
 from aimctl.kube.resources import (
     AIM_CLUSTER_RUNTIME_CONFIGS,
     AIM_CLUSTER_SERVICE_TEMPLATES,
@@ -227,11 +227,11 @@ def _stale_model_caches(obj: Obj, obs: Observed, name: str) -> list[Deletion]:
 
 def _still_wanted(child: Obj, desired: Sequence[Obj]) -> bool:
     name = child["metadata"]["name"]
-    uri = (child.get("spec") or {}).get("sourceUri")
+    uri = dig(child, "spec", "sourceUri")
     return any(m["metadata"]["name"] == name and m["spec"]["sourceUri"] == uri for m in desired)
 
 
 def _child_state(name: str, child: Obj) -> ChildCache:
     state = str(status_of(child).get("status") or "")
     failure = condition(child, "Failure", "True") if state == "Failed" else None
-    return ChildCache(name, state, str((failure or {}).get("reason") or ""))
+    return ChildCache(name, state, dig_str(failure, "reason"))
