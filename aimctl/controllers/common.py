@@ -18,7 +18,7 @@ from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
 
 # Re-exported: the controllers' object accessors (one module, see :mod:`aimctl.kube.objects`).
-from aimctl.kube.objects import conditions_of, controller_ref, get_path, json_annotation, labels_of, meta_of
+from aimctl.kube.objects import conditions_of, controller_ref, get_path, json_annotation, labels_of
 from aimctl.kube.objects import name_of as name_of
 from aimctl.kube.objects import namespace_of as namespace_of
 from aimctl.kube.status import StatusWriter

@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
+from aimctl.kube.objects import meta_of
+
 Obj = dict[str, Any]
 
 
@@ -29,7 +31,7 @@ def key_of(namespace: str | None, name: str) -> str:
 
 def reference(obj: Mapping[str, Any], kind: str, scope: str) -> dict[str, Any]:
     """An ``AIMResolvedReference`` (JSON form) for a resolved object; empty fields are left out."""
-    meta = obj.get("metadata") or {}
+    meta = meta_of(obj)
     ref = {
         "name": meta.get("name"),
         "namespace": meta.get("namespace") if scope == "Namespace" else None,

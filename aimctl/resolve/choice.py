@@ -52,9 +52,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimctl import labels as L
-from aimctl.builders.derived_template import derived_name
+from aimctl.builders.derived_template import derived_name, is_derived
 from aimctl.gpu import node_offers
+from aimctl.kube.objects import dig, dig_map, dig_str, name_of, spec_of, status_of
 
 NAMESPACE = "Namespace"
 CLUSTER = "Cluster"
@@ -111,10 +111,6 @@ class TemplateChoice:
     ranked: tuple[Candidate, ...] = field(default=())
 
 
-def _name(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name") or "")
-
-
 def _int(value: Any) -> int:
     try:
         return int(value or 0)
@@ -123,24 +119,18 @@ def _int(value: Any) -> int:
 
 
 def candidate(obj: Mapping[str, Any], scope: str) -> Candidate:
-    spec = obj.get("spec") or {}
-    status = obj.get("status") or {}
-    meta = ((status.get("profile") or {}).get("metadata")) or {}
-    selector = spec.get("gpuSelector") or {}
+    spec, status = spec_of(obj), status_of(obj)
+    selector = dig_map(spec, "gpuSelector")
     return Candidate(
         obj=obj,
         scope=scope,
-        name=_name(obj),
+        name=name_of(obj),
         status=str(status.get("status") or "Pending"),
         metric=str(spec.get("metric") or ""),
         precision=str(spec.get("precision") or ""),
         gpu_model=str(selector.get("model") or "").strip().upper(),
-        gpu_count=_int(selector.get("count")) or _int(meta.get("gpu_count")),
+        gpu_count=_int(selector.get("count")) or _int(dig(status, "profile", "metadata", "gpu_count")),
     )
-
-
-def _is_derived(obj: Mapping[str, Any]) -> bool:
-    return ((obj.get("metadata") or {}).get("labels") or {}).get(L.DERIVED_TEMPLATE) == "true"
 
 
 def _override_conflict(c: Candidate, overrides: Mapping[str, Any] | None) -> str:
@@ -151,7 +141,7 @@ def _override_conflict(c: Candidate, overrides: Mapping[str, Any] | None) -> str
         want = str(overrides.get(key) or "")
         if want and have and have != want:
             return f"{key} is {have}, the service overrides it to {want}"
-    want_gpu = str((overrides.get("gpuSelector") or {}).get("model") or "").strip().upper()
+    want_gpu = dig_str(overrides, "gpuSelector", "model").strip().upper()
     if want_gpu and c.gpu_model and c.gpu_model != want_gpu:
         return f"GPU model is {c.gpu_model}, the service overrides it to {want_gpu}"
     return ""
@@ -164,7 +154,7 @@ def _exact_matches(c: Candidate, overrides: Mapping[str, Any] | None) -> int:
     for key, have in (("metric", c.metric), ("precision", c.precision)):
         if overrides.get(key) and have == str(overrides[key]):
             n += 1
-    want_gpu = str((overrides.get("gpuSelector") or {}).get("model") or "").strip().upper()
+    want_gpu = dig_str(overrides, "gpuSelector", "model").strip().upper()
     if want_gpu and c.gpu_model == want_gpu:
         n += 1
     return n
@@ -172,7 +162,7 @@ def _exact_matches(c: Candidate, overrides: Mapping[str, Any] | None) -> int:
 
 def replica_gpu(c: Candidate, overrides: Mapping[str, Any] | None) -> tuple[str, int]:
     """The GPU model and count one replica needs on ``c`` with ``overrides`` ("" for no GPU)."""
-    selector = (overrides or {}).get("gpuSelector") or {}
+    selector = dig_map(overrides, "gpuSelector")
     if selector.get("model"):
         return str(selector["model"]).strip().upper(), max(_int(selector.get("count")), 1)
     return c.gpu_model, max(c.gpu_count, 1)
@@ -264,8 +254,8 @@ def choose_template(
     node_list = list(nodes)
     pool: list[Candidate] = []
     for scope, objs in ((NAMESPACE, namespaced), (CLUSTER, cluster)):
-        for obj in sorted(objs, key=_name):
-            if str((obj.get("spec") or {}).get("aimImageName") or "") != image_name or _is_derived(obj):
+        for obj in sorted(objs, key=name_of):
+            if dig_str(obj, "spec", "aimImageName") != image_name or is_derived(obj):
                 continue
             pool.append(candidate(obj, scope))
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aimctl.kube.objects import spec_of
 from aimctl.resolve import Lookup, key_of, reference
 
 NAMESPACED_KIND = "AIMImage"
@@ -53,5 +54,5 @@ def missing_image_message(name: str, cluster_only: bool) -> str:
 
 
 def _resolved(name: str, obj: Mapping[str, Any], kind: str, scope: str) -> ResolvedImage:
-    spec = dict(obj.get("spec") or {})
+    spec = dict(spec_of(obj))
     return ResolvedImage(name, str(spec.get("image") or ""), scope, reference(obj, kind, scope), spec)

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from aimctl.kube.objects import dig_list, dig_map, dig_str, spec_of
 from aimctl.resolve import Lookup, key_of, reference
 
 DEFAULT_NAME = "default"
@@ -52,7 +53,7 @@ class ResolvedRuntimeConfig:
     @property
     def image_pull_secrets(self) -> list[str]:
         """Names of the pull secrets (namespaced configs only), in spec order, without duplicates."""
-        names = [str(s.get("name")) for s in self.spec.get("imagePullSecrets") or [] if s.get("name")]
+        names = [str(s.get("name")) for s in dig_list(self.spec, "imagePullSecrets") if s.get("name")]
         return list(dict.fromkeys(names))
 
     @property
@@ -65,7 +66,7 @@ class ResolvedRuntimeConfig:
 
     @property
     def routing(self) -> Mapping[str, Any]:
-        return self.spec.get("routing") or {}
+        return dig_map(self.spec, "routing")
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,11 @@ def resolve_runtime_config(
         obj = namespaced.get(key_of(namespace, name))
         if obj is not None:
             return ResolvedRuntimeConfig(
-                name, dict(obj.get("spec") or {}), reference(obj, NAMESPACED_KIND, "Namespace")
+                name, dict(spec_of(obj)), reference(obj, NAMESPACED_KIND, "Namespace")
             )
     cobj = cluster.get(name)
     if cobj is not None:
-        spec = {k: v for k, v in (cobj.get("spec") or {}).items() if k in _COMMON_FIELDS}
+        spec = {k: v for k, v in spec_of(cobj).items() if k in _COMMON_FIELDS}
         return ResolvedRuntimeConfig(name, spec, reference(cobj, CLUSTER_KIND, "Cluster"))
     if name == DEFAULT_NAME:
         return ResolvedRuntimeConfig(name)
@@ -113,4 +114,4 @@ def resolve_runtime_config(
 
 def runtime_config_name(spec: Mapping[str, Any] | None) -> str:
     """The runtime config a spec names (``runtimeConfigName``, empty → ``default``)."""
-    return str((spec or {}).get("runtimeConfigName") or DEFAULT_NAME)
+    return dig_str(spec, "runtimeConfigName", default=DEFAULT_NAME)

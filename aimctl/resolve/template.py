@@ -40,6 +40,7 @@ from aimctl.builders.derived_template import (
     reusable_in_cluster,
     specs_equal,
 )
+from aimctl.kube.objects import dig, dig_map, dig_str, name_of, namespace_of, spec_of
 from aimctl.resolve import Lookup, key_of
 from aimctl.resolve.choice import TemplateChoice, choose_template
 
@@ -80,16 +81,16 @@ class TemplateResolution:
 
 def base_template_name(service: Mapping[str, Any], images: Lookup, cluster_images: Lookup) -> str:
     """``spec.templateRef``, else the image's ``defaultServiceTemplate`` (namespace, then cluster)."""
-    spec = service.get("spec") or {}
+    spec = spec_of(service)
     ref = str(spec.get("templateRef") or "").strip()
     if ref:
         return ref
-    namespace = (service.get("metadata") or {}).get("namespace")
+    namespace = namespace_of(service)
     image_name = str(spec.get("aimImageName") or "")
     if not image_name:
         return ""
     for obj in (images.get(key_of(namespace, image_name)) if namespace else None, cluster_images.get(image_name)):
-        default = str(((obj or {}).get("spec") or {}).get("defaultServiceTemplate") or "").strip()
+        default = dig_str(obj, "spec", "defaultServiceTemplate").strip()
         if default:
             return default
     return ""
@@ -124,9 +125,8 @@ def resolve_service_template(
     ``nodes`` (the cluster's Nodes) enable the automatic choice; without them a service with
     neither ``templateRef`` nor an image default resolves to nothing.
     """
-    meta = service.get("metadata") or {}
-    namespace = str(meta.get("namespace") or "")
-    spec = service.get("spec") or {}
+    namespace = namespace_of(service) or ""
+    spec = spec_of(service)
     base = base_template_name(service, images, cluster_images)
     overrides = spec.get("overrides")
     choice: TemplateChoice | None = None
@@ -150,7 +150,7 @@ def resolve_service_template(
     base_obj, base_scope = chosen or find_template(namespace, base, templates, cluster_templates)
     expected: dict[str, Any] | None = None
     if base_obj is not None:
-        base_spec = base_obj.get("spec") or {}
+        base_spec = spec_of(base_obj)
         expected = derived_spec(base_spec if base_scope == "Namespace" else common_spec(base_spec), spec)
 
     # a. stay on the template resolved last time while it still fits.
@@ -158,7 +158,7 @@ def resolve_service_template(
         current = _current(service, namespace, templates, cluster_templates)
         if current is not None and _fits(current[0], current[1], expected):
             return TemplateResolution(
-                base, _name(current[0]), True, current[0], current[1], expected_spec=expected, choice=choice
+                base, name_of(current[0]), True, current[0], current[1], expected_spec=expected, choice=choice
             )
     # b. the derived template itself.
     own = templates.get(key_of(namespace, final))
@@ -169,15 +169,15 @@ def resolve_service_template(
     # c. an equal template, namespaced first.
     image = expected.get("aimImageName")
     for scope, pool in (("Namespace", candidates), ("Cluster", cluster_candidates)):
-        for obj in sorted(pool, key=_name):
-            if (obj.get("spec") or {}).get("aimImageName") == image and _fits(obj, scope, expected):
-                return TemplateResolution(base, _name(obj), True, obj, scope, expected_spec=expected, choice=choice)
+        for obj in sorted(pool, key=name_of):
+            if dig(obj, "spec", "aimImageName") == image and _fits(obj, scope, expected):
+                return TemplateResolution(base, name_of(obj), True, obj, scope, expected_spec=expected, choice=choice)
     # d. create it.
     return TemplateResolution(base, final, True, create=True, expected_spec=expected, choice=choice)
 
 
 def _fits(obj: Mapping[str, Any], scope: str | None, expected: Mapping[str, Any]) -> bool:
-    spec = obj.get("spec") or {}
+    spec = spec_of(obj)
     if scope == "Namespace":
         return specs_equal(spec, expected)
     return reusable_in_cluster(expected) and specs_equal(common_spec(spec), common_spec(expected))
@@ -186,25 +186,17 @@ def _fits(obj: Mapping[str, Any], scope: str | None, expected: Mapping[str, Any]
 def _current(
     service: Mapping[str, Any], namespace: str, templates: Lookup, cluster_templates: Lookup
 ) -> tuple[Mapping[str, Any], str] | None:
-    ref = ((service.get("status") or {}).get("resolvedTemplate")) or {}
-    name = str(ref.get("name") or "")
-    if not name:
+    ref = _current_ref(service)
+    if ref is None:
         return None
-    if ref.get("scope") == "Cluster":
-        obj = cluster_templates.get(name)
-        return (obj, "Cluster") if obj is not None else None
-    if ref.get("scope") == "Namespace":
-        obj = templates.get(key_of(namespace, name))
-        return (obj, "Namespace") if obj is not None else None
-    return None
+    name, scope = ref
+    obj = cluster_templates.get(name) if scope == "Cluster" else templates.get(key_of(namespace, name))
+    return (obj, scope) if obj is not None else None
 
 
 def _current_ref(service: Mapping[str, Any]) -> tuple[str, str] | None:
     """``(name, scope)`` of ``status.resolvedTemplate`` when it names a found template."""
-    ref = ((service.get("status") or {}).get("resolvedTemplate")) or {}
+    ref = dig_map(service, "status", "resolvedTemplate")
     name, scope = str(ref.get("name") or ""), str(ref.get("scope") or "")
     return (name, scope) if name and scope in ("Namespace", "Cluster") else None
 
-
-def _name(obj: Mapping[str, Any]) -> str:
-    return str((obj.get("metadata") or {}).get("name") or "")
