@@ -10,11 +10,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from aimctl.api.base import GROUP_VERSION
+from aimctl.kube.objects import meta_of
 
 
 def owner_reference(owner: Mapping[str, Any], kind: str) -> dict[str, Any]:
     """A controller owner reference to an AIM object (garbage collection removes the child with it)."""
-    meta = owner.get("metadata") or {}
+    meta = meta_of(owner)
     return {
         "apiVersion": GROUP_VERSION,
         "kind": kind,
@@ -25,15 +26,26 @@ def owner_reference(owner: Mapping[str, Any], kind: str) -> dict[str, Any]:
     }
 
 
-def pull_secrets(*groups: Iterable[str]) -> list[dict[str, str]]:
-    """``imagePullSecrets`` from several name lists, in order, without duplicates."""
+def pull_secrets(*groups: Iterable[str | Mapping[str, Any]] | None) -> list[dict[str, str]]:
+    """``imagePullSecrets`` (``[{name}]``) from several lists of names or ``{name}`` references, in
+    order, without duplicates (the first occurrence wins); empty names are skipped."""
     names: dict[str, None] = {}
     for group in groups:
-        for name in group:
+        for entry in group or ():
+            name = entry.get("name") if isinstance(entry, Mapping) else entry
             if name:
-                names.setdefault(name, None)
+                names.setdefault(str(name), None)
     return [{"name": n} for n in names]
 
 
 def secret_names(refs: Iterable[Mapping[str, Any]] | None) -> list[str]:
     return [str(r["name"]) for r in refs or [] if r.get("name")]
+
+
+def model_name(model_sources: Iterable[Mapping[str, Any]], aim_image_name: str) -> str:
+    """The model's id: the first model source's name (one with a non-empty URI), else the template's
+    ``aimImageName``."""
+    for source in model_sources:
+        if source.get("sourceUri") and source.get("name"):
+            return str(source["name"])
+    return aim_image_name

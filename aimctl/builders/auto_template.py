@@ -20,6 +20,7 @@ from typing import Any
 from aimctl import labels as L
 from aimctl.api.runtime import AIMMetric, AIMPrecision
 from aimctl.builders import owner_reference
+from aimctl.kube.objects import meta_of
 from aimctl.naming import auto_template_name, label_value
 
 _METRICS = {m.value for m in AIMMetric}
@@ -54,7 +55,7 @@ def build_auto_templates(
     image: Mapping[str, Any], image_kind: str, deployments: Sequence[Mapping[str, Any]]
 ) -> tuple[list[dict[str, Any]], list[Rejected]]:
     """The desired templates for ``deployments`` (deduplicated by name), and the rejected ones."""
-    meta = image.get("metadata") or {}
+    meta = meta_of(image)
     image_name = str(meta["name"])
     namespaced = image_kind == "AIMImage"
     out: dict[str, dict[str, Any]] = {}

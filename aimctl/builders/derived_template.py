@@ -31,6 +31,7 @@ from typing import Any
 
 from aimctl import labels
 from aimctl.api.base import GROUP_VERSION
+from aimctl.kube.objects import dig_map, labels_of, owner_refs
 from aimctl.naming import derived_template_name
 
 DEFAULT_RUNTIME_CONFIG = "default"
@@ -72,7 +73,7 @@ def derived_spec(base_spec: Mapping[str, Any], service_spec: Mapping[str, Any]) 
     if not spec.get("aimImageName"):
         spec["aimImageName"] = service_spec.get("aimImageName")
     spec["runtimeConfigName"] = spec.get("runtimeConfigName") or DEFAULT_RUNTIME_CONFIG
-    overrides = service_spec.get("overrides") or {}
+    overrides = dig_map(service_spec, "overrides")
     for key in ("metric", "precision", "gpuSelector"):
         if overrides.get(key) is not None:
             spec[key] = copy.deepcopy(overrides[key])
@@ -126,11 +127,10 @@ def build_derived_template(name: str, namespace: str, spec: Mapping[str, Any]) -
 
 
 def is_derived(template: Mapping[str, Any]) -> bool:
-    return ((template.get("metadata") or {}).get("labels") or {}).get(labels.DERIVED_TEMPLATE) == "true"
+    return labels_of(template).get(labels.DERIVED_TEMPLATE) == "true"
 
 
 def service_owner_uids(template: Mapping[str, Any]) -> set[str]:
     """UIDs of AIMService ownerReferences (left by earlier aimctl versions, which recorded every
     consumer on the template; the next apply removes them)."""
-    refs = (template.get("metadata") or {}).get("ownerReferences") or []
-    return {str(r.get("uid")) for r in refs if r.get("kind") == "AIMService"}
+    return {str(r.get("uid")) for r in owner_refs(template) if r.get("kind") == "AIMService"}

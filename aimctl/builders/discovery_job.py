@@ -39,6 +39,7 @@ from typing import Any
 
 from aimctl import labels as L
 from aimctl.builders import owner_reference, pull_secrets, secret_names
+from aimctl.kube.objects import dig_list, dig_map, dig_str, meta_of, spec_of
 from aimctl.naming import discovery_job_name, label_value
 
 CONTAINER = "discovery"
@@ -67,16 +68,15 @@ def build_discovery_job(
     service_account: str | None = None,
 ) -> dict[str, Any]:
     """The desired Job for ``template`` (an AIMServiceTemplate or AIMClusterServiceTemplate dict)."""
-    meta = template.get("metadata") or {}
-    spec = template.get("spec") or {}
+    meta, spec = meta_of(template), spec_of(template)
     name = str(meta["name"])
     namespaced = template_kind == "AIMServiceTemplate"
-    env: list[dict[str, Any]] = [dict(e) for e in (spec.get("env") or [])] if namespaced else []
+    env: list[dict[str, Any]] = [dict(e) for e in dig_list(spec, "env")] if namespaced else []
     if spec.get("metric"):
         env.append({"name": "AIM_METRIC", "value": str(spec["metric"])})
     if spec.get("precision"):
         env.append({"name": "AIM_PRECISION", "value": str(spec["precision"])})
-    gpu = spec.get("gpuSelector") or {}
+    gpu = dig_map(spec, "gpuSelector")
     if gpu.get("model"):
         env.append({"name": "AIM_GPU_MODEL", "value": str(gpu["model"])})
     if int(gpu.get("count") or 0) > 0:
@@ -142,15 +142,14 @@ def _digest(value: Any) -> str:
 
 
 def _pod_spec(job: Mapping[str, Any]) -> Mapping[str, Any]:
-    return ((job.get("spec") or {}).get("template") or {}).get("spec") or {}
+    return dig_map(job, "spec", "template", "spec")
 
 
 def discovery_inputs(job: Mapping[str, Any]) -> str:
     """Fingerprint of what shapes the dry run's output: the ``discovery`` container's env (the
     template's ``env`` and its metric, precision and GPU). A change means the results may differ."""
-    containers: list[Mapping[str, Any]] = list(_pod_spec(job).get("containers") or [])
-    container = next((c for c in containers if c.get("name") == CONTAINER), {})
-    return _digest([_undefaulted(e) for e in container.get("env") or []])
+    container = next((c for c in dig_list(_pod_spec(job), "containers") if c.get("name") == CONTAINER), None)
+    return _digest([_undefaulted(e) for e in dig_list(container, "env")])
 
 
 def _undefaulted(env: Mapping[str, Any]) -> Any:
@@ -171,4 +170,4 @@ def pull_inputs(job: Mapping[str, Any]) -> str:
     """Fingerprint of what only decides whether the image can be pulled: ``imagePullSecrets`` and the
     ServiceAccount. A change never changes the results, but a pending Job must be replaced for it."""
     spec = _pod_spec(job)
-    return _digest([spec.get("imagePullSecrets") or [], spec.get("serviceAccountName") or ""])
+    return _digest([list(dig_list(spec, "imagePullSecrets")), dig_str(spec, "serviceAccountName")])

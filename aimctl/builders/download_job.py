@@ -40,6 +40,7 @@ from typing import Any
 from aimctl.api.modelcache import DEFAULT_MODEL_DOWNLOAD_IMAGE
 from aimctl.builders.model_cache_pvc import model_cache_labels
 from aimctl.builders.ownership import controller_reference
+from aimctl.kube.objects import annotations_of, dig_list, spec_of
 from aimctl.naming import model_cache_job_name, model_cache_pvc_name
 
 CONTAINER_NAME = "model-download"
@@ -87,13 +88,13 @@ def download_env(user_env: Sequence[Mapping[str, Any]] | None) -> list[dict[str,
 
 def job_pvc_uid(job: Mapping[str, Any]) -> str | None:
     """The UID of the PVC a download Job was created to fill (``None`` without the annotation)."""
-    value = ((job.get("metadata") or {}).get("annotations") or {}).get(PVC_UID_ANNOTATION)
+    value = annotations_of(job).get(PVC_UID_ANNOTATION)
     return str(value) if value else None
 
 
 def job_generation(job: Mapping[str, Any]) -> int | None:
     """The cache generation a download Job was built from (``None`` for a Job without the annotation)."""
-    value = ((job.get("metadata") or {}).get("annotations") or {}).get(GENERATION_ANNOTATION)
+    value = annotations_of(job).get(GENERATION_ANNOTATION)
     try:
         return int(value) if value is not None else None
     except (TypeError, ValueError):
@@ -111,10 +112,10 @@ def build_download_job(cache: Mapping[str, Any], pvc_uid: str = "") -> dict[str,
     """The desired download Job of ``cache`` (a raw AIMModelCache with metadata.uid and generation)
     filling the PVC whose UID is ``pvc_uid`` (recorded when known)."""
     meta = cache["metadata"]
-    spec = cache.get("spec") or {}
+    spec = spec_of(cache)
     name = meta["name"]
     cache_labels = model_cache_labels(name)
-    pull_secrets = [{"name": s["name"]} for s in spec.get("imagePullSecrets") or [] if s.get("name")]
+    pull_secrets = [{"name": s["name"]} for s in dig_list(spec, "imagePullSecrets") if s.get("name")]
     pod_spec: dict[str, Any] = {
         "restartPolicy": "Never",
         "automountServiceAccountToken": False,

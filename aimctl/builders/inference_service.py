@@ -40,9 +40,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aimctl import labels
+from aimctl.builders import model_name
+from aimctl.builders import pull_secrets as pull_secrets
 from aimctl.builders.ownership import controller_reference
 from aimctl.builders.runtime_env import cache_mount_path, cache_root, runtime_env
 from aimctl.gpu import node_selector_terms
+from aimctl.kube.objects import annotations_of, dig_list, dig_map, dig_str, labels_of, spec_of
 from aimctl.naming import label_value
 
 API_VERSION = "serving.kserve.io/v1beta1"
@@ -83,14 +86,11 @@ class InferenceServiceInputs:
 
 def model_id(template_spec: Mapping[str, Any], template_status: Mapping[str, Any]) -> str:
     """The first model source's name (with a non-empty URI), else the template's ``aimImageName``."""
-    for source in template_status.get("modelSources") or []:
-        if source.get("sourceUri") and source.get("name"):
-            return str(source["name"])
-    return str(template_spec.get("aimImageName") or "")
+    return model_name(dig_list(template_status, "modelSources"), dig_str(template_spec, "aimImageName"))
 
 
 def gpu_count(template_status: Mapping[str, Any]) -> int:
-    metadata = ((template_status.get("profile") or {}).get("metadata")) or {}
+    metadata = dig_map(template_status, "profile", "metadata")
     try:
         return int(metadata.get("gpu_count") or 0)
     except (TypeError, ValueError):
@@ -101,7 +101,7 @@ def service_labels(
     service: Mapping[str, Any], template_name: str, template_spec: Mapping[str, Any], template_status: Mapping[str, Any]
 ) -> dict[str, str]:
     """The labels of the InferenceService (see the module docstring)."""
-    out = {str(k): label_value(str(v)) for k, v in ((service.get("metadata") or {}).get("labels") or {}).items()}
+    out = {str(k): label_value(str(v)) for k, v in labels_of(service).items()}
     out.update(
         {
             labels.NAME: labels.NAME_SERVICE,
@@ -112,23 +112,12 @@ def service_labels(
             labels.AIM_IMAGE: label_value(str(template_spec.get("aimImageName") or "")),
         }
     )
-    metadata = ((template_status.get("profile") or {}).get("metadata")) or {}
+    metadata = dig_map(template_status, "profile", "metadata")
     if metadata.get("metric"):
         out[labels.TEMPLATE_METRIC] = label_value(str(metadata["metric"]))
     if metadata.get("precision"):
         out[labels.TEMPLATE_PRECISION] = label_value(str(metadata["precision"]))
     return out
-
-
-def pull_secrets(*groups: Sequence[Any]) -> list[dict[str, str]]:
-    """``[{name}]`` from several lists (of names or ``{name}`` dicts), first occurrence wins."""
-    names: list[str] = []
-    for group in groups:
-        for entry in group or ():
-            name = entry.get("name") if isinstance(entry, Mapping) else entry
-            if name:
-                names.append(str(name))
-    return [{"name": n} for n in dict.fromkeys(names)]
 
 
 def resources(
@@ -142,7 +131,7 @@ def resources(
     out: dict[str, Any] = copy.deepcopy(dict(chosen))
     if gpus > 0:
         for part in ("requests", "limits"):
-            section = dict(out.get(part) or {})
+            section = dict(dig_map(out, part))
             section.setdefault(GPU_RESOURCE, str(gpus))
             out[part] = section
     return {k: v for k, v in out.items() if v}
@@ -151,17 +140,17 @@ def resources(
 def build_inference_service(service: Mapping[str, Any], inputs: InferenceServiceInputs) -> dict[str, Any]:
     """The desired InferenceService of ``service`` (raw AIMService, with ``metadata.uid``)."""
     meta = service["metadata"]
-    spec = service.get("spec") or {}
+    spec = spec_of(service)
     replicas = int(spec.get("replicas", 1))
     model: dict[str, Any] = {
         "modelFormat": dict(MODEL_FORMAT),
         "runtime": inputs.template_name,
     }
     env = runtime_env(
-        spec.get("env") or (),
-        inputs.template_spec.get("env") or (),
+        dig_list(spec, "env"),
+        dig_list(inputs.template_spec, "env"),
         inputs.template_spec,
-        inputs.template_status.get("profile") or {},
+        dig_map(inputs.template_status, "profile"),
         inputs.runtime_config_env,
     )
     if env:
@@ -177,8 +166,8 @@ def build_inference_service(service: Mapping[str, Any], inputs: InferenceService
 
     predictor: dict[str, Any] = {"minReplicas": replicas, "maxReplicas": replicas}
     secrets = pull_secrets(
-        spec.get("imagePullSecrets") or (),
-        inputs.template_spec.get("imagePullSecrets") or (),
+        dig_list(spec, "imagePullSecrets"),
+        dig_list(inputs.template_spec, "imagePullSecrets"),
         inputs.runtime_config_pull_secrets,
     )
     if secrets:
@@ -206,7 +195,7 @@ def build_inference_service(service: Mapping[str, Any], inputs: InferenceService
         "labels": service_labels(service, inputs.template_name, inputs.template_spec, inputs.template_status),
         "ownerReferences": [controller_reference(service)],
     }
-    annotations = dict(meta.get("annotations") or {})
+    annotations = dict(annotations_of(service))
     if name != meta["name"]:
         # A shortened name: the service's full name in a label (sanitised, at most 63 characters) to
         # select by, and verbatim in an annotation.

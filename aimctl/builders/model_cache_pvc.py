@@ -25,6 +25,7 @@ from typing import Any
 from aimctl import labels
 from aimctl.api.quantity import Quantity
 from aimctl.builders.ownership import controller_reference
+from aimctl.kube.objects import spec_of
 from aimctl.naming import label_value, model_cache_pvc_name
 
 ACCESS_MODES = ("ReadWriteMany",)
@@ -49,7 +50,7 @@ def canonical_size(size: Any) -> str:
 def build_model_cache_pvc(cache: Mapping[str, Any], storage_class: str | None) -> dict[str, Any]:
     """The desired PVC of ``cache`` (a raw AIMModelCache with metadata.uid) using ``storage_class``."""
     meta = cache["metadata"]
-    spec = cache.get("spec") or {}
+    spec = spec_of(cache)
     pvc_spec: dict[str, Any] = {
         "accessModes": list(ACCESS_MODES),
         "resources": {"requests": {"storage": canonical_size(spec["size"])}},

@@ -21,11 +21,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aimctl.kube.objects import dig
+
 
 def last_used_status(cache: Mapping[str, Any], used_at: str) -> dict[str, str] | None:
     """The status fragment ``{"lastUsed": used_at}`` to record a use at ``used_at``, or ``None`` when
     ``cache`` already records that time or a later one."""
-    current = (cache.get("status") or {}).get("lastUsed")
+    current = dig(cache, "status", "lastUsed")
     if isinstance(current, str) and current >= used_at:
         return None
     return {"lastUsed": used_at}

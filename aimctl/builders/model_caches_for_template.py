@@ -30,6 +30,7 @@ from aimctl import labels
 from aimctl.api.base import GROUP_VERSION
 from aimctl.api.quantity import Quantity, QuantityParseError
 from aimctl.builders.ownership import controller_reference
+from aimctl.kube.objects import spec_of
 from aimctl.naming import label_value, rfc1123, sha256_hex
 
 MAX_NAME = 48
@@ -117,7 +118,7 @@ def build_model_caches(
 
     Sources without a size are skipped (the controller reports them; a cache needs a size)."""
     meta = template_cache["metadata"]
-    spec = template_cache.get("spec") or {}
+    spec = spec_of(template_cache)
     names = model_cache_names(meta["name"], sources)
     owner = controller_reference(template_cache)
     child_labels = template_cache_child_labels(meta["name"], template_name)

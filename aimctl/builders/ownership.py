@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from aimctl.kube.objects import name_of, uid_of
+
 
 def controller_reference(owner: Mapping[str, Any]) -> dict[str, Any]:
     """The ``metadata.ownerReferences`` entry that makes ``owner`` the controller of a child."""
-    meta = owner.get("metadata") or {}
-    api_version, kind, name, uid = owner.get("apiVersion"), owner.get("kind"), meta.get("name"), meta.get("uid")
+    api_version, kind, name, uid = owner.get("apiVersion"), owner.get("kind"), name_of(owner), uid_of(owner)
     if not (api_version and kind and name and uid):
         raise ValueError(f"owner {kind}/{name} lacks apiVersion, kind, name or uid")
     return {

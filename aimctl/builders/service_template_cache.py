@@ -25,6 +25,7 @@ from typing import Any
 
 from aimctl import labels
 from aimctl.api.base import GROUP_VERSION
+from aimctl.kube.objects import spec_of
 from aimctl.naming import label_value
 
 
@@ -32,7 +33,7 @@ def build_service_template_cache(
     service: Mapping[str, Any], template: Mapping[str, Any], template_kind: str
 ) -> dict[str, Any]:
     """The AIMTemplateCache ``service`` wants for ``template`` (of kind ``template_kind``)."""
-    meta, spec = service["metadata"], service.get("spec") or {}
+    meta, spec = service["metadata"], spec_of(service)
     tmeta = template["metadata"]
     cache_spec: dict[str, Any] = {
         "templateRef": tmeta["name"],

@@ -20,8 +20,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aimctl import labels as L
-from aimctl.builders import owner_reference, pull_secrets, secret_names
+from aimctl.builders import model_name, owner_reference, pull_secrets, secret_names
 from aimctl.builders.runtime_env import prepared_env
+from aimctl.kube.objects import dig_map, dig_str, meta_of, spec_of
 from aimctl.naming import label_value
 
 CONTAINER = "kserve-container"
@@ -31,10 +32,7 @@ PORT = 8000
 
 
 def model_id(template: Mapping[str, Any], model_sources: Sequence[Mapping[str, Any]]) -> str:
-    for source in model_sources:
-        if source.get("sourceUri") and source.get("name"):
-            return str(source["name"])
-    return str((template.get("spec") or {}).get("aimImageName") or "")
+    return model_name(model_sources, dig_str(template, "spec", "aimImageName"))
 
 
 def build_serving_runtime(
@@ -48,10 +46,9 @@ def build_serving_runtime(
 ) -> dict[str, Any]:
     """The runtime of ``template``; ``profile`` is the discovered profile (default: the template's
     ``status.profile``)."""
-    meta = template.get("metadata") or {}
-    spec = template.get("spec") or {}
+    meta, spec = meta_of(template), spec_of(template)
     if profile is None:
-        profile = (template.get("status") or {}).get("profile") or {}
+        profile = dig_map(template, "status", "profile")
     namespaced = template_kind == "AIMServiceTemplate"
     metadata: dict[str, Any] = {
         "name": meta["name"],

@@ -15,13 +15,13 @@ from typing import Any
 
 from aimctl import labels as L
 from aimctl.builders import owner_reference
+from aimctl.kube.objects import dig_map, meta_of, spec_of
 from aimctl.naming import label_value
 
 
 def build_template_cache(template: Mapping[str, Any], storage_class: str | None) -> dict[str, Any]:
-    meta = template.get("metadata") or {}
-    spec = template.get("spec") or {}
-    caching = spec.get("caching") or {}
+    meta, spec = meta_of(template), spec_of(template)
+    caching = dig_map(spec, "caching")
     cache_spec: dict[str, Any] = {
         "templateRef": meta["name"],
         "runtimeConfigName": spec.get("runtimeConfigName") or "default",
