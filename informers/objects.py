@@ -158,3 +158,8 @@ def find_condition(
 def condition(obj: Mapping[str, Any] | None, type_: str, status: str | None = None) -> Mapping[str, Any] | None:
     """The condition of ``type_`` in ``status.conditions`` (see :func:`find_condition`)."""
     return find_condition(conditions_of(obj), type_, status)
+
+
+def container_statuses(pod: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    """A pod's init container statuses, then its container statuses (empty when unset)."""
+    return [*dig_list(pod, "status", "initContainerStatuses"), *dig_list(pod, "status", "containerStatuses")]

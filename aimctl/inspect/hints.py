@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from aimctl.gpu import DEVICE_IDS, node_gpu_models
 from aimctl.inspect.state import FAILED
+from aimctl.kube.objects import dig_map, dig_str
 
 if TYPE_CHECKING:
     from aimctl.inspect.tree import Node, Snapshot
@@ -32,7 +33,7 @@ def _short_models(node: Any) -> set[str]:
 
 
 def _gpu_hint(node: Node, snap: Snapshot) -> str:
-    gpu = ((node.obj or {}).get("spec") or {}).get("gpuSelector") or {}
+    gpu = dig_map(node.obj, "spec", "gpuSelector")
     model, count = str(gpu.get("model") or "?"), int(gpu.get("count") or 1)
     if snap.nodes is None:
         offered = "the nodes are not readable with these credentials"
@@ -68,7 +69,7 @@ def hint_for(node: Node, snap: Snapshot) -> str:
     if kind in ("AIMRuntimeConfig", "AIMClusterRuntimeConfig") and reason == "NotFound":
         return _runtime_config_hint(node)
     if reason == "RuntimeConfigMissing":
-        name = str(((node.obj or {}).get("spec") or {}).get("runtimeConfigName") or "default")
+        name = dig_str(node.obj, "spec", "runtimeConfigName", default="default")
         return f"create the runtime config {name!r} or set spec.runtimeConfigName to an existing one"
     if kind in ("AIMImage", "AIMClusterImage") and reason == "NotFound":
         return (

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from aimctl.kube.objects import condition, conditions_of, container_statuses, dig, dig_list, dig_map, dig_str, status_of
+
 Health = Literal["ok", "waiting", "failed"]
 OK: Health = "ok"
 WAITING: Health = "waiting"
@@ -33,15 +35,6 @@ class State:
     health: Health
     reason: str = ""
     message: str = ""
-
-
-def conditions(obj: Obj) -> list[Mapping[str, Any]]:
-    return [c for c in ((obj.get("status") or {}).get("conditions") or []) if isinstance(c, Mapping)]
-
-
-def condition(obj: Obj, type_: str) -> Mapping[str, Any] | None:
-    """The condition of ``type_``, or None."""
-    return next((c for c in conditions(obj) if c.get("type") == type_), None)
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -78,7 +71,7 @@ def age(timestamp: Any, now: datetime) -> str:
 def _failure(obj: Obj) -> tuple[str, str]:
     """Reason and message of the condition that explains a problem: ``Failure=True`` first, then
     ``Ready=False``, then any other ``False`` condition (empty when none)."""
-    conds = conditions(obj)
+    conds = conditions_of(obj)
     for c in conds:
         if c.get("type") == "Failure" and c.get("status") == "True":
             return str(c.get("reason") or ""), str(c.get("message") or "")
@@ -93,8 +86,7 @@ def _failure(obj: Obj) -> tuple[str, str]:
 
 def aim_state(obj: Obj) -> State:
     """An AIM object: ``status.status`` (runtime configs, which have none, by their Ready condition)."""
-    status = obj.get("status") or {}
-    word = str(status.get("status") or "")
+    word = dig_str(obj, "status", "status")
     ready = condition(obj, "Ready")
     if not word:
         if ready is None:
@@ -109,21 +101,21 @@ def aim_state(obj: Obj) -> State:
 
 
 def job_state(job: Obj) -> State:
-    for c in conditions(job):
+    for c in conditions_of(job):
         if c.get("status") != "True":
             continue
         if c.get("type") == "Complete":
             return State("Complete", OK)
         if c.get("type") == "Failed":
             return State("Failed", FAILED, str(c.get("reason") or "Failed"), str(c.get("message") or ""))
-    status = job.get("status") or {}
+    status = status_of(job)
     if status.get("active"):
         return State("Running", WAITING, "Active", f"{status['active']} pod(s) running")
     return State("Pending", WAITING, "", "")
 
 
 def pvc_state(pvc: Obj) -> State:
-    phase = str((pvc.get("status") or {}).get("phase") or "Pending")
+    phase = dig_str(pvc, "status", "phase", default="Pending")
     if phase == "Bound":
         return State("Bound", OK)
     if phase == "Lost":
@@ -137,10 +129,10 @@ _POD_BAD_WAITING = frozenset(
 
 
 def pod_state(pod: Obj) -> State:
-    status = pod.get("status") or {}
+    status = status_of(pod)
     phase = str(status.get("phase") or "Pending")
-    for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
-        waiting = (cs.get("state") or {}).get("waiting") or {}
+    for cs in container_statuses(pod):
+        waiting = dig_map(cs, "state", "waiting")
         if waiting.get("reason") in _POD_BAD_WAITING:
             return State(str(waiting["reason"]), FAILED, str(waiting["reason"]), str(waiting.get("message") or ""))
     if phase == "Succeeded":
@@ -163,15 +155,15 @@ def isvc_state(isvc: Obj) -> State:
         return State("Ready", OK)
     reason, message = _failure(isvc)
     failed = any(
-        c.get("status") == "False" and "fail" in str(c.get("reason") or "").lower() for c in conditions(isvc)
-    ) or bool(((isvc.get("status") or {}).get("modelStatus") or {}).get("lastFailureInfo"))
+        c.get("status") == "False" and "fail" in str(c.get("reason") or "").lower() for c in conditions_of(isvc)
+    ) or bool(dig(isvc, "status", "modelStatus", "lastFailureInfo"))
     return State("NotReady", FAILED if failed else WAITING, reason, message)
 
 
 def _parents_conditions(route: Obj) -> list[Mapping[str, Any]]:
     out: list[Mapping[str, Any]] = []
-    for parent in (route.get("status") or {}).get("parents") or []:
-        out.extend(c for c in parent.get("conditions") or [] if isinstance(c, Mapping))
+    for parent in dig_list(route, "status", "parents"):
+        out.extend(c for c in dig_list(parent, "conditions") if isinstance(c, Mapping))
     return out
 
 
@@ -216,4 +208,4 @@ def state_of(kind: str, obj: Obj) -> State:
 
 def ready_pods(pods: Sequence[Obj]) -> int:
     """Pods whose ``Ready`` condition is True."""
-    return sum(1 for p in pods if (condition(p, "Ready") or {}).get("status") == "True")
+    return sum(1 for p in pods if condition(p, "Ready", "True") is not None)

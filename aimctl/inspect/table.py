@@ -18,6 +18,7 @@ from typing import Any
 from aimctl.api.kinds import KINDS, KindInfo, PrinterColumn
 from aimctl.inspect.state import OK, Health, Obj, age, ready_pods, state_of
 from aimctl.inspect.tree import ISVC_LABEL, Snapshot, service_template
+from aimctl.kube.objects import deleting, dig_list, dig_map, dig_str, meta_of, namespace_of, spec_of
 
 GROUP_SUFFIX = ".aim.silogen.ai"
 ALL_NAMES = frozenset({"aim", "all"})
@@ -83,7 +84,7 @@ class Table:
 
 def _gpu(snap: Snapshot, svc: Obj) -> str:
     _, found = service_template(snap, svc)
-    gpu = ((found[0].get("spec") or {}).get("gpuSelector") or {}) if found else {}
+    gpu = dig_map(found[0] if found else None, "spec", "gpuSelector")
     if not gpu.get("model"):
         return "-"
     return f"{gpu.get('count') or 1}x {gpu['model']}"
@@ -94,14 +95,13 @@ def _replicas(snap: Snapshot, svc: Obj) -> str:
     reports running (``status.modelStatus.copies``: total minus failed), else 0 (``?`` when neither
     pods nor InferenceServices are readable)."""
     meta = svc["metadata"]
-    wanted = str((svc.get("spec") or {}).get("replicas", 1))
-    pods = [p for p in snap.labelled("Pod", meta["namespace"], ISVC_LABEL, meta["name"])
-            if not (p.get("metadata") or {}).get("deletionTimestamp")]  # fmt: skip
+    wanted = str(spec_of(svc).get("replicas", 1))
+    pods = [p for p in snap.labelled("Pod", meta["namespace"], ISVC_LABEL, meta["name"]) if not deleting(p)]
     if pods:
         return f"{ready_pods(pods)}/{wanted}"
     isvc = snap.get("InferenceService", meta["namespace"], meta["name"])
     if isvc is not None:
-        copies = ((isvc.get("status") or {}).get("modelStatus") or {}).get("copies") or {}
+        copies = dig_map(isvc, "status", "modelStatus", "copies")
         running = int(copies.get("totalCopies") or 0) - int(copies.get("failedCopies") or 0)
         return f"{max(0, running)}/{wanted}"
     if "Pod" in snap.unreadable and "InferenceService" in snap.unreadable:
@@ -110,9 +110,9 @@ def _replicas(snap: Snapshot, svc: Obj) -> str:
 
 
 def _gateway_address(snap: Snapshot, route: Obj | None) -> str:
-    for ref in ((route or {}).get("spec") or {}).get("parentRefs") or []:
-        gw = snap.get("Gateway", ref.get("namespace") or route["metadata"]["namespace"], str(ref.get("name")))  # type: ignore[index]
-        for addr in ((gw or {}).get("status") or {}).get("addresses") or []:
+    for ref in dig_list(route, "spec", "parentRefs"):
+        gw = snap.get("Gateway", ref.get("namespace") or namespace_of(route), str(ref.get("name")))
+        for addr in dig_list(gw, "status", "addresses"):
             if addr.get("value"):
                 return str(addr["value"])
     return ""
@@ -122,12 +122,12 @@ def service_url(snap: Snapshot, svc: Obj) -> str:
     """``http://<gateway address><path>`` when routed (the path alone if the address is unknown),
     else the InferenceService's URL; ``-`` before either exists."""
     meta = svc["metadata"]
-    path = str(((svc.get("status") or {}).get("routing") or {}).get("path") or "")
+    path = dig_str(svc, "status", "routing", "path")
     if path:
         address = _gateway_address(snap, snap.get("HTTPRoute", meta["namespace"], meta["name"]))
         return f"http://{address}{path}" if address else path
     isvc = snap.get("InferenceService", meta["namespace"], meta["name"])
-    return str(((isvc or {}).get("status") or {}).get("url") or "-")
+    return dig_str(isvc, "status", "url", default="-")
 
 
 def build_table(info: KindInfo, snap: Snapshot, *, all_namespaces: bool, wide: bool, prefix: bool) -> Table:
@@ -151,8 +151,7 @@ def build_table(info: KindInfo, snap: Snapshot, *, all_namespaces: bool, wide: b
         row += [f"{info.singular}/{meta['name']}" if prefix else str(meta["name"]), st.state]
         if info.kind == "AIMService":
             row += [
-                json_path(obj, ".status.resolvedTemplate.name")
-                or str((obj.get("spec") or {}).get("templateRef") or "-"),
+                json_path(obj, ".status.resolvedTemplate.name") or dig_str(obj, "spec", "templateRef", default="-"),
                 _gpu(snap, obj),
                 _replicas(snap, obj),
                 service_url(snap, obj),
@@ -170,7 +169,7 @@ def build_table(info: KindInfo, snap: Snapshot, *, all_namespaces: bool, wide: b
 def clean(obj: Obj) -> dict[str, Any]:
     """The object for ``-o json|yaml``: without ``metadata.managedFields`` (noise for a reader)."""
     out = dict(obj)
-    out["metadata"] = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    out["metadata"] = {k: v for k, v in meta_of(obj).items() if k != "managedFields"}
     return out
 
 

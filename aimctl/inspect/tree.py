@@ -37,9 +37,23 @@ from datetime import datetime
 from typing import Any
 
 from aimctl import labels as L
-from aimctl.builders.derived_template import derived_name
+from aimctl.builders.derived_template import derived_name, is_derived
 from aimctl.inspect.hints import hint_for
 from aimctl.inspect.state import FAILED, OK, WAITING, Obj, State, age, parse_time, state_of
+from aimctl.kube.objects import (
+    condition,
+    created_at,
+    dig,
+    dig_list,
+    dig_map,
+    dig_str,
+    labels_of,
+    meta_of,
+    name_of,
+    namespace_of,
+    owner_refs,
+    spec_of,
+)
 from aimctl.naming import model_cache_job_name, model_cache_pvc_name
 
 #: Kinds that are evidence of their failed parent rather than blockers of their own.
@@ -66,29 +80,25 @@ class Snapshot:
 
     def get(self, kind: str, namespace: str | None, name: str) -> Obj | None:
         for obj in self.all(kind):
-            meta = obj.get("metadata") or {}
-            if meta.get("name") == name and (meta.get("namespace") or None) == (namespace or None):
+            if name_of(obj) == name and namespace_of(obj) == (namespace or None):
                 return obj
         return None
 
     def owned_by(self, kind: str, uid: str, *, controller: bool = False) -> list[Obj]:
         out = []
         for obj in self.all(kind):
-            for ref in (obj.get("metadata") or {}).get("ownerReferences") or []:
+            for ref in owner_refs(obj):
                 if ref.get("uid") == uid and (ref.get("controller") or not controller):
                     out.append(obj)
                     break
-        return sorted(out, key=lambda o: str((o.get("metadata") or {}).get("creationTimestamp") or ""))
+        return sorted(out, key=created_at)
 
     def labelled(self, kind: str, namespace: str, key: str, value: str) -> list[Obj]:
         """Objects of ``namespace`` labelled ``key=value``, oldest first."""
         found = [
-            o
-            for o in self.all(kind)
-            if (o.get("metadata") or {}).get("namespace") == namespace
-            and ((o.get("metadata") or {}).get("labels") or {}).get(key) == value
+            o for o in self.all(kind) if dig(o, "metadata", "namespace") == namespace and labels_of(o).get(key) == value
         ]
-        return sorted(found, key=lambda o: str((o.get("metadata") or {}).get("creationTimestamp") or ""))
+        return sorted(found, key=created_at)
 
 
 @dataclass
@@ -169,11 +179,11 @@ class Explanation:
 
 
 def _node(snap: Snapshot, kind: str, obj: Obj, role: str = "") -> Node:
-    meta = obj.get("metadata") or {}
+    meta = meta_of(obj)
     return Node(
         kind=kind,
-        name=str(meta.get("name") or ""),
-        namespace=meta.get("namespace") or None,
+        name=name_of(obj),
+        namespace=namespace_of(obj),
         state=state_of(kind, obj),
         age=age(meta.get("creationTimestamp"), snap.now),
         role=role,
@@ -242,9 +252,9 @@ def runtime_config_node(snap: Snapshot, namespace: str | None, name: str, role: 
 
 def model_cache_node(snap: Snapshot, cache: Obj, role: str = "model cache") -> Node:
     n = _node(snap, "AIMModelCache", cache, role)
-    n.note = str((cache.get("spec") or {}).get("sourceUri") or "")
+    n.note = dig_str(cache, "spec", "sourceUri")
     ns = str(cache["metadata"].get("namespace"))
-    pvc_name = str((cache.get("status") or {}).get("persistentVolumeClaim") or model_cache_pvc_name(n.name))
+    pvc_name = dig_str(cache, "status", "persistentVolumeClaim", default=model_cache_pvc_name(n.name))
     pvc = snap.get("PersistentVolumeClaim", ns, pvc_name)
     if pvc is not None:
         n.children.append(_node(snap, "PersistentVolumeClaim", pvc, "volume"))
@@ -265,12 +275,11 @@ def template_cache_node(snap: Snapshot, tc: Obj, role: str = "template cache") -
 
 def template_node(snap: Snapshot, tpl: Obj, kind: str, role: str = "template") -> Node:
     n = _node(snap, kind, tpl, role)
-    spec = tpl.get("spec") or {}
-    labels = (tpl.get("metadata") or {}).get("labels") or {}
+    spec = spec_of(tpl)
     notes = []
-    if labels.get(L.DERIVED_TEMPLATE) == "true":
+    if is_derived(tpl):
         notes.append("derived")
-    gpu = spec.get("gpuSelector") or {}
+    gpu = dig_map(spec, "gpuSelector")
     if gpu.get("model"):
         notes.append(f"{gpu.get('count') or 1}x {gpu['model']}")
     n.note = ", ".join(notes)
@@ -300,8 +309,8 @@ def service_template(snap: Snapshot, svc: Obj) -> tuple[str, tuple[Obj, str] | N
     """The template a service uses: ``status.resolvedTemplate`` when it names an existing one, else
     what resolution would look for (the name, and the object if it exists)."""
     ns = str(svc["metadata"]["namespace"])
-    spec, status = svc.get("spec") or {}, svc.get("status") or {}
-    resolved = status.get("resolvedTemplate") or {}
+    spec = spec_of(svc)
+    resolved = dig_map(svc, "status", "resolvedTemplate")
     if resolved.get("kind") in ("AIMServiceTemplate", "AIMClusterServiceTemplate") and resolved.get("name"):
         kind, name = str(resolved["kind"]), str(resolved["name"])
         obj = snap.get(kind, ns if kind == "AIMServiceTemplate" else None, name)
@@ -311,7 +320,7 @@ def service_template(snap: Snapshot, svc: Obj) -> tuple[str, tuple[Obj, str] | N
     if not base:
         img_name = str(spec.get("aimImageName") or "")
         img = snap.get("AIMImage", ns, img_name) or snap.get("AIMClusterImage", None, img_name)
-        base = str(((img or {}).get("spec") or {}).get("defaultServiceTemplate") or "")
+        base = dig_str(img, "spec", "defaultServiceTemplate")
     if not base:
         return "", None
     name = derived_name(base, spec["overrides"]) if spec.get("overrides") is not None else base
@@ -321,8 +330,8 @@ def service_template(snap: Snapshot, svc: Obj) -> tuple[str, tuple[Obj, str] | N
 def service_node(snap: Snapshot, svc: Obj) -> Node:
     n = _node(snap, "AIMService", svc, "")
     ns = str(n.namespace)
-    spec, status = svc.get("spec") or {}, svc.get("status") or {}
-    n.note = str((status.get("routing") or {}).get("path") or "")
+    spec = spec_of(svc)
+    n.note = dig_str(svc, "status", "routing", "path")
     name, found = service_template(snap, svc)
     if found is not None:
         n.children.append(template_node(snap, found[0], found[1]))
@@ -330,14 +339,15 @@ def service_node(snap: Snapshot, svc: Obj) -> Node:
         if tc is not None:
             n.children.append(template_cache_node(snap, tc))
     else:
-        resolved: Obj = next((c for c in (status.get("conditions") or []) if c.get("type") == "Resolved"), {})
-        why = str(resolved.get("message") or f'no AIMServiceTemplate "{name}" in "{ns}" nor AIMClusterServiceTemplate')
+        why = dig_str(condition(svc, "Resolved"), "message") or (
+            f'no AIMServiceTemplate "{name}" in "{ns}" nor AIMClusterServiceTemplate'
+        )
         n.children.append(_absent(snap, "AIMServiceTemplate", ns, name or "(none)", "template", needed=True, why=why))
     n.children.append(runtime_config_node(snap, ns, str(spec.get("runtimeConfigName") or "default")))
     isvc = snap.get("InferenceService", ns, n.name)
     if isvc is not None:
         isvc_node = _node(snap, "InferenceService", isvc, "inference service")
-        isvc_node.note = str((isvc.get("status") or {}).get("url") or "")
+        isvc_node.note = dig_str(isvc, "status", "url")
         isvc_node.children = _pods(snap, ns, ISVC_LABEL, n.name, "predictor pod")
         n.children.append(isvc_node)
     else:
@@ -353,10 +363,10 @@ def service_node(snap: Snapshot, svc: Obj) -> Node:
             )
         )
     route = snap.get("HTTPRoute", ns, n.name)
-    routing_wanted = bool((spec.get("routing") or {}).get("enabled")) or bool(n.note)
+    routing_wanted = bool(dig(spec, "routing", "enabled")) or bool(n.note)
     if route is not None:
         route_node = _node(snap, "HTTPRoute", route, "route")
-        for ref in (route.get("spec") or {}).get("parentRefs") or []:
+        for ref in dig_list(route, "spec", "parentRefs"):
             gw_ns = str(ref.get("namespace") or ns)
             gw = snap.get("Gateway", gw_ns, str(ref.get("name")))
             route_node.children.append(
@@ -450,19 +460,22 @@ def waiting_on(root: Node) -> Node | None:
 
 
 def event_time(event: Obj) -> str:
-    series = event.get("series") or {}
     return str(
-        series.get("lastObservedTime")
+        dig(event, "series", "lastObservedTime")
         or event.get("eventTime")
         or event.get("deprecatedLastTimestamp")
         or event.get("lastTimestamp")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-        or ""
+        or created_at(event)
     )
 
 
+def _regarding(event: Obj) -> Mapping[str, Any]:
+    """The object an event is about (``regarding`` in events.k8s.io/v1, ``involvedObject`` in core/v1)."""
+    return dig_map(event, "regarding") or dig_map(event, "involvedObject")
+
+
 def event_row(event: Obj, now: datetime) -> dict[str, str]:
-    regarding = event.get("regarding") or event.get("involvedObject") or {}
+    regarding = _regarding(event)
     return {
         "age": age(event_time(event), now),
         "type": str(event.get("type") or ""),
@@ -475,7 +488,7 @@ def event_row(event: Obj, now: datetime) -> dict[str, str]:
 def chain_events(snap: Snapshot, root: Node) -> list[Obj]:
     """The last :data:`MAX_EVENTS` events about any object of the tree, oldest first."""
     uids = {n.uid for n in root.walk() if n.uid}
-    mine = [e for e in snap.events if ((e.get("regarding") or e.get("involvedObject") or {}).get("uid") in uids)]
+    mine = [e for e in snap.events if _regarding(e).get("uid") in uids]
     mine.sort(key=lambda e: parse_time(event_time(e)) or snap.now)
     return mine[-MAX_EVENTS:]
 

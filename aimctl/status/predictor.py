@@ -48,6 +48,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from aimctl.kube.objects import condition, container_statuses, deleting, dig, dig_map, name_of, status_of
+
 #: KServe's label on predictor pods: the InferenceService's name.
 ISVC_POD_LABEL = "serving.kserve.io/inferenceservice"
 MAX_MESSAGE = 600
@@ -72,33 +74,24 @@ def _cut(text: str) -> str:
     return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
-def _condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
-    for c in status.get("conditions") or []:
-        if isinstance(c, Mapping) and c.get("type") == type_:
-            return c
-    return {}
-
-
 def isvc_ready(isvc: Mapping[str, Any]) -> bool:
-    return _condition(isvc.get("status") or {}, "Ready").get("status") == "True"
+    return condition(isvc, "Ready", "True") is not None
 
 
 def _failure_info(status: Mapping[str, Any]) -> str:
-    info = (status.get("modelStatus") or {}).get("lastFailureInfo") or {}
+    info = dig_map(status, "modelStatus", "lastFailureInfo")
     return str(info.get("message") or info.get("reason") or "")
 
 
 def pod_problem(pod: Mapping[str, Any]) -> PredictorProblem | None:
     """What keeps one predictor pod from running (``None`` when nothing is visibly wrong)."""
-    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-    name = str(meta.get("name") or "")
-    scheduled = _condition(status, "PodScheduled")
-    if scheduled.get("status") == "False" and scheduled.get("reason") == "Unschedulable":
+    name = name_of(pod)
+    scheduled = condition(pod, "PodScheduled", "False")
+    if scheduled is not None and scheduled.get("reason") == "Unschedulable":
         detail = str(scheduled.get("message") or "no node fits it")
         return PredictorProblem("PredictorUnschedulable", _cut(f'Predictor pod "{name}" cannot be scheduled: {detail}'))
-    containers = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
-    for cs in containers:
-        waiting = ((cs.get("state") or {}).get("waiting")) or {}
+    for cs in container_statuses(pod):
+        waiting = dig_map(cs, "state", "waiting")
         reason = str(waiting.get("reason") or "")
         detail = str(waiting.get("message") or "")
         if reason in IMAGE_PULL_REASONS:
@@ -106,7 +99,7 @@ def pod_problem(pod: Mapping[str, Any]) -> PredictorProblem | None:
             return PredictorProblem("PredictorImagePullFailed", _cut(f"{text}: {detail}" if detail else text))
         if reason == "CrashLoopBackOff":
             # KServe's own words for it (``lastFailureInfo``): the last termination's message.
-            last = ((cs.get("lastState") or {}).get("terminated")) or {}
+            last = dig_map(cs, "lastState", "terminated")
             why = str(last.get("message") or "")
             code = last.get("exitCode")
             text = f'Predictor pod "{name}" is crash-looping' + (f" (exit code {code})" if code is not None else "")
@@ -121,20 +114,20 @@ def predictor_problem(isvc: Mapping[str, Any], pods: Sequence[Mapping[str, Any]]
     """The problem to report for ``isvc`` and its predictor ``pods`` (see the module docstring)."""
     if isvc_ready(isvc):
         return None
-    status = isvc.get("status") or {}
+    status = status_of(isvc)
     failure = _failure_info(status)
-    if failure and (status.get("modelStatus") or {}).get("transitionStatus") in BLOCKED:
+    if failure and dig(status, "modelStatus", "transitionStatus") in BLOCKED:
         return PredictorProblem("RuntimeFailed", _cut(failure))
-    for pod in sorted(pods, key=lambda p: str((p.get("metadata") or {}).get("name") or "")):
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
+    for pod in sorted(pods, key=name_of):
+        if deleting(pod):
             continue
         problem = pod_problem(pod)
         if problem is not None:
             return problem
     if failure:
         return PredictorProblem("RuntimeFailed", _cut(failure))
-    predictor = _condition(status, "PredictorReady")
-    if predictor.get("status") == "False" and str(predictor.get("reason") or "") not in STARTING_REASONS:
+    predictor = condition(isvc, "PredictorReady", "False")
+    if predictor is not None and str(predictor.get("reason") or "") not in STARTING_REASONS:
         detail = str(predictor.get("message") or predictor.get("reason"))
         return PredictorProblem("PredictorNotReady", _cut(f"KServe reports the predictor not ready: {detail}"))
     return None
