@@ -38,6 +38,7 @@ from enum import Enum
 from typing import Any
 
 from aimctl.api.quantity import Quantity, QuantityParseError
+from aimctl.kube.objects import dig, dig_list, labels_of
 
 GPU_RESOURCE = "amd.com/gpu"
 PREFIXES = ("amd.com/", "beta.amd.com/")
@@ -106,13 +107,9 @@ def label_names_model(key: str, value: str, model: str) -> bool:
     return False
 
 
-def _labels(node: Mapping[str, Any]) -> Mapping[str, Any]:
-    return (node.get("metadata") or {}).get("labels") or {}
-
-
 def labels_name_model(node: Mapping[str, Any], model: str) -> bool:
     """Whether the node's labels name GPU ``model`` (whatever its capacity or schedulability)."""
-    labels = _labels(node)
+    labels = labels_of(node)
     return any(label_names_model(key, str(labels[key]), model) for key in RULE_LABELS if key in labels)
 
 
@@ -122,7 +119,7 @@ node_has_model = labels_name_model
 
 def node_gpu_models(node: Mapping[str, Any]) -> set[str]:
     """Every model name the node's labels claim (upper-case), for diagnostics."""
-    labels = _labels(node)
+    labels = labels_of(node)
     out: set[str] = set()
     for prefix in PREFIXES:
         if labels.get(prefix + "gpu.product-name"):
@@ -136,7 +133,7 @@ def node_gpu_models(node: Mapping[str, Any]) -> set[str]:
 
 
 def allocatable_gpus(node: Mapping[str, Any]) -> int:
-    value = ((node.get("status") or {}).get("allocatable") or {}).get(GPU_RESOURCE)
+    value = dig(node, "status", "allocatable", GPU_RESOURCE)
     if value is None:
         return 0
     try:
@@ -146,7 +143,7 @@ def allocatable_gpus(node: Mapping[str, Any]) -> int:
 
 
 def cordoned(node: Mapping[str, Any]) -> bool:
-    return bool((node.get("spec") or {}).get("unschedulable"))
+    return bool(dig(node, "spec", "unschedulable"))
 
 
 def node_offers(node: Mapping[str, Any], model: str, count: int) -> bool:
@@ -201,7 +198,7 @@ def node_selector_terms(model: str, nodes: Iterable[Mapping[str, Any]] = ()) -> 
     for key in FAMILY_LABELS:
         values[key].add(want)
     for node in nodes:
-        labels = _labels(node)
+        labels = labels_of(node)
         for key in RULE_LABELS:
             if key in labels and label_names_model(key, str(labels[key]), want):
                 values[key].add(str(labels[key]))
@@ -216,16 +213,16 @@ def selector_terms_select(terms: Iterable[Mapping[str, Any]], node: Mapping[str,
     """Whether a node's labels satisfy ORed node selector terms (``In``, ``NotIn``, ``Exists``,
     ``DoesNotExist`` expressions; Kubernetes' semantics). Used to prove the agreement in tests and by
     diagnostics."""
-    labels = _labels(node)
+    labels = labels_of(node)
     for term in terms:
-        exprs = term.get("matchExpressions") or []
+        exprs = dig_list(term, "matchExpressions")
         if exprs and all(_expr_holds(e, labels) for e in exprs):
             return True
     return False
 
 
 def _expr_holds(expr: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
-    key, op, vals = str(expr.get("key")), expr.get("operator"), [str(v) for v in expr.get("values") or []]
+    key, op, vals = str(expr.get("key")), expr.get("operator"), [str(v) for v in dig_list(expr, "values")]
     present = key in labels
     if op == "In":
         return present and str(labels[key]) in vals

@@ -48,6 +48,7 @@ import anyio
 import structlog
 
 from aimctl.kube.events import EventRecorder
+from aimctl.kube.objects import namespace_of, status_of
 from aimctl.kube.resources import AIM_RESOURCES, OPTIONAL_APIS
 from aimctl.reconcile import Controller, Result, TerminalError, Watch
 from informers.cache import Cache
@@ -408,7 +409,7 @@ class Manager:
                 continue
             counts: Counter[tuple[str, str]] = Counter()
             for obj in store:
-                ns = (obj.get("metadata") or {}).get("namespace") or ""
+                ns = namespace_of(obj) or ""
                 state = _state_of(obj)
                 counts[(ns, str(state))] += 1
             for (ns, state), n in counts.items():
@@ -431,7 +432,7 @@ def _state_of(obj: Obj) -> str:
     """An AIM object's state for ``aim_resources``: ``status.status``; for the runtime-config kinds,
     whose status has no such field, the state their machine records through the Ready condition
     (Valid/Invalid); ``Pending`` before the first status write."""
-    status = obj.get("status") or {}
+    status = status_of(obj)
     return str(status.get("status") or state_from_conditions(status.get("conditions")) or "Pending")
 
 

@@ -35,6 +35,7 @@ import yaml
 
 from aimctl.kube.client import ClientSettings, in_cluster, new_client
 from aimctl.kube.kubeconfig import KubeConfigError
+from aimctl.kube.objects import dig, dig_list, dig_map, dig_str
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 
@@ -99,7 +100,7 @@ def resolve_target(kubeconfig: Path | None, context: str | None, namespace: str 
         raise CliError(f"kubeconfig {path} cannot be read: {str(e).splitlines()[0]}") from e
     if not isinstance(doc, dict):
         raise CliError(f"kubeconfig {path} is not a kubeconfig (no mapping at the top)")
-    contexts = {c.get("name"): c.get("context") or {} for c in doc.get("contexts") or [] if isinstance(c, dict)}
+    contexts = {c.get("name"): dig_map(c, "context") for c in dig_list(doc, "contexts") if isinstance(c, dict)}
     name = context or doc.get("current-context")
     if not name:
         raise CliError(f"kubeconfig {path} has no current-context: pass --context "
@@ -108,8 +109,8 @@ def resolve_target(kubeconfig: Path | None, context: str | None, namespace: str 
         raise CliError(f"context {name!r} is not in kubeconfig {path}: "
                        f"use one of {', '.join(map(str, contexts)) or '(none defined)'} with --context")  # fmt: skip
     ctx = contexts[name]
-    clusters = {c.get("name"): c.get("cluster") or {} for c in doc.get("clusters") or [] if isinstance(c, dict)}
-    server = str(clusters.get(ctx.get("cluster"), {}).get("server") or "")
+    clusters = {c.get("name"): dig_map(c, "cluster") for c in dig_list(doc, "clusters") if isinstance(c, dict)}
+    server = dig_str(clusters.get(ctx.get("cluster")), "server")
     return Target(path, str(name), namespace or str(ctx.get("namespace") or "default"), server)
 
 
@@ -173,7 +174,7 @@ class Reader:
                 "get", resource.path(namespace, name), resource=resource.name
             )
         except ApiError as e:
-            if e.status == 404 and ((e.body or {}).get("details") or {}).get("name"):
+            if e.status == 404 and dig(e.body, "details", "name"):
                 return None
             raise translate(e, self.target, "get", resource, namespace) from None
         except Exception as e:
@@ -193,7 +194,7 @@ class Reader:
             raise translate(e, self.target, "list", resource, namespace) from None
         except Exception as e:
             raise translate(e, self.target, "list", resource, namespace) from None
-        items: list[dict[str, Any]] = answer.get("items") or []
+        items: list[dict[str, Any]] = list(dig_list(answer, "items"))
         api_version = answer.get("apiVersion") or resource.api_version
         for item in items:  # list items carry no kind/apiVersion
             item.setdefault("kind", resource.kind)

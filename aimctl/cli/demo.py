@@ -32,6 +32,7 @@ import yaml
 from aimctl.devcluster.cluster import DevCluster
 from aimctl.devcluster.rest import RestError
 from aimctl.devcluster.tools import kustomize_build
+from aimctl.kube.objects import condition, status_of
 from aimctl.kube.resources import by_api_version_kind
 
 REPO = Path(__file__).resolve().parents[2]
@@ -39,9 +40,8 @@ OPERATOR_NAMESPACE = "aim-system"
 
 
 def _row(obj: dict[str, Any]) -> tuple[str, str, str, str, bool]:
-    meta, status = obj["metadata"], obj.get("status") or {}
-    ready: dict[str, Any] = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-    ok = ready.get("status") == "True"
+    meta, status = obj["metadata"], status_of(obj)
+    ok = condition(obj, "Ready", "True") is not None
     state = str(status.get("status") or ("Ready" if ok else "-"))
     return obj["kind"], meta.get("namespace") or "(cluster)", meta["name"], state, ok
 

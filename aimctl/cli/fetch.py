@@ -20,6 +20,7 @@ from aimctl.api.kinds import KindInfo
 from aimctl.cli.access import Reader, gather
 from aimctl.inspect.tree import ISVC_LABEL, Snapshot
 from aimctl.kube import resources as R
+from aimctl.kube.objects import dig_list
 from informers.resource import Resource
 
 GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway")
@@ -82,7 +83,7 @@ async def _gateways(reader: Reader, c: _Collector) -> None:
     wanted = {
         (str(ref.get("namespace") or r["metadata"]["namespace"]), str(ref.get("name")))
         for r in c.objects.get("HTTPRoute", [])
-        for ref in (r.get("spec") or {}).get("parentRefs") or []
+        for ref in dig_list(r, "spec", "parentRefs")
         if ref.get("name") and (ref.get("kind") or "Gateway") == "Gateway"
     }
 

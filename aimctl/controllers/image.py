@@ -175,9 +175,7 @@ class ImageController(KindController[ImageView]):
 
         uid = str(meta.get("uid") or "")
         owned = self.templates.by_index(BY_CONTROLLER_UID, uid) if uid else []
-        templates = tuple(
-            TemplateState(name_of(t), dig(t, "status", "status")) for t in sorted(owned, key=name_of)
-        )
+        templates = tuple(TemplateState(name_of(t), dig(t, "status", "status")) for t in sorted(owned, key=name_of))
         desired: list[Obj] = []
         rejected: list[str] = []
         if metadata is not None:

@@ -644,7 +644,8 @@ class ServiceController(KindController[Observed]):
         res = obs.resolution
         assert res is not None and res.expected_spec is not None
         manifest = build_derived_template(res.final_name, obj["metadata"]["namespace"], res.expected_spec)
-        return [Desired(AIM_SERVICE_TEMPLATES, manifest, None if res.create else dict(res.template or {}))]
+        cached = None if res.create or res.template is None else dict(res.template)
+        return [Desired(AIM_SERVICE_TEMPLATES, manifest, cached)]
 
     def _template_cache(self, obj: Obj, obs: Observed) -> list[Desired]:
         res = obs.resolution

@@ -39,6 +39,7 @@ from aimctl.devcluster.pki import ensure_pki
 from aimctl.devcluster.progress import terminal_redraw
 from aimctl.devcluster.rest import Rest, RestError
 from aimctl.devcluster.upstream_crds import load_crds, upstream_crd_files
+from aimctl.kube.objects import conditions_of
 
 #: Component → (certificate stem, user name) of its kubeconfig.
 _COMPONENT_USERS = {
@@ -350,7 +351,7 @@ class DevCluster:
             name = crd["metadata"]["name"]
             while True:
                 obj = rest.request("GET", f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{name}")
-                conds = {c["type"]: c["status"] for c in (obj.get("status") or {}).get("conditions") or []}
+                conds = {c["type"]: c["status"] for c in conditions_of(obj)}
                 if conds.get("Established") == "True":
                     break
                 if time.monotonic() > deadline:

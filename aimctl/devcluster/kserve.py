@@ -40,6 +40,7 @@ import yaml
 from aimctl.devcluster import versions
 from aimctl.devcluster.build import cache_root
 from aimctl.devcluster.gobuild import GoError, module_dir, module_download, run_go
+from aimctl.kube.objects import dig, dig_list, name_of
 
 MODULE: Final = "github.com/kserve/kserve"
 MANAGER_PACKAGE: Final = f"{MODULE}/cmd/manager"
@@ -197,7 +198,7 @@ def apply_config_changes(configmap: dict[str, Any]) -> dict[str, Any]:
 def inferenceservice_config() -> dict[str, Any]:
     """The ``inferenceservice-config`` ConfigMap: KServe's defaults plus :data:`CONFIG_CHANGES`."""
     for doc in _module_yaml(CONFIGMAP_FILE):
-        if doc.get("kind") == "ConfigMap" and (doc.get("metadata") or {}).get("name") == CONFIGMAP_NAME:
+        if doc.get("kind") == "ConfigMap" and name_of(doc) == CONFIGMAP_NAME:
             return apply_config_changes(doc)
     raise KServeError(f"{MODULE}@{versions.KSERVE} has no ConfigMap {CONFIGMAP_NAME} in {CONFIGMAP_FILE}")
 
@@ -214,9 +215,8 @@ def webhooks_by_url(configurations: list[dict[str, Any]], port: int, ca_pem: byt
             continue
         conf = copy.deepcopy(conf)
         conf["metadata"] = {"name": conf["metadata"]["name"], "labels": {"app.kubernetes.io/part-of": "kserve"}}
-        for hook in conf.get("webhooks") or []:
-            service = (hook.get("clientConfig") or {}).get("service") or {}
-            path = service.get("path")
+        for hook in dig_list(conf, "webhooks"):
+            path = dig(hook, "clientConfig", "service", "path")
             if not path:
                 raise KServeError(f"webhook {hook.get('name')} in {WEBHOOK_FILE} has no clientConfig.service.path")
             hook["clientConfig"] = {"url": f"https://127.0.0.1:{port}{path}", "caBundle": ca_bundle}

@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from aimctl.kube.objects import dig_map
+
 GPU_RESOURCE = "amd.com/gpu"
 
 
@@ -61,7 +63,7 @@ def node_manifest(spec: dict[str, Any], kubelet_port: int | None = None) -> dict
         if gpu.get("model"):
             labels["amd.com/gpu.model"] = str(gpu["model"])
         capacity[GPU_RESOURCE] = str(gpu.get("count", 8))
-    labels.update({str(k): str(v) for k, v in (spec.get("labels") or {}).items()})
+    labels.update({str(k): str(v) for k, v in dig_map(spec, "labels").items()})
     node: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "Node",

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from aimctl.api.discovery import AIMModelSource, AIMProfile
 from aimctl.api.quantity import Quantity
+from aimctl.kube.objects import dig
 
 #: At most this much of the log is parsed (the tail is kept: results come last).
 MAX_LOG_BYTES = 1 << 20
@@ -90,7 +91,7 @@ class DiscoveryResult:
 
     @property
     def gpu_count(self) -> int:
-        return int((self.profile.get("metadata") or {}).get("gpu_count") or 0)
+        return int(dig(self.profile, "metadata", "gpu_count") or 0)
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -213,6 +214,7 @@ def _convert(result: dict[str, Any]) -> DiscoveryResult:
     }
     profile = AIMProfile.model_validate(profile_in).to_dict()
     sources: list[dict[str, Any]] = []
+    # Not dig_list: a "models" that is not a list must fail below ("not an object"), not read as none.
     for model in result.get("models") or []:
         if not isinstance(model, dict):
             raise ValueError(f"model entry is not an object: {json.dumps(model)[:80]}")

@@ -38,6 +38,7 @@ import hashlib
 import json
 from typing import Any
 
+from aimctl.kube.objects import annotations_of, dig, meta_of
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 from informers.store import Obj
@@ -92,7 +93,7 @@ def desired_hash(desired: Obj) -> str:
     The same digest the AIMService controller recorded on InferenceServices and HTTPRoutes before
     every child carried one, so those are not rewritten at upgrade."""
     body = desired
-    annotations = (desired.get("metadata") or {}).get("annotations")
+    annotations = dig(desired, "metadata", "annotations")
     if isinstance(annotations, dict) and DESIRED_HASH in annotations:
         meta = dict(desired["metadata"])
         rest = {k: v for k, v in annotations.items() if k != DESIRED_HASH}
@@ -107,14 +108,14 @@ def desired_hash(desired: Obj) -> str:
 
 def with_desired_hash(desired: Obj) -> Obj:
     """A copy of ``desired`` whose annotations carry :data:`DESIRED_HASH` (what the applier sends)."""
-    meta = dict(desired.get("metadata") or {})
-    meta["annotations"] = {**(meta.get("annotations") or {}), DESIRED_HASH: desired_hash(desired)}
+    meta = dict(meta_of(desired))
+    meta["annotations"] = {**annotations_of(desired), DESIRED_HASH: desired_hash(desired)}
     return {**desired, "metadata": meta}
 
 
 def recorded_hash(obj: Obj | None) -> str | None:
     """The :data:`DESIRED_HASH` annotation of a stored child (``None`` when absent)."""
-    value = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(DESIRED_HASH)
+    value = annotations_of(obj).get(DESIRED_HASH)
     return str(value) if value is not None else None
 
 
@@ -156,7 +157,7 @@ class Applier:
             return None
         if hashed:
             desired = with_desired_hash(desired)
-        meta = desired.get("metadata") or {}
+        meta = meta_of(desired)
         body = {"apiVersion": resource.api_version, "kind": resource.kind, **desired}
         body["metadata"] = {k: v for k, v in meta.items() if k not in ("managedFields", "resourceVersion")}
         query = [("fieldManager", self.field_manager), ("force", "true" if force else "false")]

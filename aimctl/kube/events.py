@@ -46,6 +46,7 @@ import anyio.abc
 import structlog
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from aimctl.kube.objects import dig_map, meta_of
 from aimctl.kube.resources import EVENTS
 from aimctl.logging import SCRUBBER
 from informers.rest import RestClient
@@ -67,7 +68,7 @@ def reporting_instance() -> str:
 
 
 def object_reference(obj: Obj) -> dict[str, Any]:
-    meta = obj.get("metadata") or {}
+    meta = meta_of(obj)
     ref = {
         "apiVersion": obj.get("apiVersion"),
         "kind": obj.get("kind"),
@@ -91,7 +92,7 @@ def build_event(
     now: datetime | None = None,
 ) -> dict[str, Any]:
     """The ``events.k8s.io/v1`` Event body (pure, for tests)."""
-    meta = regarding.get("metadata") or {}
+    meta = meta_of(regarding)
     stamp = now or datetime.now(UTC)
     note = SCRUBBER.scrub_text(note)
     if len(note.encode()) > MAX_NOTE:
@@ -120,7 +121,7 @@ def build_event(
 def _correlation(body: dict[str, Any]) -> tuple[Any, ...]:
     """What makes two events the same event (client-go's ``EventCorrelator`` key, less the time)."""
     regarding = body["regarding"]
-    related = body.get("related") or {}
+    related = dig_map(body, "related")
     return (
         regarding.get("uid") or (regarding.get("kind"), regarding.get("namespace"), regarding.get("name")),
         body["type"],

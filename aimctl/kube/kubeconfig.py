@@ -37,6 +37,8 @@ from typing import Any
 import anyio
 import yaml
 
+from aimctl.kube.objects import dig_list, dig_map, dig_str
+
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 #: How long a token read from a file is used before the file is read again.
 TOKEN_FILE_TTL = 60.0
@@ -112,13 +114,13 @@ class ExecCredentials(Credentials):
             raise KubeConfigError("user.exec.command is empty: name the credential plugin to run")
         if os.sep in command and not os.path.isabs(command):
             command = str(self.base_dir / command)
-        return [command, *(str(a) for a in self.spec.get("args") or [])]
+        return [command, *(str(a) for a in dig_list(self.spec, "args"))]
 
     async def run(self) -> dict[str, Any]:
         """Run the plugin; return its ``status`` (``token`` and/or client certificate data)."""
         api_version = str(self.spec.get("apiVersion") or "client.authentication.k8s.io/v1")
         env = dict(os.environ)
-        env.update({str(e["name"]): str(e["value"]) for e in self.spec.get("env") or [] if "name" in e})
+        env.update({str(e["name"]): str(e["value"]) for e in dig_list(self.spec, "env") if "name" in e})
         env["KUBERNETES_EXEC_INFO"] = json.dumps(
             {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
         )
@@ -165,9 +167,9 @@ class Configuration:
 def _named(doc: dict[str, Any], section: str, name: str, path: Path) -> dict[str, Any]:
     """The entry ``name`` of ``section`` (clusters, users, contexts) without its wrapper."""
     key = section[:-1]
-    for entry in doc.get(section) or []:
+    for entry in dig_list(doc, section):
         if isinstance(entry, dict) and entry.get("name") == name:
-            return dict(entry.get(key) or {})
+            return dict(dig_map(entry, key))
     raise KubeConfigError(f"kubeconfig {path}: {section} has no entry named {name!r}")
 
 
@@ -231,7 +233,7 @@ async def load_kubeconfig(path: Path, context: str | None = None) -> Configurati
     ssl_context = _ssl_context(cluster, base)
 
     if user.get("auth-provider"):
-        provider = (user["auth-provider"] or {}).get("name", "?")
+        provider = dig_str(user, "auth-provider", "name", default="?")
         raise KubeConfigError(
             f"user {ctx.get('user')!r} uses auth-provider {provider!r}, which aimctl does not support: "
             "use an exec credential plugin (users[].user.exec) instead, as current kubectl does"

@@ -20,13 +20,14 @@ from __future__ import annotations
 from typing import Any
 
 from aimctl.kube.apply import field_manager, semantically_equal
+from aimctl.kube.objects import meta_of, status_of
 from informers.resource import Resource
 from informers.rest import ApiError, RestClient
 from informers.store import Obj
 
 
 def status_changed(cached: Obj, status: dict[str, Any]) -> bool:
-    return not semantically_equal(status, cached.get("status") or {})
+    return not semantically_equal(status, status_of(cached))
 
 
 class StatusWriter:
@@ -44,7 +45,7 @@ class StatusWriter:
         if not status_changed(cached, status):
             self.skipped += 1
             return None
-        meta = cached.get("metadata") or {}
+        meta = meta_of(cached)
         name = meta["name"]
         namespace = meta.get("namespace")
         body: dict[str, Any] = {

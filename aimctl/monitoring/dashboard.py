@@ -16,8 +16,9 @@ ServiceMonitor of ``deploy/monitoring``). Rates use Grafana's ``$__rate_interval
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus, stat, timeseries
@@ -29,6 +30,8 @@ from grafana_foundation_sdk.models.dashboard import (
     VariableRefresh,
     VariableSort,
 )
+
+from aimctl.kube.objects import dig_list
 
 UID = "aimctl-operator"
 TITLE = "aimctl / AIM operator"
@@ -317,16 +320,14 @@ def queries(dashboard_json: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     doc = json.loads(dashboard_json)
 
-    def walk(panels: list[dict[str, object]]) -> None:
+    def walk(panels: Sequence[Any]) -> None:
         for p in panels:
-            targets = p.get("targets") or []
-            assert isinstance(targets, list)
-            for t in targets:
+            for t in dig_list(p, "targets"):
                 if isinstance(t, dict) and t.get("expr"):
                     out.append((str(p.get("title", "")), str(t["expr"])))
             nested = p.get("panels")
             if isinstance(nested, list):
                 walk(nested)
 
-    walk(doc.get("panels") or [])
+    walk(dig_list(doc, "panels"))
     return out

@@ -46,6 +46,7 @@ import aiohttp
 import anyio
 from yarl import URL
 
+from aimctl.kube.objects import dig, dig_list, dig_map
 from aimctl.logging import register_secret
 from aimctl.oci.credentials import Credentials, normalise_host
 from aimctl.oci.errors import (
@@ -138,20 +139,19 @@ class _Session:
         media = manifest.get("mediaType") or ""
         if media in (OCI_INDEX, DOCKER_LIST) or ("manifests" in manifest and "config" not in manifest):
             manifest = await self._manifest(self._pick_platform(manifest))
-        config = manifest.get("config") or {}
-        digest = config.get("digest")
+        digest = dig(manifest, "config", "digest")
         if not isinstance(digest, str):
             raise InvalidImageError(f"{self.ref}: the manifest has no config descriptor")
         blob = await self._document(f"/v2/{self.ref.repository}/blobs/{digest}", "*/*", MAX_CONFIG_BYTES, blob=True)
-        labels = (blob.get("config") or {}).get("Labels") or {}
+        labels = dig(blob, "config", "Labels") or {}
         if not isinstance(labels, dict):
             raise InvalidImageError(f"{self.ref}: config labels are not a map")
         return {str(k): str(v) for k, v in labels.items()}
 
     def _pick_platform(self, index: Mapping[str, Any]) -> str:
-        entries = [m for m in index.get("manifests") or [] if isinstance(m, dict) and m.get("digest")]
+        entries = [m for m in dig_list(index, "manifests") if isinstance(m, dict) and m.get("digest")]
         for m in entries:
-            platform = m.get("platform") or {}
+            platform = dig_map(m, "platform")
             if platform.get("os") == "linux" and platform.get("architecture") == "amd64":
                 return str(m["digest"])
         if len(entries) == 1:

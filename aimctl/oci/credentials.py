@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from aimctl.kube.objects import dig_map, meta_of
 from aimctl.logging import register_secret
 from aimctl.oci.reference import DOCKER_HUB, DOCKER_HUB_ALIASES
 from informers.reflector import Selection
@@ -67,7 +68,7 @@ class Credentials:
 
 def pull_secret_projection(obj: dict[str, Any]) -> dict[str, Any]:
     """Keep metadata, ``type`` and — for pull secrets only — ``data`` (the Secret informer's transform)."""
-    meta = obj.get("metadata") or {}
+    meta = meta_of(obj)
     out: dict[str, Any] = {k: obj[k] for k in ("apiVersion", "kind", "type") if k in obj}
     out["metadata"] = {k: meta[k] for k in _KEEP_METADATA if k in meta}
     if obj.get("type") in PULL_SECRET_TYPES and "data" in obj:
@@ -85,7 +86,7 @@ def normalise_host(key: str) -> str:
 
 
 def _auths(secret: Mapping[str, Any]) -> Mapping[str, Any]:
-    data = secret.get("data") or {}
+    data = dig_map(secret, "data")
     kind = secret.get("type")
     raw = data.get(".dockerconfigjson") if kind == DOCKER_CONFIG_JSON else data.get(".dockercfg")
     if not raw:
@@ -132,6 +133,6 @@ def fingerprint(secrets: Iterable[tuple[str, Mapping[str, Any] | None]]) -> str:
     nothing about them."""
     parts = []
     for name, s in secrets:
-        meta = (s or {}).get("metadata") or {}
+        meta = meta_of(s)
         parts.append(f"{name}@{meta.get('resourceVersion', '-')}" if s else f"{name}@-")
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:12]

@@ -100,9 +100,7 @@ def resolve_runtime_config(
     if namespace:
         obj = namespaced.get(key_of(namespace, name))
         if obj is not None:
-            return ResolvedRuntimeConfig(
-                name, dict(spec_of(obj)), reference(obj, NAMESPACED_KIND, "Namespace")
-            )
+            return ResolvedRuntimeConfig(name, dict(spec_of(obj)), reference(obj, NAMESPACED_KIND, "Namespace"))
     cobj = cluster.get(name)
     if cobj is not None:
         spec = {k: v for k, v in spec_of(cobj).items() if k in _COMMON_FIELDS}

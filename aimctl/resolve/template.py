@@ -199,4 +199,3 @@ def _current_ref(service: Mapping[str, Any]) -> tuple[str, str] | None:
     ref = dig_map(service, "status", "resolvedTemplate")
     name, scope = str(ref.get("name") or ""), str(ref.get("scope") or "")
     return (name, scope) if name and scope in ("Namespace", "Cluster") else None
-

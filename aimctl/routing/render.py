@@ -42,6 +42,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aimctl.kube.objects import dig, dig_map
 from aimctl.naming import rfc1123
 from aimctl.routing.jsonpath import (
     Budget,
@@ -118,7 +119,7 @@ def route_template_field(service_routing: Mapping[str, Any] | None, runtime_conf
     """Where the effective template comes from, for messages: the service's
     ``spec.routing.routeTemplate``, else its runtime config's (named when ``runtime_config`` has a
     ``name``)."""
-    if (service_routing or {}).get("routeTemplate"):
+    if dig(service_routing, "routeTemplate"):
         return FIELD
     name = getattr(runtime_config, "name", None)
     return f'{FIELD} of runtime config "{name}"' if name else f"{FIELD} of the runtime config"
@@ -165,8 +166,8 @@ def evaluate(expr: Expression | str, obj: Mapping[str, Any], budget: Budget | No
     meta = expr.direct_meta_key()
     if meta is not None:
         field, key = meta
-        values = (obj.get("metadata") or {}).get(field) or {}
-        if not isinstance(values, Mapping) or key not in values:
+        values = dig_map(obj, "metadata", field)
+        if key not in values:
             kind = "label" if field == "labels" else "annotation"
             raise _EvalError(f'jsonpath evaluation error: {kind} "{key}" not found')
         return _format(values[key], budget), field == "annotations"

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aimctl.api.gateway import GATEWAY_GROUP
+from aimctl.kube.objects import dig_map
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def effective_routing(
         enabled=enabled,
         gateway_ref=parent_ref(ref, service_namespace) if ref else None,
         route_template=template,
-        annotations=dict(svc.get("annotations") or {}),
+        annotations=dict(dig_map(svc, "annotations")),
     )
 
 
