@@ -5,30 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from informers.objects import (
-    annotations_of,
-    condition,
-    conditions_of,
-    container_statuses,
-    controlled_by,
-    controller_ref,
-    created_at,
-    deleting,
-    dig,
-    dig_list,
-    dig_map,
-    dig_str,
-    find_condition,
-    get_path,
-    key_of,
-    labels_of,
-    name_of,
-    namespace_of,
-    owner_refs,
-    spec_of,
-    status_of,
-    uid_of,
-)
+from informers import objects as o
 
 OBJ: dict[str, Any] = {
     "metadata": {
@@ -54,64 +31,64 @@ OBJ: dict[str, Any] = {
 
 
 def test_dig_walks_mappings_and_reads_missing_or_null_steps_as_none() -> None:
-    assert dig(OBJ, "status", "resolvedTemplate", "name") == "t"
-    assert dig(OBJ, "status", "nope", "name") is None
-    assert dig(OBJ, "spec", "routing", "enabled") is None  # a null step
-    assert dig(OBJ, "spec", "env", "name") is None  # a list is not walked into
-    assert dig(None, "spec") is None
-    assert dig(OBJ) is OBJ
-    assert get_path(OBJ, "spec.caching.enabled") is True
+    assert o.dig(OBJ, "status", "resolvedTemplate", "name") == "t"
+    assert o.dig(OBJ, "status", "nope", "name") is None
+    assert o.dig(OBJ, "spec", "routing", "enabled") is None  # a null step
+    assert o.dig(OBJ, "spec", "env", "name") is None  # a list is not walked into
+    assert o.dig(None, "spec") is None
+    assert o.dig(OBJ) is OBJ
+    assert o.get_path(OBJ, "spec.caching.enabled") is True
 
 
 def test_typed_variants_return_the_typed_empty_value_for_missing_null_or_wrong_types() -> None:
-    assert dig_map(OBJ, "spec", "caching") == {"enabled": True}
-    assert dig_map(OBJ, "spec", "routing") == {}
-    assert dig_map(OBJ, "spec", "env") == {}  # a list is not a mapping
-    assert dig_map(None, "spec") == {}
-    assert list(dig_list(OBJ, "spec", "env")) == [{"name": "A"}]
-    assert list(dig_list(OBJ, "spec", "caching")) == []  # a mapping is not a list
-    assert list(dig_list(OBJ, "spec", "image")) == []  # nor is a string
-    assert list(dig_list(None, "x")) == []
-    assert dig_str(OBJ, "status", "resolvedTemplate", "scope") == "Namespace"
-    assert dig_str(OBJ, "spec", "replicas") == ""  # as str(x or ""): 0 reads as empty
-    assert dig_str(OBJ, "spec", "image", default="-") == "-"
-    assert dig_str(OBJ, "metadata", "missing", default="d") == "d"
+    assert o.dig_map(OBJ, "spec", "caching") == {"enabled": True}
+    assert o.dig_map(OBJ, "spec", "routing") == {}
+    assert o.dig_map(OBJ, "spec", "env") == {}  # a list is not a mapping
+    assert o.dig_map(None, "spec") == {}
+    assert list(o.dig_list(OBJ, "spec", "env")) == [{"name": "A"}]
+    assert list(o.dig_list(OBJ, "spec", "caching")) == []  # a mapping is not a list
+    assert list(o.dig_list(OBJ, "spec", "image")) == []  # nor is a string
+    assert list(o.dig_list(None, "x")) == []
+    assert o.dig_str(OBJ, "status", "resolvedTemplate", "scope") == "Namespace"
+    assert o.dig_str(OBJ, "spec", "replicas") == ""  # as str(x or ""): 0 reads as empty
+    assert o.dig_str(OBJ, "spec", "image", default="-") == "-"
+    assert o.dig_str(OBJ, "metadata", "missing", default="d") == "d"
 
 
 def test_returned_sections_are_the_objects_own_not_copies() -> None:
-    assert dig_map(OBJ, "spec", "caching") is OBJ["spec"]["caching"]
-    assert dig_list(OBJ, "spec", "env") is OBJ["spec"]["env"]
+    assert o.dig_map(OBJ, "spec", "caching") is OBJ["spec"]["caching"]
+    assert o.dig_list(OBJ, "spec", "env") is OBJ["spec"]["env"]
 
 
 def test_standard_sections_and_metadata() -> None:
-    assert spec_of(OBJ) is OBJ["spec"] and status_of(OBJ) is OBJ["status"]
-    assert spec_of({"spec": None}) == {} and status_of(None) == {}
-    assert (name_of(OBJ), namespace_of(OBJ), uid_of(OBJ), key_of(OBJ)) == ("svc", "ns", "u1", "ns/svc")
+    assert o.spec_of(OBJ) is OBJ["spec"] and o.status_of(OBJ) is OBJ["status"]
+    assert o.spec_of({"spec": None}) == {} and o.status_of(None) == {}
+    assert (o.name_of(OBJ), o.namespace_of(OBJ), o.uid_of(OBJ), o.key_of(OBJ)) == ("svc", "ns", "u1", "ns/svc")
     cluster = {"metadata": {"name": "c", "namespace": ""}}
-    assert namespace_of(cluster) is None and key_of(cluster) == "c"
-    assert labels_of(OBJ) == {"a": "1"} and annotations_of(OBJ) == {}
-    assert created_at(OBJ) == "2026-01-02T03:04:05Z" and created_at({}) == ""
-    assert not deleting(OBJ) and deleting({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})
+    assert o.namespace_of(cluster) is None and o.key_of(cluster) == "c"
+    assert o.labels_of(OBJ) == {"a": "1"} and o.annotations_of(OBJ) == {}
+    assert o.created_at(OBJ) == "2026-01-02T03:04:05Z" and o.created_at({}) == ""
+    assert not o.deleting(OBJ) and o.deleting({"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}})
 
 
 def test_owner_references() -> None:
-    assert [r["name"] for r in owner_refs(OBJ)] == ["other", "owner"]
-    ref = controller_ref(OBJ)
+    assert [r["name"] for r in o.owner_refs(OBJ)] == ["other", "owner"]
+    ref = o.controller_ref(OBJ)
     assert ref is not None and ref["name"] == "owner"
-    assert controlled_by(OBJ, "u2") and not controlled_by(OBJ, "u0") and not controlled_by(None, "u2")
-    assert controller_ref({"metadata": {"ownerReferences": None}}) is None
+    assert o.controlled_by(OBJ, "u2") and not o.controlled_by(OBJ, "u0") and not o.controlled_by(None, "u2")
+    assert o.controller_ref({"metadata": {"ownerReferences": None}}) is None
 
 
 def test_conditions() -> None:
-    assert [c["type"] for c in conditions_of(OBJ)] == ["Ready"]
-    ready = condition(OBJ, "Ready")
+    assert [c["type"] for c in o.conditions_of(OBJ)] == ["Ready"]
+    ready = o.condition(OBJ, "Ready")
     assert ready is not None and ready["reason"] == "Waiting"
-    assert condition(OBJ, "Ready", "True") is None  # the first of the type decides
-    assert condition(OBJ, "Ready", "False") is ready
-    assert condition(OBJ, "Failure") is None and condition(None, "Ready") is None
-    assert find_condition([{"type": "A", "status": "True"}, "junk"], "A", "True") == {"type": "A", "status": "True"}
+    assert o.condition(OBJ, "Ready", "True") is None  # the first of the type decides
+    assert o.condition(OBJ, "Ready", "False") is ready
+    assert o.condition(OBJ, "Failure") is None and o.condition(None, "Ready") is None
+    assert o.find_condition([{"type": "A", "status": "True"}, "junk"], "A", "True") == {"type": "A", "status": "True"}
 
 
 def test_container_statuses_lists_init_containers_first() -> None:
-    assert [c["name"] for c in container_statuses(OBJ)] == ["init", "main"]
-    assert container_statuses(None) == []
+    assert [c["name"] for c in o.container_statuses(OBJ)] == ["init", "main"]
+    assert o.container_statuses(None) == []
