@@ -38,22 +38,38 @@ def kustomize_path() -> Path:
     return cache_root() / "tools" / f"kustomize-{versions.KUSTOMIZE}" / "kustomize"
 
 
+def _go_build(
+    out: Path,
+    tool: str,
+    go: str,
+    module: str,
+    version: str,
+    package: str,
+    log: Callable[[str], None],
+    ldflags: Callable[[Path], list[str]] = lambda _work: [],
+    nice: int = 0,
+) -> None:
+    """Build ``package`` of Go ``module`` at ``version`` into ``out`` (atomically: a failed build leaves
+    nothing at ``out``), in a throw-away module requiring it. ``ldflags(work)`` adds linker flags once
+    the module is tidied (it may read the module graph in ``work``); ``-s -w`` are always given."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log(f"building {tool} {version} ...")
+    with tempfile.TemporaryDirectory(prefix=f"{tool}-build.", dir=out.parent) as tmp:
+        work = Path(tmp)
+        (work / "go.mod").write_text(f"module aimctl.local/{tool}build\n\ngo {go}\n\nrequire {module} {version}\n")
+        (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{package}"\n')
+        run_go(["mod", "tidy"], cwd=work)
+        partial = work / tool
+        flags = " ".join(["-s", "-w", *ldflags(work)])
+        run_go(["build", "-ldflags", flags, "-o", str(partial), package], cwd=work, nice=nice)
+        if not partial.exists():
+            raise GoError(f"go build finished without producing {tool}")
+        partial.replace(out)
+
+
 def build_kustomize(out: Path, log: Callable[[str], None] = print) -> None:
     """Build kustomize at :data:`versions.KUSTOMIZE` into ``out`` (atomically)."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    log(f"building kustomize {versions.KUSTOMIZE} ...")
-    with tempfile.TemporaryDirectory(prefix="kustomize-build.", dir=out.parent) as tmp:
-        work = Path(tmp)
-        (work / "go.mod").write_text(
-            f"module aimctl.local/kustomizebuild\n\ngo 1.24.0\n\nrequire {KUSTOMIZE_MODULE} {versions.KUSTOMIZE}\n"
-        )
-        (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{KUSTOMIZE_MODULE}"\n')
-        run_go(["mod", "tidy"], cwd=work)
-        partial = work / "kustomize"
-        run_go(["build", "-ldflags", "-s -w", "-o", str(partial), KUSTOMIZE_MODULE], cwd=work)
-        if not partial.exists():
-            raise GoError("go build finished without producing kustomize")
-        partial.replace(out)
+    _go_build(out, "kustomize", "1.24.0", KUSTOMIZE_MODULE, versions.KUSTOMIZE, KUSTOMIZE_MODULE, log)
 
 
 def _ensure_tool(
@@ -95,16 +111,8 @@ def helm_path() -> Path:
 def build_helm(out: Path, log: Callable[[str], None] = print) -> None:
     """Build helm's ``cmd/helm`` at :data:`versions.HELM` into ``out`` (atomically), at low CPU priority:
     the machine may be building or running a cluster at the same time."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    log(f"building helm {versions.HELM} ...")
-    with tempfile.TemporaryDirectory(prefix="helm-build.", dir=out.parent) as tmp:
-        work = Path(tmp)
-        (work / "go.mod").write_text(
-            f"module aimctl.local/helmbuild\n\ngo 1.25.0\n\nrequire {HELM_MODULE} {versions.HELM}\n"
-        )
-        (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{HELM_MODULE}/cmd/helm"\n')
-        run_go(["mod", "tidy"], cwd=work)
-        partial = work / "helm"
+
+    def ldflags(work: Path) -> list[str]:
         # As helm's own Makefile: the version, and the Kubernetes version `helm template` and `helm lint`
         # assume (that of its client-go, v0.N.x -> 1.N; left unset it is 1.20).
         client_go = run_go(["list", "-m", "-f", "{{.Version}}", "k8s.io/client-go"], cwd=work).strip()
@@ -113,11 +121,9 @@ def build_helm(out: Path, log: Callable[[str], None] = print) -> None:
         for pkg in ("pkg/lint/rules", "pkg/chartutil"):
             prefix = f"-X helm.sh/helm/v3/{pkg}.k8sVersion"
             flags += [f"{prefix}Major=1", f"{prefix}Minor={minor}"]
-        ldflags = " ".join(["-s", "-w", *flags])
-        run_go(["build", "-ldflags", ldflags, "-o", str(partial), f"{HELM_MODULE}/cmd/helm"], cwd=work, nice=10)
-        if not partial.exists():
-            raise GoError("go build finished without producing helm")
-        partial.replace(out)
+        return flags
+
+    _go_build(out, "helm", "1.25.0", HELM_MODULE, versions.HELM, f"{HELM_MODULE}/cmd/helm", log, ldflags, nice=10)
 
 
 def ensure_helm(log: Callable[[str], None] = print) -> Path:

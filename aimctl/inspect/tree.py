@@ -84,6 +84,16 @@ class Snapshot:
                 return obj
         return None
 
+    def scoped(self, kind: str, cluster_kind: str, namespace: str | None, name: str) -> tuple[Obj, str] | None:
+        """``(object, kind)`` of ``kind`` ``namespace/name`` (when ``namespace`` is given), else of the
+        cluster-scoped ``cluster_kind`` ``name`` (how a consumer resolves an image, template or
+        runtime config); ``None`` when neither exists."""
+        obj = self.get(kind, namespace, name) if namespace else None
+        if obj is not None:
+            return obj, kind
+        obj = self.get(cluster_kind, None, name)
+        return (obj, cluster_kind) if obj is not None else None
+
     def owned_by(self, kind: str, uid: str, *, controller: bool = False) -> list[Obj]:
         out = []
         for obj in self.all(kind):
@@ -218,36 +228,39 @@ def _job(snap: Snapshot, job: Obj, role: str) -> Node:
 
 def image_node(snap: Snapshot, namespace: str | None, name: str, role: str = "image") -> Node:
     """``AIMImage <ns>/<name>``, else ``AIMClusterImage <name>``; NotFound when neither exists."""
-    if namespace:
-        obj = snap.get("AIMImage", namespace, name)
-        if obj is not None:
-            return _context(_node(snap, "AIMImage", obj, role))
-    obj = snap.get("AIMClusterImage", None, name)
-    if obj is not None:
-        return _context(_node(snap, "AIMClusterImage", obj, role))
-    where = f'in namespace "{namespace}" nor ' if namespace else ""
-    return _absent(snap, "AIMImage" if namespace else "AIMClusterImage", namespace, name, role, needed=True,
-                   why=f'no AIMImage "{name}" {where}AIMClusterImage "{name}"')  # fmt: skip
+    return _scoped_node(snap, "AIMImage", "AIMClusterImage", namespace, name, role)
 
 
 def runtime_config_node(snap: Snapshot, namespace: str | None, name: str, role: str = "runtime config") -> Node:
     """The config a consumer in ``namespace`` uses (namespaced first). The implicit ``default`` may
     exist at neither scope (the built-in defaults apply): that is OK, any other name is NotFound."""
     name = name or "default"
-    if namespace:
-        obj = snap.get("AIMRuntimeConfig", namespace, name)
-        if obj is not None:
-            return _context(_node(snap, "AIMRuntimeConfig", obj, role))
-    obj = snap.get("AIMClusterRuntimeConfig", None, name)
-    if obj is not None:
-        return _context(_node(snap, "AIMClusterRuntimeConfig", obj, role))
+    defaults = None
     if name == "default":
-        return Node("AIMRuntimeConfig", name, namespace, State("Defaults", OK), role=role,
-                    note="none exists: built-in defaults")  # fmt: skip
+        defaults = Node("AIMRuntimeConfig", name, namespace, State("Defaults", OK), role=role,
+                        note="none exists: built-in defaults")  # fmt: skip
+    return _scoped_node(snap, "AIMRuntimeConfig", "AIMClusterRuntimeConfig", namespace, name, role, defaults)
+
+
+def _scoped_node(
+    snap: Snapshot,
+    kind: str,
+    cluster_kind: str,
+    namespace: str | None,
+    name: str,
+    role: str,
+    absent: Node | None = None,
+) -> Node:
+    """The object ``kind`` ``namespace/name`` (when ``namespace`` is given), else ``cluster_kind``
+    ``name`` (see :meth:`Snapshot.scoped`); when neither exists, ``absent``, or a NotFound node."""
+    found = snap.scoped(kind, cluster_kind, namespace, name)
+    if found is not None:
+        return _context(_node(snap, found[1], found[0], role))
+    if absent is not None:
+        return absent
     where = f'in namespace "{namespace}" nor ' if namespace else ""
-    why = f'no AIMRuntimeConfig "{name}" {where}AIMClusterRuntimeConfig "{name}"'
-    kind = "AIMRuntimeConfig" if namespace else "AIMClusterRuntimeConfig"
-    return _absent(snap, kind, namespace, name, role, needed=True, why=why)
+    why = f'no {kind} "{name}" {where}{cluster_kind} "{name}"'
+    return _absent(snap, kind if namespace else cluster_kind, namespace, name, role, needed=True, why=why)
 
 
 def model_cache_node(snap: Snapshot, cache: Obj, role: str = "model cache") -> Node:
@@ -297,14 +310,6 @@ def template_node(snap: Snapshot, tpl: Obj, kind: str, role: str = "template") -
     return n
 
 
-def _find_template(snap: Snapshot, namespace: str, name: str) -> tuple[Obj, str] | None:
-    obj = snap.get("AIMServiceTemplate", namespace, name)
-    if obj is not None:
-        return obj, "AIMServiceTemplate"
-    obj = snap.get("AIMClusterServiceTemplate", None, name)
-    return (obj, "AIMClusterServiceTemplate") if obj is not None else None
-
-
 def service_template(snap: Snapshot, svc: Obj) -> tuple[str, tuple[Obj, str] | None]:
     """The template a service uses: ``status.resolvedTemplate`` when it names an existing one, else
     what resolution would look for (the name, and the object if it exists)."""
@@ -324,7 +329,7 @@ def service_template(snap: Snapshot, svc: Obj) -> tuple[str, tuple[Obj, str] | N
     if not base:
         return "", None
     name = derived_name(base, spec["overrides"]) if spec.get("overrides") is not None else base
-    return name, _find_template(snap, ns, name)
+    return name, snap.scoped("AIMServiceTemplate", "AIMClusterServiceTemplate", ns, name)
 
 
 def service_node(snap: Snapshot, svc: Obj) -> Node:
