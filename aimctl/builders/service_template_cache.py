@@ -23,36 +23,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aimctl import labels
 from aimctl.api.base import GROUP_VERSION
-from aimctl.kube.objects import spec_of
-from aimctl.naming import label_value
+from aimctl.builders.template_cache import template_cache_manifest
+from aimctl.kube.objects import dig_list, spec_of
 
 
 def build_service_template_cache(
     service: Mapping[str, Any], template: Mapping[str, Any], template_kind: str
 ) -> dict[str, Any]:
     """The AIMTemplateCache ``service`` wants for ``template`` (of kind ``template_kind``)."""
-    meta, spec = service["metadata"], spec_of(service)
-    tmeta = template["metadata"]
-    cache_spec: dict[str, Any] = {
-        "templateRef": tmeta["name"],
-        "runtimeConfigName": spec.get("runtimeConfigName") or "default",
-    }
-    if spec.get("env"):
-        cache_spec["env"] = [dict(e) for e in spec["env"]]
-    if spec.get("imagePullSecrets"):
-        cache_spec["imagePullSecrets"] = [{"name": s["name"]} for s in spec["imagePullSecrets"] if s.get("name")]
-    return {
-        "apiVersion": GROUP_VERSION,
-        "kind": "AIMTemplateCache",
-        "metadata": {
-            "name": tmeta["name"],
-            "namespace": meta["namespace"],
-            "labels": {labels.MANAGED_BY: labels.MANAGER_AIM, labels.TEMPLATE: label_value(str(tmeta["name"]))},
-            "ownerReferences": [
-                {"apiVersion": GROUP_VERSION, "kind": template_kind, "name": tmeta["name"], "uid": tmeta["uid"]}
-            ],
-        },
-        "spec": cache_spec,
-    }
+    spec, tmeta = spec_of(service), template["metadata"]
+    secrets = spec.get("imagePullSecrets")
+    return template_cache_manifest(
+        str(tmeta["name"]),
+        str(service["metadata"]["namespace"]),
+        {"apiVersion": GROUP_VERSION, "kind": template_kind, "name": tmeta["name"], "uid": tmeta["uid"]},
+        runtime_config_name=spec.get("runtimeConfigName"),
+        env=dig_list(spec, "env"),
+        pull_secrets=[{"name": s["name"]} for s in secrets if s.get("name")] if secrets else None,
+    )
