@@ -39,7 +39,7 @@ from typing import Any
 
 from aimctl import labels as L
 from aimctl.builders import owner_reference, pull_secrets, secret_names
-from aimctl.kube.objects import dig_list, dig_map, dig_str, meta_of, spec_of
+from aimctl.kube.objects import dig, dig_list, dig_map, dig_str, meta_of, spec_of
 from aimctl.naming import discovery_job_name, label_value
 
 CONTAINER = "discovery"
@@ -159,9 +159,9 @@ def _undefaulted(env: Mapping[str, Any]) -> Any:
     if not isinstance(source, Mapping):
         return env
     out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in source.items()}
-    if out.get("fieldRef", {}).get("apiVersion") == "v1":
+    if dig(out, "fieldRef", "apiVersion") == "v1":
         del out["fieldRef"]["apiVersion"]
-    if str(out.get("resourceFieldRef", {}).get("divisor", "")) in ("0", "1"):
+    if str(dig(out, "resourceFieldRef", "divisor")) in ("0", "1"):
         del out["resourceFieldRef"]["divisor"]
     return {**env, "valueFrom": out}
 
