@@ -68,6 +68,18 @@ class Outcome:
     def effect(self, *effects: Effect) -> None:
         self.effects.extend(effects)
 
+    def settle(self, ready: bool, reason: str, message: str, *, failure: bool = False) -> None:
+        """A state that is not progressing: ``Ready`` as given and ``Progressing=False``, both with
+        ``reason`` and ``message``; ``Failure=True`` with them too when ``failure``, else
+        ``Failure=False`` (``NoFailure``); the status reason and message are ``reason``/``message``."""
+        self.condition("Ready", ready, reason, message)
+        self.condition("Progressing", False, reason, message)
+        if failure:
+            self.condition("Failure", True, reason, message)
+        else:
+            self.condition("Failure", False, "NoFailure")
+        self.reason, self.message = reason, message
+
 
 @dataclass(frozen=True)
 class Decision:

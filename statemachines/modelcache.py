@@ -216,30 +216,20 @@ def _retry_requested(obs: ModelCacheObservation) -> bool:
 
 def _pvc_lost(obs: ModelCacheObservation, out: Outcome) -> None:
     _storage_ready(obs, out)
-    msg = _lost_message(obs)
-    out.condition("Ready", False, "PVCLost", msg)
-    out.condition("Progressing", False, "PVCLost", msg)
-    out.condition("Failure", True, "PVCLost", msg)
-    out.reason, out.message = "PVCLost", msg
+    out.settle(False, "PVCLost", _lost_message(obs), failure=True)
 
 
 def _pvc_deleted(obs: ModelCacheObservation, out: Outcome) -> None:
     msg = _deleted_message(obs)
     out.condition("StorageReady", False, "PVCNotFound", msg)
-    out.condition("Ready", False, "PVCLost", msg)
-    out.condition("Progressing", False, "PVCLost", msg)
-    out.condition("Failure", True, "PVCLost", msg)
-    out.reason, out.message = "PVCLost", msg
+    out.settle(False, "PVCLost", msg, failure=True)
 
 
 def _download_failed(obs: ModelCacheObservation, out: Outcome) -> None:
     _storage_ready(obs, out)
     detail = f" ({obs.job_failure})" if obs.job_failure else ""
     msg = f"Download Job {obs.job_name} failed{detail}. {RETRY_HINT}"
-    out.condition("Ready", False, "DownloadFailed", msg)
-    out.condition("Progressing", False, "DownloadFailed", msg)
-    out.condition("Failure", True, "DownloadFailed", msg)
-    out.reason, out.message = "DownloadFailed", msg
+    out.settle(False, "DownloadFailed", msg, failure=True)
 
 
 def _stay_failed(obs: ModelCacheObservation, out: Outcome) -> None:

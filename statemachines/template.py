@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from aimctl.api.template import AIMTemplateStatusEnum
-from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAfter
+from statemachines.effects import ApplyChild, DeleteChild, Effect, EmitEvent, RequeueAfter
 from statemachines.engine import ANY, KindMachine, Outcome, Rule, always
 
 PENDING = AIMTemplateStatusEnum.PENDING.value
@@ -535,22 +535,24 @@ def _replace_job(obs: TemplateObservation, out: Outcome) -> None:
 
 def _awaiting_pod(obs: TemplateObservation, out: Outcome) -> None:
     message = f"Discovery job {obs.job_name} completed; waiting for its pod to show Succeeded"
-    out.condition("Progressing", True, "DiscoveryRunning", message)
-    _not_discovered(out, obs, "JobPending", "Discovery in progress", obs.record)
-    out.condition("Ready", False, "Reconciling", "Template is not ready")
-    out.effect(RequeueAfter(1.0))
-    _housekeeping(obs, out)
+    _discovery_running(obs, out, message, RequeueAfter(1.0))
     out.reason, out.message = "DiscoveryRunning", message
 
 
 def _job_running(obs: TemplateObservation, out: Outcome) -> None:
     message = f"Discovery job {obs.job_name} is running"
+    _discovery_running(obs, out, message, EmitEvent("Normal", "DiscoveryStarted", message))
+    out.reason, out.message = "DiscoveryStarted", message
+
+
+def _discovery_running(obs: TemplateObservation, out: Outcome, message: str, effect: Effect) -> None:
+    """The conditions while the discovery Job runs (or its pod is yet to show Succeeded), ``effect``
+    and the housekeeping."""
     out.condition("Progressing", True, "DiscoveryRunning", message)
     _not_discovered(out, obs, "JobPending", "Discovery in progress", obs.record)
     out.condition("Ready", False, "Reconciling", "Template is not ready")
-    out.effect(EmitEvent("Normal", "DiscoveryStarted", message))
+    out.effect(effect)
     _housekeeping(obs, out)
-    out.reason, out.message = "DiscoveryStarted", message
 
 
 def _backing_off(obs: TemplateObservation, out: Outcome) -> None:

@@ -94,10 +94,7 @@ def _resolution_conditions(obs: TemplateCacheObservation, out: Outcome) -> None:
 
 
 def _failed(out: Outcome, reason: str, message: str) -> None:
-    out.condition("Ready", False, reason, message)
-    out.condition("Progressing", False, reason, message)
-    out.condition("Failure", True, reason, message)
-    out.reason, out.message = reason, message
+    out.settle(False, reason, message, failure=True)
 
 
 def _children_effects(obs: TemplateCacheObservation, out: Outcome) -> None:
@@ -124,10 +121,7 @@ def _waiting_for_sources(obs: TemplateCacheObservation, out: Outcome) -> None:
     _resolution_conditions(obs, out)
     state = f" (template is {obs.template_state})" if obs.template_state else ""
     msg = f"Waiting for {_template_name(obs)} to report its model sources{state}"
-    out.condition("Ready", False, "WaitingForModelSources", msg)
-    out.condition("Progressing", False, "WaitingForModelSources", msg)
-    out.condition("Failure", False, "NoFailure")
-    out.reason, out.message = "WaitingForModelSources", msg
+    out.settle(False, "WaitingForModelSources", msg)
 
 
 def _invalid_sources(obs: TemplateCacheObservation, out: Outcome) -> None:
@@ -150,10 +144,7 @@ def _all_available(obs: TemplateCacheObservation, out: Outcome) -> None:
     _children_effects(obs, out)
     _resolution_conditions(obs, out)
     msg = f"All {len(obs.children)} model caches of {_template_name(obs)} are Available"
-    out.condition("Ready", True, "Available", msg)
-    out.condition("Progressing", False, "Available", msg)
-    out.condition("Failure", False, "NoFailure")
-    out.reason, out.message = "Available", msg
+    out.settle(True, "Available", msg)
 
 
 def _warming(obs: TemplateCacheObservation, out: Outcome) -> None:
