@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aimctl import labels
-from aimctl.api.base import GROUP_VERSION
+from aimctl.api.enums import GROUP_VERSION
 from aimctl.naming import label_value
 
 
