@@ -40,9 +40,9 @@ class APIModel(BaseModel):
         serialize_by_alias=True,
         use_attribute_docstrings=True,
         extra="ignore",
-        # Validators are built on a model's first use, not at import: the operator validates only
-        # discovery output and image metadata, so `aimctl run` skips building the other schemas
-        # (~3 MiB resident, tests/bench/bench_footprint.py).
+        # Validators are built on a model's first use, not at import: the operator imports models only
+        # to validate discovery output and image metadata (aimctl.api.enums), and then builds those
+        # schemas alone, not every kind's (~3 MiB resident, tests/bench/bench_footprint.py).
         defer_build=True,
     )
 
