@@ -38,7 +38,7 @@ API_VERSION = "v1alpha1"
 GROUP_VERSION = f"{API_GROUP}/{API_VERSION}"
 #: The Gateway API's group (HTTPRoute parents).
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-#: The image of a model cache's download Job unless the runtime config names another.
+#: The image of a model cache's download Job unless its ``spec.modelDownloadImage`` names another.
 DEFAULT_MODEL_DOWNLOAD_IMAGE = "kserve/storage-initializer:v0.16.0-rc0"
 
 
