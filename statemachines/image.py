@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from aimctl.api.image import AIMImageStatusEnum
+from aimctl.api.enums import AIMImageStatusEnum
 from statemachines.effects import ApplyChild, DeleteChild, EmitEvent, RequeueAfter
 from statemachines.engine import ANY, KindMachine, Outcome, Rule, always
 from statemachines.template import format_time, parse_time

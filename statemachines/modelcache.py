@@ -39,7 +39,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aimctl.api.modelcache import AIMModelCacheStatusEnum as S
+from aimctl.api.enums import AIMModelCacheStatusEnum as S
 from statemachines.effects import ApplyChild, DeleteChild
 from statemachines.engine import ANY, SAME, KindMachine, Outcome, Rule, always
 

@@ -36,7 +36,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from aimctl.api import AIMServiceStatusEnum, AIMTemplateStatusEnum
+from aimctl.api.enums import AIMServiceStatusEnum, AIMTemplateStatusEnum
 from statemachines.effects import ApplyChild, DeleteChild
 from statemachines.engine import ANY, KindMachine, Outcome, Rule, always
 

@@ -42,7 +42,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from aimctl.api.template import AIMTemplateStatusEnum
+from aimctl.api.enums import AIMTemplateStatusEnum
 from statemachines.effects import ApplyChild, DeleteChild, Effect, EmitEvent, RequeueAfter
 from statemachines.engine import ANY, KindMachine, Outcome, Rule, always
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from aimctl.api.modelcache import AIMModelCacheStatusEnum as MC
-from aimctl.api.templatecache import AIMTemplateCacheStatusEnum as S
+from aimctl.api.enums import AIMModelCacheStatusEnum as MC
+from aimctl.api.enums import AIMTemplateCacheStatusEnum as S
 from statemachines.effects import ApplyChild, DeleteChild
 from statemachines.engine import ANY, KindMachine, Outcome, Rule, always
 

@@ -12,26 +12,22 @@ generator relies on):
   exactly the manifest that was parsed; a field with an API default carries that default here as well,
   and the CRD carries the same default.
 * Unknown fields are ignored (the apiserver prunes them anyway), except in ``ObjectMeta``.
-* Enums are :class:`KubeEnum` (a ``StrEnum``) and dump as plain strings; timestamps are :data:`Time`.
+* Enums are :class:`KubeEnum` (a ``StrEnum``, defined with the API's names in :mod:`aimctl.api.enums`,
+  which imports no pydantic) and dump as plain strings; timestamps are :data:`Time`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any, ClassVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, GetCoreSchemaHandler, PlainSerializer
+from pydantic import AfterValidator, BaseModel, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
-from pydantic_core import core_schema
 
+from aimctl.api.enums import API_GROUP, API_VERSION, GROUP_VERSION, KubeEnum
 from aimctl.api.markers import CEL, Format
 
 __all__ = ["API_GROUP", "API_VERSION", "GROUP_VERSION", "APIModel", "Int32", "Int64", "KubeEnum", "Time"]
-
-API_GROUP = "aim.silogen.ai"
-API_VERSION = "v1alpha1"
-GROUP_VERSION = f"{API_GROUP}/{API_VERSION}"
 
 
 class APIModel(BaseModel):
@@ -44,9 +40,9 @@ class APIModel(BaseModel):
         serialize_by_alias=True,
         use_attribute_docstrings=True,
         extra="ignore",
-        # Validators are built on a model's first use, not at import: the operator validates only
-        # discovery output and image metadata, so `aimctl run` skips building the other schemas
-        # (~3 MiB resident, tests/bench/bench_footprint.py).
+        # Validators are built on a model's first use, not at import: the operator imports models only
+        # to validate discovery output and image metadata (aimctl.api.enums), and then builds those
+        # schemas alone, not every kind's (~3 MiB resident, tests/bench/bench_footprint.py).
         defer_build=True,
     )
 
@@ -58,27 +54,6 @@ class APIModel(BaseModel):
     def to_dict(self) -> dict[str, Any]:
         """The manifest form: JSON names, ``None`` fields left out, only JSON-compatible values."""
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
-class KubeEnum(StrEnum):
-    """A string enum of the API: validates from its string value and dumps as a plain ``str``.
-
-    Dumping plain strings (not enum members) keeps ``model_dump()`` output safe for ``yaml.safe_dump``.
-    """
-
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(
-            cls,
-            core_schema.str_schema(),
-            serialization=core_schema.plain_serializer_function_ser_schema(
-                _enum_value, return_schema=core_schema.str_schema()
-            ),
-        )
-
-
-def _enum_value(member: StrEnum) -> str:
-    return member.value
 
 
 def _normalise_time(value: datetime) -> datetime:

@@ -12,10 +12,9 @@ from typing import Annotated
 from pydantic import Field
 
 from aimctl.api.base import APIModel, Int32
+from aimctl.api.enums import GATEWAY_GROUP
 
 __all__ = ["GATEWAY_GROUP", "ParentReference"]
-
-GATEWAY_GROUP = "gateway.networking.k8s.io"
 
 _DNS1123_SUBDOMAIN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$"
 

@@ -17,8 +17,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from aimctl.api.base import APIModel, Int64, KubeEnum
+from aimctl.api.base import APIModel, Int64
 from aimctl.api.core import ResourceRequirements
+from aimctl.api.enums import AIMImageStatusEnum
 from aimctl.api.imagemetadata import ImageMetadata
 from aimctl.api.markers import CEL
 from aimctl.api.meta import Conditions
@@ -82,22 +83,6 @@ class AIMImageSpec(APIModel):
     """Resources defines the default resource requirements for services using this image. Template- or
     service-level values override these defaults. Must have both cpu and memory in requests. Must have
     memory in limits."""
-
-
-class AIMImageStatusEnum(KubeEnum):
-    """AIMImageStatusEnum represents the overall status of an AIMImage."""
-
-    PENDING = "Pending"
-    """AIMImageStatusPending indicates the image has been created but template generation has not
-    started."""
-    PROGRESSING = "Progressing"
-    """AIMImageStatusProgressing indicates one or more templates are still being discovered."""
-    READY = "Ready"
-    """AIMImageStatusReady indicates all templates are available and ready."""
-    DEGRADED = "Degraded"
-    """AIMImageStatusDegraded indicates one or more templates are degraded or failed."""
-    FAILED = "Failed"
-    """AIMImageStatusFailed indicates all templates are degraded or failed."""
 
 
 class AIMImageStatus(APIModel):

@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from aimctl.api.base import APIModel, Int64, KubeEnum, Time
+from aimctl.api.base import APIModel, Int64, Time
 from aimctl.api.core import EnvList, PullSecretList
+from aimctl.api.enums import DEFAULT_MODEL_DOWNLOAD_IMAGE, AIMModelCacheStatusEnum
 from aimctl.api.markers import immutable
 from aimctl.api.meta import Conditions
 from aimctl.api.quantity import Quantity
@@ -28,7 +29,6 @@ __all__ = [
     "AIMModelCacheStatusEnum",
 ]
 
-DEFAULT_MODEL_DOWNLOAD_IMAGE = "kserve/storage-initializer:v0.16.0-rc0"
 MODEL_SOURCE_URI_PATTERN = r"^(hf|s3)://[^ \t\r\n]+$"
 
 
@@ -48,20 +48,6 @@ class AIMModelCacheSpec(APIModel):
     """ModelDownloadImage is the image used to download the model"""
     image_pull_secrets: PullSecretList | None = None
     """ImagePullSecrets references secrets for pulling AIM container images."""
-
-
-class AIMModelCacheStatusEnum(KubeEnum):
-    """AIMModelCacheStatusEnum is the overall status of a model cache."""
-
-    PENDING = "Pending"
-    """AIMModelCacheStatusPending denotes that the model cache has not been created yet"""
-    PROGRESSING = "Progressing"
-    """AIMModelCacheStatusProgressing denotes that the model cache is currently being filled"""
-    AVAILABLE = "Available"
-    """AIMModelCacheStatusAvailable denotes that a model cache is filled and ready to be used"""
-    FAILED = "Failed"
-    """AIMModelCacheStatusFailed denotes that the model cache has failed. A more detailed reason will
-    be available in the conditions."""
 
 
 class AIMModelCacheStatus(APIModel):

@@ -19,7 +19,8 @@ int-or-string field keeps what the client sent), so the operator canonicalises o
 ``Ei`` in binary format print with the largest known suffix; Go prints such values without a suffix
 (a bug we do not copy).
 
-Pure module: no I/O, no pydantic import at module import time beyond the core schema hooks.
+Pure module: no I/O, and pydantic is imported only when a model builds a ``Quantity`` field's schema
+(``aimctl run`` parses quantities without pydantic: :mod:`aimctl.api.enums`).
 """
 
 from __future__ import annotations
@@ -28,11 +29,12 @@ import decimal
 import re
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
-from pydantic.json_schema import JsonSchemaValue
-from pydantic_core import core_schema
+if TYPE_CHECKING:
+    from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+    from pydantic.json_schema import JsonSchemaValue
+    from pydantic_core import core_schema
 
 __all__ = [
     "QUANTITY_PATTERN",
@@ -254,6 +256,8 @@ class Quantity:
     # -- pydantic integration -----------------------------------------------------------------
     @classmethod
     def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        from pydantic_core import core_schema
+
         return core_schema.no_info_plain_validator_function(
             cls._validate,
             serialization=core_schema.plain_serializer_function_ser_schema(str, return_schema=core_schema.str_schema()),

@@ -16,30 +16,11 @@ from typing import Annotated, ClassVar
 
 from pydantic import Field
 
-from aimctl.api.base import APIModel, Int32, KubeEnum
+from aimctl.api.base import APIModel, Int32
+from aimctl.api.enums import AIMMetric, AIMPrecision
 from aimctl.api.markers import CEL, immutable, presence_immutable
 
 __all__ = ["AIMMetric", "AIMPrecision", "AIMRuntimeParameters", "AimGpuSelector"]
-
-
-class AIMMetric(KubeEnum):
-    """AIMMetric enumerates the targeted service characteristic"""
-
-    LATENCY = "latency"
-    THROUGHPUT = "throughput"
-
-
-class AIMPrecision(KubeEnum):
-    """AIMPrecision enumerates supported numeric precisions"""
-
-    AUTO = "auto"
-    FP4 = "fp4"
-    FP8 = "fp8"
-    FP16 = "fp16"
-    FP32 = "fp32"
-    BF16 = "bf16"
-    INT4 = "int4"
-    INT8 = "int8"
 
 
 class AimGpuSelector(APIModel):

@@ -29,8 +29,9 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
-from aimctl.api.base import APIModel, Int32, Int64, KubeEnum
+from aimctl.api.base import APIModel, Int32, Int64
 from aimctl.api.core import EnvList, PullSecretList, ResourceRequirements
+from aimctl.api.enums import AIMServiceStatusEnum
 from aimctl.api.markers import CEL, presence_immutable
 from aimctl.api.meta import Conditions
 from aimctl.api.references import AIMResolvedReference, AIMResolvedRuntimeConfig, AIMServiceResolvedTemplate
@@ -104,22 +105,6 @@ class AIMServiceSpec(APIModel):
     """ImagePullSecrets references secrets for pulling AIM container images."""
     routing: AIMServiceRouting | None = None
     """Routing enables HTTP routing through Gateway API for this service."""
-
-
-class AIMServiceStatusEnum(KubeEnum):
-    """AIMServiceStatusEnum defines coarse-grained states for a service."""
-
-    PENDING = "Pending"
-    """AIMServiceStatusPending denotes that the template has been created and discovery has not yet
-    started."""
-    STARTING = "Starting"
-    """AIMServiceStatusStarting denotes that discovery and/or cache warm is in progress."""
-    RUNNING = "Running"
-    """AIMServiceStatusRunning denotes that discovery succeeded and, if requested, caches are warmed."""
-    FAILED = "Failed"
-    """AIMServiceStatusFailed denotes a terminal failure for discovery or warm operations."""
-    DEGRADED = "Degraded"
-    """AIMServiceStatusDegraded denotes a recoverable failure state."""
 
 
 class AIMServiceStatus(APIModel):

@@ -11,9 +11,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from aimctl.api.base import APIModel, Int64, KubeEnum
+from aimctl.api.base import APIModel, Int64
 from aimctl.api.core import EnvList, PullSecretList, ResourceRequirements
 from aimctl.api.discovery import AIMModelSource, AIMProfile
+from aimctl.api.enums import AIMTemplateStatusEnum
 from aimctl.api.markers import ListType, immutable
 from aimctl.api.meta import Conditions
 from aimctl.api.references import AIMResolvedReference, AIMResolvedRuntimeConfig
@@ -87,24 +88,6 @@ class AIMServiceTemplateSpec(AIMServiceTemplateSpecCommon):
     """ImagePullSecrets references secrets for pulling AIM container images. Changing them never
     re-runs a successful discovery (credentials do not change what the image serves), but replaces a
     discovery Job that is still pending (e.g. stuck in image pull) or waiting to retry, at once."""
-
-
-class AIMTemplateStatusEnum(KubeEnum):
-    """AIMTemplateStatusEnum defines coarse-grained states for a template."""
-
-    PENDING = "Pending"
-    """AIMTemplateStatusPending denotes that the template has been created and discovery has not yet
-    started."""
-    PROGRESSING = "Progressing"
-    """AIMTemplateStatusProgressing denotes that discovery and/or cache warm is in progress."""
-    AVAILABLE = "Available"
-    """AIMTemplateStatusAvailable denotes that discovery succeeded and, if requested, caches are
-    warmed."""
-    DEGRADED = "Degraded"
-    """AIMTemplateStatusDegraded denotes that the template is non-functional for some reason, for
-    example that the cluster doesn't have the resources specified."""
-    FAILED = "Failed"
-    """AIMTemplateStatusFailed denotes a terminal failure for discovery or warm operations."""
 
 
 class AIMServiceTemplateStatus(APIModel):

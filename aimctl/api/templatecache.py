@@ -10,8 +10,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from aimctl.api.base import APIModel, Int64, KubeEnum
+from aimctl.api.base import APIModel, Int64
 from aimctl.api.core import EnvList, PullSecretList
+from aimctl.api.enums import AIMTemplateCacheStatusEnum
 from aimctl.api.meta import Conditions
 from aimctl.api.references import AIMResolvedRuntimeConfig
 from aimctl.api.resource import AIMResource, AIMResourceList
@@ -43,20 +44,6 @@ class AIMTemplateCacheSpec(APIModel):
     runtime_config_name: str = "default"
     """RuntimeConfigName references the AIM runtime configuration (by name) to use for this template
     cache."""
-
-
-class AIMTemplateCacheStatusEnum(KubeEnum):
-    """AIMTemplateCacheStatusEnum defines the status of the template cache."""
-
-    PENDING = "Pending"
-    """AIMTemplateCacheStatusPending denotes that the template cache has been created but not yet
-    processed."""
-    PROGRESSING = "Progressing"
-    """AIMTemplateCacheStatusProgressing denotes that the template cache is being warmed."""
-    AVAILABLE = "Available"
-    """AIMTemplateCacheStatusAvailable denotes that the template cache is ready and models are cached."""
-    FAILED = "Failed"
-    """AIMTemplateCacheStatusFailed denotes that the template cache operation has failed."""
 
 
 class AIMTemplateCacheStatus(APIModel):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from aimctl.api.base import GROUP_VERSION
+from aimctl.api.enums import GROUP_VERSION
 from aimctl.kube.objects import meta_of
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aimctl import labels as L
-from aimctl.api.runtime import AIMMetric, AIMPrecision
+from aimctl.api.enums import AIMMetric, AIMPrecision
 from aimctl.builders import owner_reference
 from aimctl.kube.objects import meta_of
 from aimctl.naming import auto_template_name, label_value

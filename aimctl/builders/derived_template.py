@@ -30,7 +30,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aimctl import labels
-from aimctl.api.base import GROUP_VERSION
+from aimctl.api.enums import GROUP_VERSION
 from aimctl.kube.objects import dig_map, labels_of, owner_refs
 from aimctl.naming import derived_template_name
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aimctl.api.modelcache import DEFAULT_MODEL_DOWNLOAD_IMAGE
+from aimctl.api.enums import DEFAULT_MODEL_DOWNLOAD_IMAGE
 from aimctl.builders.model_cache_pvc import model_cache_labels
 from aimctl.builders.ownership import controller_reference
 from aimctl.kube.objects import annotations_of, dig_list, spec_of

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from aimctl import labels
-from aimctl.api.base import GROUP_VERSION
+from aimctl.api.enums import GROUP_VERSION
 from aimctl.api.quantity import Quantity, QuantityParseError
 from aimctl.builders.ownership import controller_reference
 from aimctl.kube.objects import spec_of

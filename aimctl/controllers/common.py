@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from aimctl import labels
-from aimctl.api.base import GROUP_VERSION
+from aimctl.api.enums import GROUP_VERSION
 from aimctl.kube.apply import Applier
 from aimctl.kube.events import EventRecorder
 

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aimctl.api.base import API_GROUP
+from aimctl.api.enums import API_GROUP
 from aimctl.builders.download_job import build_download_job, job_generation, job_pvc_uid
 from aimctl.builders.model_cache_pvc import build_model_cache_pvc, effective_storage_class
 from aimctl.controllers.base import Child, Deletion, Desired, KindController

@@ -64,7 +64,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimctl.api.base import API_GROUP, GROUP_VERSION
+from aimctl.api.enums import API_GROUP, GROUP_VERSION
 from aimctl.builders.derived_template import (
     build_derived_template,
     derived_name,

@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimctl.api.base import API_GROUP
+from aimctl.api.enums import API_GROUP
 from aimctl.builders.model_cache_pvc import effective_storage_class
 from aimctl.builders.model_caches_for_template import ModelSource, build_model_caches, model_sources
 from aimctl.controllers.base import Child, Deletion, Desired, KindController

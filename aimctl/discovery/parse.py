@@ -37,9 +37,6 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from aimctl.api.discovery import AIMModelSource, AIMProfile
 from aimctl.api.quantity import Quantity
 from aimctl.kube.objects import dig
 
@@ -119,7 +116,7 @@ def parse_discovery_output(text: str) -> DiscoveryResult:
         _check_shape(results[0])
         result = _convert(results[0])
         size = len(json.dumps({"profile": result.profile, "modelSources": result.model_sources}))
-    except (ValidationError, ValueError, TypeError, OverflowError, RecursionError) as err:
+    except (ValueError, TypeError, OverflowError, RecursionError) as err:  # pydantic's ValidationError is a ValueError
         raise DiscoveryParseError(f"invalid discovery result: {_short_error(err)}", excerpt(text)) from err
     if size > MAX_RESULT_BYTES:
         raise DiscoveryParseError(
@@ -204,6 +201,9 @@ def _scan(text: str) -> list[Any] | None:
 
 
 def _convert(result: dict[str, Any]) -> DiscoveryResult:
+    # The pydantic models are imported here, on the first result, not with the operator (aimctl.api.enums).
+    from aimctl.api.discovery import AIMModelSource, AIMProfile
+
     raw = result["profile"]
     metadata = raw.get("metadata")
     env_vars = raw.get("env_vars")
@@ -259,6 +259,8 @@ def _env_value(value: Any) -> str:
 
 
 def _short_error(err: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(err, ValidationError):
         first = err.errors()[0]
         where = ".".join(str(p) for p in first.get("loc", ()))

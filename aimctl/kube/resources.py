@@ -7,29 +7,29 @@ applies ``inferenceservices``. The AIM kinds are listed in :data:`AIM_RESOURCES`
 
 from __future__ import annotations
 
-from aimctl.api import kinds as api_kinds
+from aimctl.api.enums import API_GROUP, API_VERSION
 from informers.resource import Resource
 
-AIM_GROUP = "aim.silogen.ai"
-AIM_VERSION = "v1alpha1"
+AIM_GROUP = API_GROUP
+AIM_VERSION = API_VERSION
 
 
-def _aim(kind: str) -> Resource:
-    """The resource of an AIM kind, from the API's own kind table (plural and scope are defined once)."""
-    info = api_kinds.by_kind(kind)
-    return Resource(AIM_GROUP, AIM_VERSION, info.plural, info.kind, info.scope == "Namespaced")
+def _aim(kind: str, plural: str, namespaced: bool = True) -> Resource:
+    return Resource(AIM_GROUP, AIM_VERSION, plural, kind, namespaced)
 
 
-# AIM kinds (aim.silogen.ai/v1alpha1).
-AIM_IMAGES = _aim("AIMImage")
-AIM_CLUSTER_IMAGES = _aim("AIMClusterImage")
-AIM_SERVICE_TEMPLATES = _aim("AIMServiceTemplate")
-AIM_CLUSTER_SERVICE_TEMPLATES = _aim("AIMClusterServiceTemplate")
-AIM_RUNTIME_CONFIGS = _aim("AIMRuntimeConfig")
-AIM_CLUSTER_RUNTIME_CONFIGS = _aim("AIMClusterRuntimeConfig")
-AIM_MODEL_CACHES = _aim("AIMModelCache")
-AIM_TEMPLATE_CACHES = _aim("AIMTemplateCache")
-AIM_SERVICES = _aim("AIMService")
+# AIM kinds (aim.silogen.ai/v1alpha1). Written out rather than read from the API's kind table
+# (aimctl.api.kinds), which imports the pydantic models that `aimctl run` does without; a unit test
+# (tests/unit/kube/test_events_resources.py) checks that both agree.
+AIM_IMAGES = _aim("AIMImage", "aimimages")
+AIM_CLUSTER_IMAGES = _aim("AIMClusterImage", "aimclusterimages", namespaced=False)
+AIM_SERVICE_TEMPLATES = _aim("AIMServiceTemplate", "aimservicetemplates")
+AIM_CLUSTER_SERVICE_TEMPLATES = _aim("AIMClusterServiceTemplate", "aimclusterservicetemplates", namespaced=False)
+AIM_RUNTIME_CONFIGS = _aim("AIMRuntimeConfig", "aimruntimeconfigs")
+AIM_CLUSTER_RUNTIME_CONFIGS = _aim("AIMClusterRuntimeConfig", "aimclusterruntimeconfigs", namespaced=False)
+AIM_MODEL_CACHES = _aim("AIMModelCache", "aimmodelcaches")
+AIM_TEMPLATE_CACHES = _aim("AIMTemplateCache", "aimtemplatecaches")
+AIM_SERVICES = _aim("AIMService", "aimservices")
 
 AIM_RESOURCES: tuple[Resource, ...] = (
     AIM_IMAGES,

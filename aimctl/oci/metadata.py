@@ -18,8 +18,6 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from aimctl.api.imagemetadata import ImageMetadata
-
 CANONICAL_NAME = "org.amd.silogen.model.canonicalName"
 RECOMMENDED_DEPLOYMENTS = "org.amd.silogen.model.recommendedDeployments"
 
@@ -121,6 +119,9 @@ def image_metadata(labels: Mapping[str, str]) -> dict[str, Any]:
                 "MetadataInvalidLabel", f'image label "{RECOMMENDED_DEPLOYMENTS}" is not a list of objects: {err}'
             ) from err
         model["recommendedDeployments"] = deployments
+    # The pydantic model is imported here, on the first image, not with the operator (aimctl.api.enums).
+    from aimctl.api.imagemetadata import ImageMetadata
+
     try:
         meta = ImageMetadata.model_validate({"model": model, "oci": oci or None})
     except ValueError as err:

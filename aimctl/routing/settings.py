@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from aimctl.api.gateway import GATEWAY_GROUP
+from aimctl.api.enums import GATEWAY_GROUP
 from aimctl.kube.objects import dig_map
 
 
