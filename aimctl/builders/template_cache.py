@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aimctl import labels as L
-from aimctl.api.base import GROUP_VERSION
+from aimctl.api.enums import GROUP_VERSION
 from aimctl.builders import owner_reference
 from aimctl.kube.objects import dig_list, meta_of, spec_of
 from aimctl.naming import label_value
