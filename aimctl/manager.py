@@ -28,8 +28,8 @@ Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
        (a full requeue: the reconciles cancelled at the step-down, and whatever another leader did
        meanwhile, are all looked at again). ``/healthz`` stays 200 throughout and ``/readyz`` stays
        200 too (a follower with synced caches is a ready standby); ``leader_election_master_status``
-       follows the lease. The elector has a client of its own (own token bucket, no write slots) so
-       renewals never wait behind reconcile writes.
+       follows the lease. The elector has a client of its own (own connections, own token bucket, no
+       write slots) so renewals never wait behind reconcile writes nor for a connection of their pool.
 
 Events from an informer's initial list (and resyncs) are enqueued at low priority, every other event
 at normal priority, so new and changed objects are served first after a start or a failover.
@@ -59,6 +59,7 @@ from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import Obj, split_key
 from informers.workqueue import Priority, WorkQueue
+from metrics.looplag import probe_loop_lag
 from metrics.registry import InformerGauges, OperatorMetrics, QueueGauges, StateCount
 from metrics.server import ALL_ROUTES, ProbeServer, parse_address
 from statemachines.runtimeconfig import state_from_conditions
@@ -216,6 +217,7 @@ class Manager:
             async with anyio.create_task_group() as tg:
                 await self._start_servers(tg)
                 tg.start_soon(self.cache.run, name="cache")
+                tg.start_soon(probe_loop_lag, self.metrics.observe_loop_lag, name="loop-lag")
                 task_status.started()
                 # Cancelled by request_stop() while not leading: stopping before the caches synced
                 # or while waiting for the lease needs no drain.
@@ -229,7 +231,11 @@ class Manager:
                     else:
                         if self.config.leader_election:
                             self.elector = self._new_elector()
-                            await self.elector.run(self._lead)
+                            try:
+                                await self.elector.run(self._lead)
+                            finally:
+                                with anyio.CancelScope(shield=True):
+                                    await self.elector.client.close()
                         else:
                             await self._lead()
                 tg.cancel_scope.cancel()
@@ -278,11 +284,13 @@ class Manager:
         le_cfg = LeaderElectionConfig(namespace=cfg.leader_election_namespace, name=cfg.leader_election_id)
         if cfg.leader_election_identity:
             le_cfg.identity = cfg.leader_election_identity
-        # The elector's client: same connections, its own token bucket, no write slots, no fence.
+        # The elector's client: its own connections, its own token bucket, no write slots, no fence
+        # (closed by the caller once the elector has returned).
         election_client = self._raw_client.sibling(
             limiter=AsyncTokenBucket(cfg.leader_election_qps, 2 * max(1, int(cfg.leader_election_qps))),
             max_inflight_writes=None,
             write_fence=None,
+            own_connections=True,
         )
         return LeaderElector(
             election_client, le_cfg, on_change=lambda leading: self.metrics.set_leader(cfg.leader_election_id, leading)

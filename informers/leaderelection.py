@@ -41,9 +41,9 @@ Guarantees and caveats:
       write is refused, even before the renew loop notices. The renew loop gives up at the same
       moment (``lead()`` is cancelled: the step-down), and the fence stays closed until the lease is
       acquired again (the start of that successful acquire + the renew deadline, as for a renewal);
-    * the elector has its own budget: the manager gives it a client with its own token bucket and no
-      write slots (client-go gives leader election a client of its own), so renewals never queue
-      behind a burst of reconcile writes;
+    * the elector has its own budget: the manager gives it a client with its own connections, its
+      own token bucket and no write slots (client-go gives leader election a client of its own), so
+      renewals never queue behind a burst of reconcile writes nor wait for a free connection;
     * this is fencing on the client only: a write the apiserver received before the fence closed
       may still be applied after it (the apiserver has no lease-aware admission).
 """

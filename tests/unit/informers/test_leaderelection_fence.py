@@ -157,3 +157,31 @@ async def test_a_leader_that_cannot_renew_steps_down_and_campaigns_again() -> No
         assert elector.is_leader and elector.terms == 2 and elector.write_time_left() > 0
         assert changes == [True, False, True]
         tg.cancel_scope.cancel()
+
+
+async def test_the_elector_renews_over_connections_of_its_own() -> None:
+    """Lease renewals must not wait for a connection of the pool the reconcile traffic uses (watches
+    and writes at 10 000 services can hold all of it): the elector's client forks the transport."""
+    import ssl
+
+    from aimctl.kube.kubeconfig import Configuration
+    from aimctl.kube.transport import ApiTransport
+
+    cfg = Configuration(host="https://127.0.0.1:1", ssl_context=ssl.create_default_context())
+    unary, watches = ApiTransport(cfg, pool_size=256), ApiTransport(cfg, pool_size=0)
+    raw = RestClient(unary, watch_api_client=watches, limiter=AsyncTokenBucket(200, 400), max_inflight_writes=32)
+    manager = Manager(raw, ManagerConfig(leader_election=True, metrics_address=None, probe_address=None))
+    elector = manager._new_elector()
+    try:
+        own = elector.client.api_client
+        assert isinstance(own, ApiTransport)
+        assert own is not unary and own is not watches, "renewals must not share the reconcile pool"
+        assert own.session is not unary.session and own.session.connector is not unary.session.connector
+        assert elector.client.watch_api_client is own, "the lease watch uses the elector's pool too"
+        assert own.configuration is cfg, "same apiserver, same credentials"
+        assert manager.client.api_client is unary, "the controllers keep the shared pool"
+    finally:
+        await elector.client.close()
+        await unary.close()
+        await watches.close()
+    assert own.session.closed, "closing the elector's client closes its own pool"

@@ -1,0 +1,27 @@
+"""An event-loop lag probe: how late a periodic timer fires.
+
+Why: the operator runs everything — watches, reconciles, lease renewals, the probe servers — on one
+event loop. A synchronous step (a large list page decoded and transformed, a burst of buffered watch
+events, a full requeue of every cached object) delays every other task by its length; at 10 000
+objects such a step can outlast a lease renewal's request timeout. The lag is what the leader
+election budget (renew deadline 10 s, request timeout 4 s) has to absorb, so it is measured, not
+guessed: ``aim_event_loop_lag_seconds`` (histogram) and ``aim_event_loop_lag_max_seconds``.
+
+Cost: one timer every ``interval`` (100 ms), a histogram observation each — negligible.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import anyio
+
+
+async def probe_loop_lag(observe: Callable[[float], None], interval: float = 0.1) -> None:
+    """Sleep ``interval`` seconds in a loop and report how much later than asked each sleep returned
+    (``observe(seconds)``, never negative). Runs until cancelled."""
+    while True:
+        start = time.perf_counter()
+        await anyio.sleep(interval)
+        observe(max(0.0, time.perf_counter() - start - interval))
