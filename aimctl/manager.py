@@ -59,7 +59,7 @@ from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import Obj, split_key
 from informers.workqueue import Priority, WorkQueue
-from metrics.looplag import probe_loop_lag
+from metrics.looplag import GcPauses, probe_loop_lag
 from metrics.registry import InformerGauges, OperatorMetrics, QueueGauges, StateCount
 from metrics.server import ALL_ROUTES, ProbeServer, parse_address
 from statemachines.runtimeconfig import state_from_conditions
@@ -212,12 +212,14 @@ class Manager:
             if self._stop_requested:
                 self._stop.set()
         self._register_scrape_sources()
+        gc_pauses = GcPauses(self.metrics.observe_gc_pause)
         sync_timeout = False
         try:
             async with anyio.create_task_group() as tg:
                 await self._start_servers(tg)
                 tg.start_soon(self.cache.run, name="cache")
                 tg.start_soon(probe_loop_lag, self.metrics.observe_loop_lag, name="loop-lag")
+                gc_pauses.install()
                 task_status.started()
                 # Cancelled by request_stop() while not leading: stopping before the caches synced
                 # or while waiting for the lease needs no drain.
@@ -240,6 +242,7 @@ class Manager:
                             await self._lead()
                 tg.cancel_scope.cancel()
         finally:
+            gc_pauses.uninstall()
             self.synced = False
         if sync_timeout:
             raise CacheSyncTimeout(f"caches did not sync within {self.config.cache_sync_timeout}s")

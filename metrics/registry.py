@@ -37,6 +37,7 @@ aim_informer_relists_total                      counter   resource (scrape time)
 aim_informer_watch_restarts_total               counter   resource (scrape time)
 aim_event_loop_lag_seconds                      histogram (none): how late a 100 ms timer fired
 aim_event_loop_lag_max_seconds                  gauge     (none): the largest lag since the start
+aim_gc_pause_seconds                            histogram generation: each garbage collection's length
 =============================================== ========= =========================================
 
 Label sets of the per-controller and per-queue metrics are pre-created with zero when a controller
@@ -79,6 +80,7 @@ METRIC_NAMES = (
     "aim_informer_watch_restarts_total",
     "aim_event_loop_lag_seconds",
     "aim_event_loop_lag_max_seconds",
+    "aim_gc_pause_seconds",
 )
 """Every metric name this registry exposes (the ``/metrics`` test checks them all)."""
 
@@ -363,6 +365,14 @@ class OperatorMetrics:
         self.loop_lag_max = Gauge(
             "aim_event_loop_lag_max_seconds", "The largest event-loop lag seen since the process started.", registry=r
         )
+        self.gc_pause = Histogram(
+            "aim_gc_pause_seconds",
+            "Length of each garbage collection by generation (a full collection, generation 2, stops the "
+            "event loop for its whole length).",
+            ["generation"],
+            buckets=LOOP_LAG_BUCKETS,
+            registry=r,
+        )
         self._scrape = _ScrapeTimeCollector()
         r.register(self._scrape)
         self.api_observer = ApiRequestObserver(self)
@@ -401,6 +411,10 @@ class OperatorMetrics:
         if seconds > self._loop_lag_max:
             self._loop_lag_max = seconds
             self.loop_lag_max.set(seconds)
+
+    def observe_gc_pause(self, generation: int, seconds: float) -> None:
+        """One garbage collection's length (see :class:`metrics.looplag.GcPauses`)."""
+        self.gc_pause.labels(str(generation)).observe(seconds)
 
     def set_leader(self, name: str, leading: bool) -> None:
         self.leader.labels(name).set(1 if leading else 0)

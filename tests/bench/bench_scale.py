@@ -250,6 +250,21 @@ class OperatorRun:
             return float("nan"), float("nan"), float("nan"), 0
         return lag_max, 1 - buckets.get(0.1, count) / count, 1 - buckets.get(1.0, count) / count, int(count)
 
+    def gc_pauses(self) -> tuple[int, float]:
+        """Full (generation 2) garbage collections of the operator: (count, total seconds)."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as resp:
+            text = resp.read().decode()
+        count, total = 0, 0.0
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if s.labels.get("generation") == "2" and s.name == "aim_gc_pause_seconds_count":
+                    count = int(s.value)
+                elif s.labels.get("generation") == "2" and s.name == "aim_gc_pause_seconds_sum":
+                    total = s.value
+        return count, total
+
     def step_downs(self) -> int:
         """Times the operator lost its leader lease (its log says so on each step-down)."""
         return self.log_path.read_text(errors="replace").count("failed to renew lease within the renew deadline")
@@ -286,6 +301,7 @@ class Figures:
     standin_errors: int = 0
     lag: tuple[float, float, float, int] = (float("nan"), float("nan"), float("nan"), 0)
     step_downs: int = 0
+    gc_full: tuple[int, float] = (0, 0.0)
     harness_lists: int = 0
     harness_watches: int = 0
 
@@ -444,6 +460,7 @@ async def bench(
             figures.standin_errors = standin.errors
             figures.lag = op.loop_lag()
             figures.step_downs = op.step_downs()
+            figures.gc_full = op.gc_pauses()
             figures.harness_lists = services.lists + standin.watcher.lists
             figures.harness_watches = services.watches + standin.watcher.watches
             tg.cancel_scope.cancel()
@@ -525,6 +542,8 @@ def report(f: Figures, extra: list[str]) -> None:
         ("lease renewals while converging", f"{f.leases:.0f} (all components, not counted above)", ""),
         ("operator event-loop lag", f"max {f.lag[0] * 1e3:.0f} ms; {f.lag[1]:.2%} of {f.lag[3]} 100 ms ticks "
          f"over 100 ms late, {f.lag[2]:.2%} over 1 s", f"leader lease lost {f.step_downs} times"),
+        ("operator's full garbage collections", f"{f.gc_full[0]} taking {f.gc_full[1]:.1f} s in all "
+         f"(mean {f.gc_full[1] / max(f.gc_full[0], 1) * 1e3:.0f} ms)", ""),
         ("harness's own reads", f"{f.harness_lists} lists, {f.harness_watches} watches (services + stand-in)", ""),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
