@@ -19,13 +19,15 @@ from collections.abc import Callable
 import anyio
 
 
-async def probe_loop_lag(observe: Callable[[float], None], interval: float = 0.1) -> None:
+async def probe_loop_lag(observe: Callable[[float, float], None], interval: float = 0.1) -> None:
     """Sleep ``interval`` seconds in a loop and report how much later than asked each sleep returned
-    (``observe(seconds)``, never negative). Runs until cancelled."""
+    and how much CPU time the process used meanwhile (``observe(lag, cpu)``, never negative). A lag
+    with as much CPU is a synchronous step of this process; a lag with little CPU is time spent
+    waiting for a core (a loaded machine, a CPU limit). Runs until cancelled."""
     while True:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await anyio.sleep(interval)
-        observe(max(0.0, time.perf_counter() - start - interval))
+        observe(max(0.0, time.perf_counter() - start - interval), max(0.0, time.process_time() - cpu))
 
 
 class GcPauses:

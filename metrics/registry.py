@@ -37,6 +37,7 @@ aim_informer_relists_total                      counter   resource (scrape time)
 aim_informer_watch_restarts_total               counter   resource (scrape time)
 aim_event_loop_lag_seconds                      histogram (none): how late a 100 ms timer fired
 aim_event_loop_lag_max_seconds                  gauge     (none): the largest lag since the start
+aim_event_loop_lag_max_cpu_seconds              gauge     (none): CPU time used during that largest lag
 aim_gc_pause_seconds                            histogram generation: each garbage collection's length
 =============================================== ========= =========================================
 
@@ -80,6 +81,7 @@ METRIC_NAMES = (
     "aim_informer_watch_restarts_total",
     "aim_event_loop_lag_seconds",
     "aim_event_loop_lag_max_seconds",
+    "aim_event_loop_lag_max_cpu_seconds",
     "aim_gc_pause_seconds",
 )
 """Every metric name this registry exposes (the ``/metrics`` test checks them all)."""
@@ -365,6 +367,12 @@ class OperatorMetrics:
         self.loop_lag_max = Gauge(
             "aim_event_loop_lag_max_seconds", "The largest event-loop lag seen since the process started.", registry=r
         )
+        self.loop_lag_max_cpu = Gauge(
+            "aim_event_loop_lag_max_cpu_seconds",
+            "CPU time the process used during the largest event-loop lag (close to the lag: a synchronous "
+            "step of the process; far below it: the process waited for a core).",
+            registry=r,
+        )
         self.gc_pause = Histogram(
             "aim_gc_pause_seconds",
             "Length of each garbage collection by generation (a full collection, generation 2, stops the "
@@ -405,12 +413,14 @@ class OperatorMetrics:
     def add_informer(self, resource: str, stats: Callable[[], InformerGauges]) -> None:
         self._scrape.informers[resource] = stats
 
-    def observe_loop_lag(self, seconds: float) -> None:
-        """One sample of the event loop's lag (see :func:`metrics.looplag.probe_loop_lag`)."""
+    def observe_loop_lag(self, seconds: float, cpu: float = 0.0) -> None:
+        """One sample of the event loop's lag and of the process's CPU time meanwhile (see
+        :func:`metrics.looplag.probe_loop_lag`)."""
         self.loop_lag.observe(seconds)
         if seconds > self._loop_lag_max:
             self._loop_lag_max = seconds
             self.loop_lag_max.set(seconds)
+            self.loop_lag_max_cpu.set(cpu)
 
     def observe_gc_pause(self, generation: int, seconds: float) -> None:
         """One garbage collection's length (see :class:`metrics.looplag.GcPauses`)."""
