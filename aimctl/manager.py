@@ -307,8 +307,9 @@ class Manager:
         self.terms += 1
         if self.terms > 1:
             # Reconciles cancelled at the step-down were dropped from the queues, and another leader
-            # may have acted meanwhile: every controller looks at every cached object again.
-            self.cache.resync()
+            # may have acted meanwhile: every controller looks at every cached object again —
+            # yielding between batches, so the lease renewals of the new term run meanwhile.
+            await self.cache.resync_yielding()
         self.leading = True
         if not self.config.leader_election:
             self.metrics.set_leader(self.config.leader_election_id, True)
