@@ -28,8 +28,8 @@ Lifecycle of :meth:`Manager.run` (one anyio task group; nothing outlives it):
        (a full requeue: the reconciles cancelled at the step-down, and whatever another leader did
        meanwhile, are all looked at again). ``/healthz`` stays 200 throughout and ``/readyz`` stays
        200 too (a follower with synced caches is a ready standby); ``leader_election_master_status``
-       follows the lease. The elector has a client of its own (own token bucket, no write slots) so
-       renewals never wait behind reconcile writes.
+       follows the lease. The elector has a client of its own (own connections, own token bucket, no
+       write slots) so renewals never wait behind reconcile writes nor for a connection of their pool.
 
 Events from an informer's initial list (and resyncs) are enqueued at low priority, every other event
 at normal priority, so new and changed objects are served first after a start or a failover.
@@ -60,6 +60,7 @@ from informers.resource import Resource
 from informers.rest import RestClient
 from informers.store import Obj, split_key
 from informers.workqueue import Priority, WorkQueue
+from metrics.looplag import GcPauses, probe_loop_lag
 from metrics.registry import InformerGauges, OperatorMetrics, QueueGauges, StateCount
 from metrics.server import ALL_ROUTES, ProbeServer, parse_address
 from statemachines.runtimeconfig import state_from_conditions
@@ -212,11 +213,14 @@ class Manager:
             if self._stop_requested:
                 self._stop.set()
         self._register_scrape_sources()
+        gc_pauses = GcPauses(self.metrics.observe_gc_pause)
         sync_timeout = False
         try:
             async with anyio.create_task_group() as tg:
                 await self._start_servers(tg)
                 tg.start_soon(self.cache.run, name="cache")
+                tg.start_soon(probe_loop_lag, self.metrics.observe_loop_lag, name="loop-lag")
+                gc_pauses.install()
                 task_status.started()
                 # Cancelled by request_stop() while not leading: stopping before the caches synced
                 # or while waiting for the lease needs no drain.
@@ -230,11 +234,16 @@ class Manager:
                     else:
                         if self.config.leader_election:
                             self.elector = self._new_elector()
-                            await self.elector.run(self._lead)
+                            try:
+                                await self.elector.run(self._lead)
+                            finally:
+                                with anyio.CancelScope(shield=True):
+                                    await self.elector.client.close()
                         else:
                             await self._lead()
                 tg.cancel_scope.cancel()
         finally:
+            gc_pauses.uninstall()
             self.synced = False
         if sync_timeout:
             raise CacheSyncTimeout(f"caches did not sync within {self.config.cache_sync_timeout}s")
@@ -279,11 +288,13 @@ class Manager:
         le_cfg = LeaderElectionConfig(namespace=cfg.leader_election_namespace, name=cfg.leader_election_id)
         if cfg.leader_election_identity:
             le_cfg.identity = cfg.leader_election_identity
-        # The elector's client: same connections, its own token bucket, no write slots, no fence.
+        # The elector's client: its own connections, its own token bucket, no write slots, no fence
+        # (closed by the caller once the elector has returned).
         election_client = self._raw_client.sibling(
             limiter=AsyncTokenBucket(cfg.leader_election_qps, 2 * max(1, int(cfg.leader_election_qps))),
             max_inflight_writes=None,
             write_fence=None,
+            own_connections=True,
         )
         return LeaderElector(
             election_client, le_cfg, on_change=lambda leading: self.metrics.set_leader(cfg.leader_election_id, leading)
@@ -297,8 +308,9 @@ class Manager:
         self.terms += 1
         if self.terms > 1:
             # Reconciles cancelled at the step-down were dropped from the queues, and another leader
-            # may have acted meanwhile: every controller looks at every cached object again.
-            self.cache.resync()
+            # may have acted meanwhile: every controller looks at every cached object again —
+            # yielding between batches, so the lease renewals of the new term run meanwhile.
+            await self.cache.resync_yielding()
         self.leading = True
         if not self.config.leader_election:
             self.metrics.set_leader(self.config.leader_election_id, True)

@@ -93,6 +93,12 @@ class Cache:
         for informer in self._informers.values():
             informer.resync()
 
+    async def resync_yielding(self) -> None:
+        """:meth:`resync`, yielding to the event loop between batches of objects (for large caches:
+        see :meth:`informers.informer.Informer.resync_yielding`)."""
+        for informer in list(self._informers.values()):
+            await informer.resync_yielding()
+
     def __iter__(self) -> Iterator[Informer]:
         return iter(list(self._informers.values()))
 

@@ -55,6 +55,7 @@ from typing import Any, Protocol
 
 import aiohttp
 import anyio
+import anyio.lowlevel
 import structlog
 from aiohttp.http_exceptions import LineTooLong
 
@@ -111,6 +112,10 @@ class WatchEventTooLarge(Exception):
 #: The largest watch event read (one JSON line); far above etcd's 1.5 MiB object limit even with
 #: every character escaped to six bytes.
 MAX_EVENT_BYTES = 64 * 1024 * 1024
+
+
+#: Watch events handled between two yields to the event loop (see :meth:`Reflector._watch`).
+YIELD_EVERY = 50
 
 
 RETRYABLE = (
@@ -366,6 +371,10 @@ class Reflector:
                 delivered += 1
                 self.last_event_at = time.monotonic()
                 self._handle(loads(line))
+                if delivered % YIELD_EVERY == 0:
+                    # readline() returns without suspending while lines are buffered (up to the
+                    # 2 MiB read buffer: hundreds of events); let lease renewals and probes run.
+                    await anyio.lowlevel.checkpoint()
         if delivered == 0 and time.monotonic() - started < 1.0:
             raise VeryShortWatch("watch closed in under 1 s without events")
 

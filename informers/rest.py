@@ -45,6 +45,10 @@ from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch, loads
 from informers.objects import dig
 from informers.ratelimit import AsyncTokenBucket
 
+#: Connections of a sibling with ``own_connections`` (the elector: one request at a time plus the
+#: watch of its Lease while campaigning).
+OWN_POOL_SIZE = 4
+
 READ_VERBS = frozenset({"get", "list", "watch"})
 WRITE_VERBS = frozenset({"create", "update", "patch", "apply", "delete"})
 _METHODS = {
@@ -157,20 +161,29 @@ class RestClient:
         limiter: AsyncTokenBucket | Literal["shared"] | None = "shared",
         max_inflight_writes: int | Literal["shared"] | None = "shared",
         write_fence: WriteFence | Literal["shared"] | None = "shared",
+        own_connections: bool = False,
     ) -> RestClient:
-        """A client over the same connections with some budgets of its own (``"shared"`` keeps this
-        client's): the leader elector's (own token bucket, no write slots, no fence, as client-go
-        gives leader election a client of its own), or the controllers' (the leader's write fence).
-        Closing a sibling closes nothing."""
+        """A client with some budgets of its own (``"shared"`` keeps this client's): the leader
+        elector's (own token bucket, no write slots, no fence, as client-go gives leader election a
+        client of its own), or the controllers' (the leader's write fence).
+
+        By default the sibling uses the same connections and closing it closes nothing. With
+        ``own_connections`` (the elector's) it gets a small pool of its own — when the transport
+        can make one (``fork(pool_size)``, as :class:`aimctl.kube.transport.ApiTransport` can) —
+        used for its requests *and* watches, so its few requests never wait for a connection of a
+        pool busy with reconcile traffic; closing the sibling closes that pool."""
+        fork = getattr(self.api_client, "fork", None) if own_connections else None
+        own = fork(OWN_POOL_SIZE) if fork is not None else None
         other = RestClient(
-            self.api_client,
+            own if own is not None else self.api_client,
             limiter=self.limiter if limiter == "shared" else limiter,
             observer=self.observer,
             default_timeout=self.default_timeout,
-            watch_api_client=self.watch_api_client,
+            watch_api_client=own if own is not None else self.watch_api_client,
             write_fence=self.write_fence if write_fence == "shared" else write_fence,
             max_retries=self.max_retries,
             max_retry_after=self.max_retry_after,
+            own_client=own is not None,
         )
         if max_inflight_writes == "shared":
             other.write_slots = self.write_slots
@@ -181,7 +194,7 @@ class RestClient:
     async def close(self) -> None:
         if self._own_client:
             await self.api_client.close()
-            if self.watch_api_client is not None:
+            if self.watch_api_client is not None and self.watch_api_client is not self.api_client:
                 await self.watch_api_client.close()
 
     async def request(

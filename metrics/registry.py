@@ -35,6 +35,10 @@ leader_election_master_status                   gauge     name (1 while leading)
 aim_informer_synced                             gauge     resource
 aim_informer_relists_total                      counter   resource (scrape time)
 aim_informer_watch_restarts_total               counter   resource (scrape time)
+aim_event_loop_lag_seconds                      histogram (none): how late a 100 ms timer fired
+aim_event_loop_lag_max_seconds                  gauge     (none): the largest lag since the start
+aim_event_loop_lag_max_cpu_seconds              gauge     (none): CPU time used during that largest lag
+aim_gc_pause_seconds                            histogram generation: each garbage collection's length
 =============================================== ========= =========================================
 
 Label sets of the per-controller and per-queue metrics are pre-created with zero when a controller
@@ -75,8 +79,15 @@ METRIC_NAMES = (
     "aim_informer_synced",
     "aim_informer_relists_total",
     "aim_informer_watch_restarts_total",
+    "aim_event_loop_lag_seconds",
+    "aim_event_loop_lag_max_seconds",
+    "aim_event_loop_lag_max_cpu_seconds",
+    "aim_gc_pause_seconds",
 )
 """Every metric name this registry exposes (the ``/metrics`` test checks them all)."""
+
+#: Event-loop lag: 1 ms … 10 s (a lease renewal must finish within the 10 s renew deadline).
+LOOP_LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
 RECONCILE_RESULTS = ("success", "error", "requeue", "requeue_after")
 
@@ -346,9 +357,34 @@ class OperatorMetrics:
             ["name"],
             registry=r,
         )
+        self.loop_lag = Histogram(
+            "aim_event_loop_lag_seconds",
+            "How late the event loop ran a 100 ms timer (a synchronous step that long delays every request, "
+            "lease renewals included).",
+            buckets=LOOP_LAG_BUCKETS,
+            registry=r,
+        )
+        self.loop_lag_max = Gauge(
+            "aim_event_loop_lag_max_seconds", "The largest event-loop lag seen since the process started.", registry=r
+        )
+        self.loop_lag_max_cpu = Gauge(
+            "aim_event_loop_lag_max_cpu_seconds",
+            "CPU time the process used during the largest event-loop lag (close to the lag: a synchronous "
+            "step of the process; far below it: the process waited for a core).",
+            registry=r,
+        )
+        self.gc_pause = Histogram(
+            "aim_gc_pause_seconds",
+            "Length of each garbage collection by generation (a full collection, generation 2, stops the "
+            "event loop for its whole length).",
+            ["generation"],
+            buckets=LOOP_LAG_BUCKETS,
+            registry=r,
+        )
         self._scrape = _ScrapeTimeCollector()
         r.register(self._scrape)
         self.api_observer = ApiRequestObserver(self)
+        self._loop_lag_max = 0.0
 
     # -- registration ------------------------------------------------------------------------------
 
@@ -376,6 +412,19 @@ class OperatorMetrics:
 
     def add_informer(self, resource: str, stats: Callable[[], InformerGauges]) -> None:
         self._scrape.informers[resource] = stats
+
+    def observe_loop_lag(self, seconds: float, cpu: float = 0.0) -> None:
+        """One sample of the event loop's lag and of the process's CPU time meanwhile (see
+        :func:`metrics.looplag.probe_loop_lag`)."""
+        self.loop_lag.observe(seconds)
+        if seconds > self._loop_lag_max:
+            self._loop_lag_max = seconds
+            self.loop_lag_max.set(seconds)
+            self.loop_lag_max_cpu.set(cpu)
+
+    def observe_gc_pause(self, generation: int, seconds: float) -> None:
+        """One garbage collection's length (see :class:`metrics.looplag.GcPauses`)."""
+        self.gc_pause.labels(str(generation)).observe(seconds)
 
     def set_leader(self, name: str, leading: bool) -> None:
         self.leader.labels(name).set(1 if leading else 0)

@@ -93,6 +93,12 @@ class ApiTransport:
             read_bufsize=READ_BUFFER,
         )
 
+    def fork(self, pool_size: int) -> ApiTransport:
+        """A transport to the same apiserver with the same credentials over a pool of its own
+        (``pool_size`` connections): the leader elector's, so a lease renewal never waits for a
+        connection of the reconcile traffic's pool (see :meth:`informers.rest.RestClient.sibling`)."""
+        return ApiTransport(self.configuration, pool_size=pool_size, user_agent=self.user_agent)
+
     async def call_api(
         self,
         resource_path: str,

@@ -185,6 +185,7 @@ class OperatorRun:
     extra_args: list[str]
     metrics_url: str = ""
     proc: subprocess.Popen[bytes] | None = None
+    lag_max_cpu: float = float("nan")
 
     def start(self) -> None:
         metrics_port, probe_port = free_port(), free_port()
@@ -229,6 +230,48 @@ class OperatorRun:
                         out[s.labels.get("resource", "")] += s.value
         return out
 
+    def loop_lag(self) -> tuple[float, float, float, int]:
+        """The operator's event-loop lag (``aim_event_loop_lag_*``): (max seconds, share of 100 ms
+        samples over 100 ms late, over 1 s late, samples)."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as resp:
+            text = resp.read().decode()
+        buckets: dict[float, float] = {}
+        lag_max, count = 0.0, 0.0
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if s.name == "aim_event_loop_lag_seconds_bucket":
+                    buckets[float(s.labels["le"])] = s.value
+                elif s.name == "aim_event_loop_lag_seconds_count":
+                    count = s.value
+                elif s.name == "aim_event_loop_lag_max_seconds":
+                    lag_max = s.value
+                elif s.name == "aim_event_loop_lag_max_cpu_seconds":
+                    self.lag_max_cpu = s.value
+        if not count:
+            return float("nan"), float("nan"), float("nan"), 0
+        return lag_max, 1 - buckets.get(0.1, count) / count, 1 - buckets.get(1.0, count) / count, int(count)
+
+    def gc_pauses(self) -> tuple[int, float]:
+        """Full (generation 2) garbage collections of the operator: (count, total seconds)."""
+        import urllib.request
+
+        with urllib.request.urlopen(self.metrics_url, timeout=5) as resp:
+            text = resp.read().decode()
+        count, total = 0, 0.0
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if s.labels.get("generation") == "2" and s.name == "aim_gc_pause_seconds_count":
+                    count = int(s.value)
+                elif s.labels.get("generation") == "2" and s.name == "aim_gc_pause_seconds_sum":
+                    total = s.value
+        return count, total
+
+    def step_downs(self) -> int:
+        """Times the operator lost its leader lease (its log says so on each step-down)."""
+        return self.log_path.read_text(errors="replace").count("failed to renew lease within the renew deadline")
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
@@ -259,6 +302,12 @@ class Figures:
     floor_seconds: float = 0.0
     floor_cpu: float = 0.0
     standin_errors: int = 0
+    lag: tuple[float, float, float, int] = (float("nan"), float("nan"), float("nan"), 0)
+    step_downs: int = 0
+    lag_max_cpu: float = float("nan")
+    gc_full: tuple[int, float] = (0, 0.0)
+    harness_lists: int = 0
+    harness_watches: int = 0
 
 
 async def wait_until(predicate: Any, timeout: float, what: str, op: OperatorRun | None = None) -> None:  # noqa: ASYNC109
@@ -413,6 +462,12 @@ async def bench(
             figures.idle, figures.idle_leases = split_leases(minus(idle_after, after, idle_harness))
             figures.rss = peak_rss_mib(op.pid)
             figures.standin_errors = standin.errors
+            figures.lag = op.loop_lag()
+            figures.step_downs = op.step_downs()
+            figures.lag_max_cpu = op.lag_max_cpu
+            figures.gc_full = op.gc_pauses()
+            figures.harness_lists = services.lists + standin.watcher.lists
+            figures.harness_watches = services.watches + standin.watcher.watches
             tg.cancel_scope.cancel()
         op.stop()
         figures.floor_writes = round(sum(figures.writes.values()))
@@ -490,6 +545,13 @@ def report(f: Figures, extra: list[str]) -> None:
         (f"writes in the idle {f.idle_seconds:.0f} s after", f"{idle:.0f} ({idle_detail})",
          f"lease renewals apart: {f.idle_leases:.0f}; operator's own count: {own_idle}"),
         ("lease renewals while converging", f"{f.leases:.0f} (all components, not counted above)", ""),
+        ("operator event-loop lag",
+         f"max {f.lag[0] * 1e3:.0f} ms (process CPU meanwhile {f.lag_max_cpu * 1e3:.0f} ms); "
+         f"{f.lag[1]:.2%} of {f.lag[3]} 100 ms ticks over 100 ms late, {f.lag[2]:.2%} over 1 s",
+         f"leader lease lost {f.step_downs} times"),
+        ("operator's full garbage collections", f"{f.gc_full[0]} taking {f.gc_full[1]:.1f} s in all "
+         f"(mean {f.gc_full[1] / max(f.gc_full[0], 1) * 1e3:.0f} ms)", ""),
+        ("harness's own reads", f"{f.harness_lists} lists, {f.harness_watches} watches (services + stand-in)", ""),
     ]  # fmt: skip
     width = max(len(r[0]) for r in rows)
     for name, value, ratio in rows:

@@ -23,7 +23,7 @@ class Clock:
 
 class LeaseApi:
     """A Lease held in memory, answering the elector's get/create/update (the clock advances by
-    ``latency`` per request)."""
+    ``latency`` per request); an update must carry the Lease's current resourceVersion (else 409)."""
 
     def __init__(self, clock: Clock, latency: float = 0.0) -> None:
         self.clock = clock
@@ -31,12 +31,24 @@ class LeaseApi:
         self.lease: dict[str, Any] | None = None
         self.rv = 0
 
+    def lease_rv(self) -> str | None:
+        return None if self.lease is None else self.lease["metadata"]["resourceVersion"]
+
+    def write_by_another_replica(self, holder: str) -> None:
+        assert self.lease is not None
+        self.rv += 1
+        self.lease = {**self.lease, "metadata": {**self.lease["metadata"], "resourceVersion": str(self.rv)},
+                      "spec": {**self.lease["spec"], "holderIdentity": holder}}  # fmt: skip
+
     async def request(self, verb: str, path: str, **kw: Any) -> Any:
         self.clock.now += self.latency
         if verb == "get":
             if self.lease is None:
                 raise ApiError(404, "NotFound")
             return self.lease
+        stale = (kw["body"].get("metadata") or {}).get("resourceVersion") != self.lease_rv()
+        if verb == "update" and stale:
+            raise ApiError(409, "Conflict")  # optimistic concurrency, as the apiserver
         self.rv += 1
         body = dict(kw["body"])
         body["metadata"] = {**body["metadata"], "resourceVersion": str(self.rv)}
@@ -75,8 +87,7 @@ async def test_renew_loop_gives_up_when_the_fence_closes_not_a_deadline_later(mo
     assert await elector.try_acquire_or_renew()
     elector._set_leader(True)
     clock.now += 60  # the process was stopped for a minute; another replica took the lease meanwhile
-    assert api.lease is not None
-    api.lease = {**api.lease, "spec": {**api.lease["spec"], "holderIdentity": "other"}}
+    api.write_by_another_replica("other")
     # Before: renewals were retried for a whole renew deadline (10 s) after the pause, while the
     # workers went on writing. Now the loop gives up after its first sleep.
     with anyio.fail_after(cfg.retry_period + 3):
@@ -157,3 +168,69 @@ async def test_a_leader_that_cannot_renew_steps_down_and_campaigns_again() -> No
         assert elector.is_leader and elector.terms == 2 and elector.write_time_left() > 0
         assert changes == [True, False, True]
         tg.cancel_scope.cancel()
+
+
+async def test_the_elector_renews_over_connections_of_its_own() -> None:
+    """Lease renewals must not wait for a connection of the pool the reconcile traffic uses (watches
+    and writes at 10 000 services can hold all of it): the elector's client forks the transport."""
+    import ssl
+
+    from aimctl.kube.kubeconfig import Configuration
+    from aimctl.kube.transport import ApiTransport
+
+    cfg = Configuration(host="https://127.0.0.1:1", ssl_context=ssl.create_default_context())
+    unary, watches = ApiTransport(cfg, pool_size=256), ApiTransport(cfg, pool_size=0)
+    raw = RestClient(unary, watch_api_client=watches, limiter=AsyncTokenBucket(200, 400), max_inflight_writes=32)
+    manager = Manager(raw, ManagerConfig(leader_election=True, metrics_address=None, probe_address=None))
+    elector = manager._new_elector()
+    try:
+        own = elector.client.api_client
+        assert isinstance(own, ApiTransport)
+        assert own is not unary and own is not watches, "renewals must not share the reconcile pool"
+        assert own.session is not unary.session and own.session.connector is not unary.session.connector
+        assert elector.client.watch_api_client is own, "the lease watch uses the elector's pool too"
+        assert own.configuration is cfg, "same apiserver, same credentials"
+        assert manager.client.api_client is unary, "the controllers keep the shared pool"
+    finally:
+        await elector.client.close()
+        await unary.close()
+        await watches.close()
+    assert own.session.closed, "closing the elector's client closes its own pool"
+
+
+class RecordingLeaseApi(LeaseApi):
+    """LeaseApi that records each request (verb, timeout)."""
+
+    def __init__(self, clock: Clock) -> None:
+        super().__init__(clock)
+        self.calls: list[tuple[str, float]] = []
+
+    async def request(self, verb: str, path: str, **kw: Any) -> Any:
+        self.calls.append((verb, kw["request_timeout"]))
+        return await super().request(verb, path, **kw)
+
+
+async def test_a_leader_renews_with_one_update_given_the_time_left_until_its_fence() -> None:
+    """Under load the apiserver answered lease requests in more than 4 s: each renewal (a GET and a
+    PUT, 4 s each) was thrown away and retried until the renew deadline passed. Now a leader renews
+    with one update of the Lease it last wrote, allowed the time left until its fence closes."""
+    clock = Clock()
+    api = RecordingLeaseApi(clock)
+    cfg = LeaderElectionConfig(namespace="ns", name="l", identity="me")
+    elector = LeaderElector(api, cfg, clock=clock)  # type: ignore[arg-type]
+    assert await elector.try_acquire_or_renew()  # a follower: get, create, 4 s each
+    assert api.calls == [("get", cfg.request_timeout), ("create", cfg.request_timeout)]
+    elector._set_leader(True)
+    api.calls.clear()
+    clock.now += cfg.retry_period
+    assert await elector.try_acquire_or_renew()
+    assert api.calls == [("update", cfg.renew_deadline - cfg.retry_period)], "one update, the fence's time"
+    assert api.lease is not None and api.lease["spec"]["holderIdentity"] == "me"
+
+    # Someone else wrote the Lease meanwhile: the update is refused (409), the elector reads the
+    # Lease and, another holder's lease not being expired, does not take it.
+    api.write_by_another_replica("other")
+    api.calls.clear()
+    assert not await elector.try_acquire_or_renew()
+    assert [verb for verb, _ in api.calls] == ["update", "get"]
+    assert api.lease["spec"]["holderIdentity"] == "other"
