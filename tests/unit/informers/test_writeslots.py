@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import anyio
+import anyio.lowlevel
 import pytest
 
 from informers.rest import RestClient
@@ -19,7 +20,7 @@ class Clock:
 
 async def settle() -> None:
     for _ in range(20):
-        await anyio.sleep(0)
+        await anyio.lowlevel.checkpoint()
 
 
 async def test_never_more_than_capacity_in_flight() -> None:
@@ -62,11 +63,14 @@ async def test_background_writes_trickle_while_foreground_writes_are_busy() -> N
     slots = WriteSlots(8, background_busy=2, linger=0.5, clock=clock)
     await slots.acquire()  # one reconcile write in flight: busy
     taken = 0
+    all_taken = anyio.Event()
 
     async def event() -> None:
         nonlocal taken
         await slots.acquire(background=True)
         taken += 1
+        if taken == 5:
+            all_taken.set()
 
     async with anyio.create_task_group() as tg:
         for _ in range(5):
@@ -77,9 +81,8 @@ async def test_background_writes_trickle_while_foreground_writes_are_busy() -> N
         await settle()
         assert taken == 2
         clock.now += 1.0  # the burst is over: events may take every free slot
-        with anyio.fail_after(5):
-            while taken < 5:
-                await anyio.sleep(0.01)
+        with anyio.fail_after(5):  # a background writer re-checks every `linger` seconds
+            await all_taken.wait()
     assert slots.background == 5 and slots.free == 3
 
 
