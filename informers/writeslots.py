@@ -59,8 +59,8 @@ class WriteSlots:
         self.foreground = 0  # in flight
         self.background = 0  # in flight
         self._waiters: deque[anyio.Event] = deque()  # foreground writers waiting, in order
+        self._background_waiters: deque[anyio.Event] = deque()
         self._last_foreground = float("-inf")
-        self._changed: anyio.Event | None = None  # made in the event loop, when first awaited
 
     @property
     def free(self) -> int:
@@ -72,28 +72,21 @@ class WriteSlots:
     def _background_may_take(self) -> bool:
         if self.free <= 0 or self._waiters:
             return False
-        return not self.foreground_busy() or self.background < self.background_busy
-
-    def _notify(self) -> None:
-        changed, self._changed = self._changed, None
-        if changed is not None:
-            changed.set()
+        return self.background < self.background_busy or not self.foreground_busy()
 
     def _hand_over(self) -> None:
-        """Give free slots to waiting foreground writers first; wake background writers if any is left."""
+        """Give free slots to waiting foreground writers first, then to background ones the rules
+        allow (each woken writer is handed its slot: no herd of waiters re-checking)."""
         while self.free > 0 and self._waiters:
             self.foreground += 1
             self._waiters.popleft().set()
-        self._notify()
+        while self._background_waiters and self._background_may_take():
+            self.background += 1
+            self._background_waiters.popleft().set()
 
     async def acquire(self, background: bool = False) -> None:
         if background:
-            while not self._background_may_take():
-                if self._changed is None:
-                    self._changed = anyio.Event()
-                with anyio.move_on_after(self.linger):
-                    await self._changed.wait()
-            self.background += 1
+            await self._acquire_background()
             return
         if self.free > 0 and not self._waiters:
             self.foreground += 1
@@ -108,6 +101,30 @@ class WriteSlots:
             else:
                 self._waiters.remove(granted)
             raise
+
+    async def _acquire_background(self) -> None:
+        if self._background_may_take() and not self._background_waiters:
+            self.background += 1
+            return
+        while True:
+            granted = anyio.Event()
+            self._background_waiters.append(granted)
+            try:
+                with anyio.move_on_after(self.linger):
+                    await granted.wait()
+            except BaseException:
+                if granted.is_set():
+                    self.release(background=True)
+                else:
+                    self._background_waiters.remove(granted)
+                raise
+            if granted.is_set():
+                return
+            # Not handed a slot within `linger`: the burst may be over without a release to say so.
+            self._background_waiters.remove(granted)
+            if self._background_may_take():
+                self.background += 1
+                return
 
     def release(self, background: bool = False) -> None:
         if background:

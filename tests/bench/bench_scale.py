@@ -24,15 +24,26 @@ What happens:
    the apiserver takes them); the harness watches every AIMService (one watch, no polling) and
    records when each first reports ``status.status == Running``;
 4. an idle window (``--idle`` seconds) with nothing changing;
-5. the operator is stopped; the **write floor**: a plain aiohttp client (no operator code) makes as
-   many writes as the operator made while converging (ConfigMap creates of ~1 KiB, across the same
-   namespaces), 32 in flight.
+5. the operator is stopped; then two floors, each a plain aiohttp client (no operator code) with 32
+   requests in flight, making as many writes as the apiserver counted for the operator while it
+   converged:
+
+   * the **write floor** (what every time figure is a ratio to): the operator's writes *replayed*,
+     per resource and subresource as counted, with the operator's verbs and bodies of the same shape
+     and size (server-side applies of an AIMService status onto the existing services, server-side
+     apply creates of InferenceServices under fresh names, ``events.k8s.io/v1`` creates; anything
+     else as ConfigMap creates), shuffled: how fast this apiserver takes *these* writes, whoever
+     sends them (``Plain.mix_floor``);
+   * the **ConfigMap floor** (printed beside it): ConfigMap creates of ~1 KiB across the same
+     namespaces, the cheapest write there is: how fast the apiserver takes writes at all. Custom
+     resources with large schemas written by server-side apply cost it several times more.
 
 Printed: converge time (first create sent → last service Running), per-service latency p50/p99
 (its create sent → Running seen), operator CPU seconds over the converge window and per service
 (``/proc/<pid>/stat`` utime+stime), peak RSS (``VmHWM``), the operator's writes per service by
 resource (the apiserver's ``apiserver_request_total`` over the window, less the harness's own writes,
-which it counts), writes during the idle window, and each time figure's ratio to the floor. Lease
+which it counts), writes during the idle window, and each time figure's ratio to the write floor
+(converge also to the ConfigMap floor). Lease
 renewals (kube-controller-manager, scheduler, kwok's node leases and the operator's leader election)
 are shown apart and not counted as the operator's writes. Write counts are read once no other write
 happened for 2 s (events trail the last status). Nothing is asserted about time.
@@ -185,11 +196,13 @@ class Plain:
         * ``aimservices/status``: a server-side apply of the sampled service's status to an existing
           service (round-robin), with one condition's message changed so every write is a real change;
         * ``inferenceservices``: a server-side apply creating an InferenceService under a fresh name
-          (the sampled one's spec, labels, annotations and owner reference);
+          in the sampled one's namespace (its spec, labels, annotations and owner reference: an owner
+          in another namespace would have the garbage collector delete each one, load the operator's
+          run did not have);
         * ``events``: an ``events.k8s.io/v1`` create of the sampled event under a fresh name;
         * anything else (a handful at most): a ConfigMap create of ~1 KiB.
 
-        Returns (seconds, this process's CPU seconds, failed writes)."""
+        Returns (seconds, this process's CPU seconds, failed writes); prints each kind's mean latency."""
         apply_query = {"fieldManager": "aimctl-bench-floor", "force": "true"}
         apply_headers = {"Content-Type": "application/apply-patch+yaml"}
         svc, isvc, event = samples.get("aimservice"), samples.get("inferenceservice"), samples.get("event")
@@ -227,7 +240,7 @@ class Plain:
                 url = f"{self.server}/apis/{API}/namespaces/{ns}/aimservices/{name}/status"
                 method, query, headers = "PATCH", apply_query, apply_headers
             elif kind == "isvc" and isvc is not None:
-                name = f"floor-{i:05d}"
+                name, ns = f"floor-{i:05d}", isvc["metadata"]["namespace"]
                 body = {"apiVersion": isvc["apiVersion"], "kind": isvc["kind"], "metadata": keep_meta(isvc, name, ns),
                         "spec": isvc.get("spec") or {}}  # fmt: skip
                 url = f"{self.server}/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices/{name}"
@@ -245,9 +258,13 @@ class Plain:
                 method, query, headers = "POST", {}, {}
             data = json.dumps(body).encode()
             headers = {"Content-Type": "application/json", **headers}
+            start = time.perf_counter()
             async with self.session.request(method, url, params=query, data=data, headers=headers) as resp:
                 await resp.read()
-                return int(resp.status >= 300)
+            latency[kind].append(time.perf_counter() - start)
+            return int(resp.status >= 300)
+
+        latency: dict[str, list[float]] = collections.defaultdict(list)
 
         async def worker() -> None:
             nonlocal errors
@@ -258,7 +275,10 @@ class Plain:
         async with anyio.create_task_group() as tg:
             for _ in range(IN_FLIGHT):
                 tg.start_soon(worker)
-        return time.perf_counter() - t0, time.process_time() - cpu0, errors
+        seconds = time.perf_counter() - t0
+        means = [f"{kind} {sum(v) / len(v) * 1e3:.0f} ms x {len(v)}" for kind, v in sorted(latency.items())]
+        print(f"  (write floor: mean latency {', '.join(means)})")
+        return seconds, time.process_time() - cpu0, errors
 
 
 def minus(a: Counts, b: Counts, harness: Counts | None = None) -> Counts:
