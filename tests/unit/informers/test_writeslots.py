@@ -135,3 +135,25 @@ async def test_the_client_sends_a_background_write_in_a_background_slot(monkeypa
     await client.request("get", "/apis/x/v1/namespaces/n/things/a")
     assert seen == [("create", 0, 1), ("apply", 1, 0), ("get", 0, 0)]
     assert slots.free == 4
+
+
+async def test_a_background_writer_cancelled_while_waiting_takes_no_slot() -> None:
+    slots = WriteSlots(1, linger=0.01)
+    await slots.acquire()
+    cancelled = anyio.CancelScope()
+    got: list[str] = []
+
+    async def event(name: str, scope: anyio.CancelScope | None = None) -> None:
+        with scope or anyio.CancelScope():
+            async with slots.slot(background=True):
+                got.append(name)
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(event, "cancelled", cancelled)
+        await settle()
+        tg.start_soon(event, "posted")
+        await settle()
+        cancelled.cancel()
+        await settle()
+        slots.release()
+    assert got == ["posted"] and slots.free == 1
