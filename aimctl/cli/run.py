@@ -212,9 +212,8 @@ def run(
         float,
         typer.Option(
             envvar="AIMCTL_API_QPS",
-            min=0,
-            help="Client-side token bucket, requests/s; 0 = off (the default: the apiserver's priority and"
-            " fairness and --max-inflight-writes bound the load).",
+            help="Client-side token bucket, requests/s; 0 or less = off (the default: the apiserver's priority"
+            " and fairness and --max-inflight-writes bound the load).",
         ),
     ] = 0.0,
     api_burst: Annotated[
