@@ -35,8 +35,9 @@ What happens:
      else as ConfigMap creates), shuffled: how fast this apiserver takes *these* writes, whoever
      sends them (``Plain.mix_floor``);
    * the **ConfigMap floor** (printed beside it): ConfigMap creates of ~1 KiB across the same
-     namespaces, the cheapest write there is: how fast the apiserver takes writes at all. Custom
-     resources with large schemas written by server-side apply cost it several times more.
+     namespaces, the cheapest write there is: how fast the apiserver takes writes at all. The
+     operator's server-side applies of custom resources cost it 2-4x more each (mean latencies per
+     kind are printed with the write floor; figures in ``docs/architecture.md``).
 
 Printed: converge time (first create sent → last service Running), per-service latency p50/p99
 (its create sent → Running seen), operator CPU seconds over the converge window and per service
