@@ -14,8 +14,10 @@ Guarantees:
     * non-2xx answers raise :class:`ApiError` carrying the apiserver's ``Status`` (code, reason,
       message, ``Retry-After``);
     * every request passes the optional client-side token bucket, and writes (create, update, patch,
-      apply, delete) additionally hold one slot of a bounded pool, so a burst of work never floods
-      the apiserver nor exhausts the connection pool that watches share;
+      apply, delete) additionally hold one slot of a bounded pool
+      (:class:`informers.writeslots.WriteSlots`), so a burst of work never floods the apiserver nor
+      exhausts the connection pool that watches share; a write sent with ``background=True`` (events)
+      yields its slot to the others while they are busy;
     * every request is reported to the optional :class:`RequestObserver` with its verb, resource and
       code (``"<error>"`` when no HTTP answer arrived);
     * a unary request answered 429, or 5xx with a ``Retry-After`` header, is retried after that
@@ -44,6 +46,7 @@ import anyio
 from informers.encoding import APPLY_PATCH_UTF8, encode_apply_patch, loads
 from informers.objects import dig
 from informers.ratelimit import AsyncTokenBucket
+from informers.writeslots import WriteSlots
 
 #: Connections of a sibling with ``own_connections`` (the elector: one request at a time plus the
 #: watch of its Lease while campaigning).
@@ -147,7 +150,7 @@ class RestClient:
         self.api_client = api_client
         self.watch_api_client = watch_api_client
         self.limiter = limiter
-        self.write_slots = anyio.CapacityLimiter(max_inflight_writes) if max_inflight_writes else None
+        self.write_slots = WriteSlots(max_inflight_writes) if max_inflight_writes else None
         self.observer = observer
         self.default_timeout = default_timeout
         self.write_fence = write_fence
@@ -188,7 +191,7 @@ class RestClient:
         if max_inflight_writes == "shared":
             other.write_slots = self.write_slots
         else:
-            other.write_slots = anyio.CapacityLimiter(max_inflight_writes) if max_inflight_writes else None
+            other.write_slots = WriteSlots(max_inflight_writes) if max_inflight_writes else None
         return other
 
     async def close(self) -> None:
@@ -207,11 +210,13 @@ class RestClient:
         body: Any = None,
         content_type: str | None = None,
         request_timeout: float | None = None,
+        background: bool = False,
     ) -> Any:
         """Send one request and return the decoded JSON body (``None`` for an empty body).
 
         ``verb`` is a Kubernetes verb (get, list, create, update, patch, apply, delete); ``apply``
-        defaults the content type to server-side apply, ``patch`` to merge-patch.
+        defaults the content type to server-side apply, ``patch`` to merge-patch. A ``background``
+        write takes its write slot after the others (see :mod:`informers.writeslots`).
         """
         if verb not in _METHODS or verb == "watch":
             raise ValueError(f"unsupported verb {verb!r} (use stream() to watch)")
@@ -223,7 +228,7 @@ class RestClient:
         seconds = request_timeout if request_timeout is not None else self.default_timeout
         for attempt in range(self.max_retries + 1):
             try:
-                return await self._attempt(verb, path, resource, query, body, content_type, seconds)
+                return await self._attempt(verb, path, resource, query, body, content_type, seconds, background)
             except ApiError as exc:
                 wait = self._retry_wait(exc)
                 if wait is None or attempt == self.max_retries:
@@ -249,11 +254,12 @@ class RestClient:
         body: Any,
         content_type: str,
         seconds: float,
+        background: bool = False,
     ) -> Any:
         if self.limiter is not None:
             await self.limiter.acquire()
         if self.write_slots is not None and verb in WRITE_VERBS:
-            async with self.write_slots:
+            async with self.write_slots.slot(background):
                 return await self._send(verb, path, resource, query, body, content_type, self._fenced(verb, seconds))
         return await self._send(verb, path, resource, query, body, content_type, self._fenced(verb, seconds))
 

@@ -19,7 +19,7 @@ option                              environment                          default
 ``--health-probe-bind-address``     ``AIMCTL_HEALTH_PROBE_BIND_ADDRESS`` :8081 (``0`` disables)
 ``--log-level``                     ``AIMCTL_LOG_LEVEL``                 info
 ``--log-format``                    ``AIMCTL_LOG_FORMAT``                json
-``--api-qps`` / ``--api-burst``     ``AIMCTL_API_QPS`` / ``_BURST``      200 / 400
+``--api-qps`` / ``--api-burst``     ``AIMCTL_API_QPS`` / ``_BURST``      0 (no token bucket) / 400
 ``--max-inflight-writes``           ``AIMCTL_MAX_INFLIGHT_WRITES``       32
 ``--shutdown-timeout``              ``AIMCTL_SHUTDOWN_TIMEOUT``          30 s
 (environment only)                  ``AIMCTL_REGISTRY_MIRRORS``          none (``docker.io=host:port,...``)
@@ -208,10 +208,24 @@ def run(
     ] = ":8081",
     log_level: Annotated[str, typer.Option(envvar="AIMCTL_LOG_LEVEL", help="debug, info, warning, error.")] = "info",
     log_format: Annotated[str, typer.Option(envvar="AIMCTL_LOG_FORMAT", help="json or console.")] = "json",
-    api_qps: Annotated[float, typer.Option(envvar="AIMCTL_API_QPS", help="Client-side requests/s; 0 = off.")] = 200.0,
-    api_burst: Annotated[int, typer.Option(envvar="AIMCTL_API_BURST", min=1, help="Client-side burst.")] = 400,
+    api_qps: Annotated[
+        float,
+        typer.Option(
+            envvar="AIMCTL_API_QPS",
+            help="Client-side token bucket, requests/s; 0 or less = off (the default: the apiserver's priority"
+            " and fairness and --max-inflight-writes bound the load).",
+        ),
+    ] = 0.0,
+    api_burst: Annotated[
+        int, typer.Option(envvar="AIMCTL_API_BURST", min=1, help="Burst of the token bucket (with --api-qps).")
+    ] = 400,
     max_inflight_writes: Annotated[
-        int, typer.Option(envvar="AIMCTL_MAX_INFLIGHT_WRITES", min=1, help="Writes in flight at most.")
+        int,
+        typer.Option(
+            envvar="AIMCTL_MAX_INFLIGHT_WRITES",
+            min=1,
+            help="Writes in flight at most (reconcile writes first; events yield their slots while reconciles write).",
+        ),
     ] = 32,
     shutdown_timeout: Annotated[
         float, typer.Option(envvar="AIMCTL_SHUTDOWN_TIMEOUT", help="Seconds for a graceful shutdown.")

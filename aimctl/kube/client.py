@@ -10,10 +10,23 @@ configuration comes from follows controller-runtime's order, so users meet no su
     3. the in-cluster service account, when ``KUBERNETES_SERVICE_HOST`` is set;
     4. ``~/.kube/config``.
 
-The returned :class:`informers.rest.RestClient` carries the client-side limits: a token bucket
-(default 200 requests/s, burst 400 — above what 1 000 services need to converge in a minute, below
-what a 2-core apiserver can take) and at most 32 writes in flight, well below the pool of unary
-requests (default 256 connections).
+The returned :class:`informers.rest.RestClient` carries the client-side limits: at most 32 writes
+in flight (well below the pool of unary requests, default 256 connections), reconcile writes before
+events (:mod:`informers.writeslots`), and an optional token bucket, **off by default** (``qps`` 0).
+
+Why no token bucket by default: the apiserver protects itself by *concurrency* (API Priority and
+Fairness seats, ``--max-requests-inflight``), and the operator's write budget is a concurrency too:
+32 writes in flight. A requests-per-second bucket only adds a ceiling that does not follow the
+apiserver's speed: at 200/s (the former default) the ~5 000 requests of 1 000 services could not go
+faster than ~23 s however fast the apiserver answered, above the ~20 s the apiserver itself needed
+(issue 18). client-go's and controller-runtime's defaults (5/s, 20/s, 100/s) came before APF;
+controller-runtime disables its bucket by default since v0.21 on SIG API Machinery's advice.
+What keeps a tenant from making the operator flood the apiserver is unchanged: each key is reconciled
+by one worker at a time, a reconcile writes only what differs from the cache (zero writes at rest),
+failures back off per key and globally (:mod:`informers.ratelimit`), and every write holds one of
+the 32 slots. Reads are served from the informers' caches; the few direct reads (discovery pod logs,
+the leader lease on a client of its own) are bounded by the workers. ``--api-qps N`` (with
+``--api-burst``) turns the bucket on for an apiserver without APF.
 
 Watches have a connection pool of their own, without a limit: each watch holds one connection for
 minutes (HTTP/1.1 cannot multiplex them as client-go's HTTP/2 does), and there is one per namespace
@@ -56,7 +69,7 @@ class ClientSettings:
 
     kubeconfig: Path | None = None
     context: str | None = None
-    qps: float = 200.0
+    qps: float = 0.0  # no token bucket: see the module docstring
     burst: int = 400
     max_inflight_writes: int = 32
     request_timeout: float = 30.0

@@ -31,6 +31,14 @@ were two of its five sequential round trips (issue 18).
   ``eventTime`` of its ``emit``. On a graceful stop the queued events are posted within the drain
   deadline; when leadership is lost they are dropped (another replica reconciles from then on).
 * Without ``run`` (unit tests, one-shot tools) ``emit`` posts and waits.
+* Lower priority than reconcile writes: a queued event is posted as a *background* write
+  (:mod:`informers.writeslots`): it takes a write slot only when no reconcile write waits for one,
+  and while reconciles are writing at most a trickle of events is in flight, so during a burst the
+  apiserver's write throughput goes to the status that users wait for and the events trail (1 000
+  services: two of each service's five writes are events). Once the queue is half full
+  (:data:`EVENT_BUFFER` / 2) events are posted as equals again: they never fall so far behind that
+  the bounded queue would drop one. Inline posts (without ``run``, or while the senders stop) are
+  not background writes.
 """
 
 from __future__ import annotations
@@ -209,12 +217,17 @@ class EventRecorder:
         async with receive:
             async for body in receive:
                 self._queued.discard(_correlation(body))
-                await self._post(body)
+                # Behind reconcile writes, unless the queue is filling up (see the module docstring).
+                await self._post(body, background=receive.statistics().current_buffer_used < EVENT_BUFFER // 2)
 
-    async def _post(self, body: dict[str, Any]) -> bool:
+    async def _post(self, body: dict[str, Any], background: bool = False) -> bool:
         try:
             await self.client.request(
-                "create", EVENTS.path(body["metadata"]["namespace"]), resource=EVENTS.name, body=body
+                "create",
+                EVENTS.path(body["metadata"]["namespace"]),
+                resource=EVENTS.name,
+                body=body,
+                background=background,
             )
         except Exception as exc:  # best effort: API, connection, fence and timeout errors alike
             self.failed += 1

@@ -24,15 +24,27 @@ What happens:
    the apiserver takes them); the harness watches every AIMService (one watch, no polling) and
    records when each first reports ``status.status == Running``;
 4. an idle window (``--idle`` seconds) with nothing changing;
-5. the operator is stopped; the **write floor**: a plain aiohttp client (no operator code) makes as
-   many writes as the operator made while converging (ConfigMap creates of ~1 KiB, across the same
-   namespaces), 32 in flight.
+5. the operator is stopped; then two floors, each a plain aiohttp client (no operator code) with 32
+   requests in flight, making as many writes as the apiserver counted for the operator while it
+   converged:
+
+   * the **write floor** (what every time figure is a ratio to): the operator's writes *replayed*,
+     per resource and subresource as counted, with the operator's verbs and bodies of the same shape
+     and size (server-side applies of an AIMService status onto the existing services, server-side
+     apply creates of InferenceServices under fresh names, ``events.k8s.io/v1`` creates; anything
+     else as ConfigMap creates), shuffled: how fast this apiserver takes *these* writes, whoever
+     sends them (``Plain.mix_floor``);
+   * the **ConfigMap floor** (printed beside it): ConfigMap creates of ~1 KiB across the same
+     namespaces, the cheapest write there is: how fast the apiserver takes writes at all. The
+     operator's server-side applies of custom resources cost it 2-4x more each (mean latencies per
+     kind are printed with the write floor; figures in ``docs/architecture.md``).
 
 Printed: converge time (first create sent → last service Running), per-service latency p50/p99
 (its create sent → Running seen), operator CPU seconds over the converge window and per service
 (``/proc/<pid>/stat`` utime+stime), peak RSS (``VmHWM``), the operator's writes per service by
 resource (the apiserver's ``apiserver_request_total`` over the window, less the harness's own writes,
-which it counts), writes during the idle window, and each time figure's ratio to the floor. Lease
+which it counts), writes during the idle window, and each time figure's ratio to the write floor
+(converge also to the ConfigMap floor). Lease
 renewals (kube-controller-manager, scheduler, kwok's node leases and the operator's leader election)
 are shown apart and not counted as the operator's writes. Write counts are read once no other write
 happened for 2 s (events trail the last status). Nothing is asserted about time.
@@ -42,7 +54,10 @@ from __future__ import annotations
 
 import argparse
 import collections
+import copy
+import json
 import os
+import random
 import signal
 import socket
 import ssl
@@ -155,6 +170,116 @@ class Plain:
         if errors:
             print(f"  (floor: {errors} writes failed)")
         return time.perf_counter() - t0, time.process_time() - cpu0
+
+    async def samples(self, names: list[tuple[str, str]]) -> dict[str, Obj]:
+        """One of each object the operator wrote while converging (read after it stopped): the first
+        service (its status), its namespace's first InferenceService and first Event. The mix floor
+        replays writes of the same shape and size."""
+        ns, name = names[0]
+        out: dict[str, Obj] = {}
+        async with self.session.get(f"{self.server}/apis/{API}/namespaces/{ns}/aimservices/{name}") as resp:
+            out["aimservice"] = await resp.json()
+        for key, path in (("inferenceservice", f"/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices"),
+                          ("event", f"/apis/events.k8s.io/v1/namespaces/{ns}/events")):  # fmt: skip
+            async with self.session.get(f"{self.server}{path}", params={"limit": "1"}) as resp:
+                items = (await resp.json()).get("items") or []
+            if items:
+                out[key] = items[0]
+        return out
+
+    async def mix_floor(
+        self, mix: Counts, samples: dict[str, Obj], services: list[tuple[str, str]]
+    ) -> tuple[float, float, int]:
+        """The operator's writes replayed by a plain client, 32 in flight, in a shuffled order: per
+        (resource, subresource) as many writes as the apiserver counted for the operator, each with the
+        operator's verb and a body of the same shape and size (copied from the objects it wrote):
+
+        * ``aimservices/status``: a server-side apply of the sampled service's status to an existing
+          service (round-robin), with one condition's message changed so every write is a real change;
+        * ``inferenceservices``: a server-side apply creating an InferenceService under a fresh name
+          in the sampled one's namespace (its spec, labels, annotations and owner reference: an owner
+          in another namespace would have the garbage collector delete each one, load the operator's
+          run did not have);
+        * ``events``: an ``events.k8s.io/v1`` create of the sampled event under a fresh name;
+        * anything else (a handful at most): a ConfigMap create of ~1 KiB.
+
+        Returns (seconds, this process's CPU seconds, failed writes); prints each kind's mean latency."""
+        apply_query = {"fieldManager": "aimctl-bench-floor", "force": "true"}
+        apply_headers = {"Content-Type": "application/apply-patch+yaml"}
+        svc, isvc, event = samples.get("aimservice"), samples.get("inferenceservice"), samples.get("event")
+        plan: list[str] = []
+        for (resource, sub), count in mix.items():
+            kind = {("aim.silogen.ai/aimservices", "status"): "status",
+                    ("serving.kserve.io/inferenceservices", ""): "isvc",
+                    ("events.k8s.io/events", ""): "event"}.get((resource, sub), "other")  # fmt: skip
+            if (
+                (kind == "status" and svc is None)
+                or (kind == "isvc" and isvc is None)
+                or (kind == "event" and event is None)
+            ):
+                kind = "other"
+            plan.extend([kind] * round(count))
+        random.Random(18).shuffle(plan)
+        todo = enumerate(plan)  # the position names the write: fresh names never collide
+        errors = 0
+
+        def keep_meta(obj: Obj, name: str, ns: str) -> dict[str, Any]:
+            meta = obj.get("metadata") or {}
+            kept = {k: meta[k] for k in ("labels", "annotations", "ownerReferences") if k in meta}
+            return {"name": name, "namespace": ns, **kept}
+
+        async def send(kind: str, i: int) -> int:
+            ns = NAMESPACES[i % len(NAMESPACES)]
+            if kind == "status" and svc is not None:
+                ns, name = services[i % len(services)]
+                status = copy.deepcopy(svc.get("status") or {})
+                conditions = status.get("conditions") or [{}]
+                conditions[0]["message"] = f"{conditions[0].get('message', '')} (floor write {i})"
+                status["conditions"] = conditions
+                body = {"apiVersion": svc["apiVersion"], "kind": svc["kind"],
+                        "metadata": {"name": name, "namespace": ns}, "status": status}  # fmt: skip
+                url = f"{self.server}/apis/{API}/namespaces/{ns}/aimservices/{name}/status"
+                method, query, headers = "PATCH", apply_query, apply_headers
+            elif kind == "isvc" and isvc is not None:
+                name, ns = f"floor-{i:05d}", isvc["metadata"]["namespace"]
+                body = {"apiVersion": isvc["apiVersion"], "kind": isvc["kind"], "metadata": keep_meta(isvc, name, ns),
+                        "spec": isvc.get("spec") or {}}  # fmt: skip
+                url = f"{self.server}/apis/serving.kserve.io/v1beta1/namespaces/{ns}/inferenceservices/{name}"
+                method, query, headers = "PATCH", apply_query, apply_headers
+            elif kind == "event" and event is not None:
+                body = {k: v for k, v in event.items() if k not in ("metadata", "deprecatedFirstTimestamp",
+                        "deprecatedLastTimestamp", "deprecatedCount", "deprecatedSource")}  # fmt: skip
+                body["metadata"] = {"name": f"floor.{i:x}", "namespace": ns}
+                url = f"{self.server}/apis/events.k8s.io/v1/namespaces/{ns}/events"
+                method, query, headers = "POST", {}, {}
+            else:
+                body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"floor-other-{i}"},
+                        "data": {"payload": "x" * 1024}}  # fmt: skip
+                url = f"{self.server}/api/v1/namespaces/{ns}/configmaps"
+                method, query, headers = "POST", {}, {}
+            data = json.dumps(body).encode()
+            headers = {"Content-Type": "application/json", **headers}
+            start = time.perf_counter()
+            async with self.session.request(method, url, params=query, data=data, headers=headers) as resp:
+                await resp.read()
+            latency[kind].append(time.perf_counter() - start)
+            return int(resp.status >= 300)
+
+        latency: dict[str, list[float]] = collections.defaultdict(list)
+
+        async def worker() -> None:
+            nonlocal errors
+            for i, kind in todo:
+                errors += await send(kind, i)
+
+        cpu0, t0 = time.process_time(), time.perf_counter()
+        async with anyio.create_task_group() as tg:
+            for _ in range(IN_FLIGHT):
+                tg.start_soon(worker)
+        seconds = time.perf_counter() - t0
+        means = [f"{kind} {sum(v) / len(v) * 1e3:.0f} ms x {len(v)}" for kind, v in sorted(latency.items())]
+        print(f"  (write floor: mean latency {', '.join(means)})")
+        return seconds, time.process_time() - cpu0, errors
 
 
 def minus(a: Counts, b: Counts, harness: Counts | None = None) -> Counts:
@@ -301,6 +426,9 @@ class Figures:
     floor_writes: int = 0
     floor_seconds: float = 0.0
     floor_cpu: float = 0.0
+    mix_floor_seconds: float = 0.0
+    mix_floor_cpu: float = 0.0
+    mix_floor_errors: int = 0
     standin_errors: int = 0
     lag: tuple[float, float, float, int] = (float("nan"), float("nan"), float("nan"), 0)
     step_downs: int = 0
@@ -471,7 +599,11 @@ async def bench(
             tg.cancel_scope.cancel()
         op.stop()
         figures.floor_writes = round(sum(figures.writes.values()))
+        samples = await plain.samples(names)
         figures.floor_seconds, figures.floor_cpu = await plain.floor(figures.floor_writes)
+        figures.mix_floor_seconds, figures.mix_floor_cpu, figures.mix_floor_errors = await plain.mix_floor(
+            figures.writes, samples, names
+        )
     await plain.close()
     return figures
 
@@ -521,7 +653,7 @@ def summarise_profile(path: Path, top: int = 15) -> None:
 
 def report(f: Figures, extra: list[str]) -> None:
     n = f.services
-    floor = f.floor_seconds
+    floor, cm_floor = f.mix_floor_seconds or f.floor_seconds, f.floor_seconds
     flags = " ".join(extra) or "default flags"
     total = sum(f.writes.values())
     by_resource = ", ".join(f"{v / n:.2f} {label(k)}" for k, v in sorted(f.writes.items(), key=lambda kv: -kv[1]))
@@ -531,14 +663,22 @@ def report(f: Figures, extra: list[str]) -> None:
     idle_detail = ", ".join(f"{v:.0f} {label(k)}" for k, v in f.idle.items()) or "none"
     print()
     print(f"scale benchmark: {n} AIMServices, 10 namespaces, aimctl run ({flags}); cores: {os.cpu_count()}")
-    print(f"  write floor: {f.floor_writes} writes (plain aiohttp, {IN_FLIGHT} in flight) in {floor:.1f} s "
-          f"= {f.floor_writes / floor:.0f} writes/s, client CPU {f.floor_cpu:.1f} s")  # fmt: skip
+    print(
+        f"  write floor: the operator's {f.floor_writes} writes replayed (same resources, verbs and body sizes; "
+        f"plain aiohttp, {IN_FLIGHT} in flight) in {floor:.1f} s = {f.floor_writes / floor:.0f} writes/s, "
+        f"client CPU {f.mix_floor_cpu:.1f} s" + (f", {f.mix_floor_errors} failed" if f.mix_floor_errors else "")
+    )
+    print(
+        f"  ConfigMap floor: {f.floor_writes} ConfigMap creates of 1 KiB (plain aiohttp, {IN_FLIGHT} in flight) "
+        f"in {cm_floor:.1f} s = {f.floor_writes / cm_floor:.0f} writes/s, client CPU {f.floor_cpu:.1f} s"
+    )
     rows = [
-        ("converge", f"{f.converge:.1f} s", f"{f.converge / floor:.2f}x floor"),
+        ("converge", f"{f.converge:.1f} s",
+         f"{f.converge / floor:.2f}x floor, {f.converge / cm_floor:.2f}x ConfigMap floor"),
         ("per-service p50 / p99", f"{pct(f.latencies, 50):.1f} s / {pct(f.latencies, 99):.1f} s",
          f"{pct(f.latencies, 50) / floor:.2f}x / {pct(f.latencies, 99) / floor:.2f}x floor"),
         ("operator CPU (converge window)", f"{f.cpu:.1f} s ({f.cpu / n * 1e3:.1f} ms per service)",
-         f"{f.cpu / max(f.floor_cpu, 1e-9):.1f}x the floor client's CPU"),
+         f"{f.cpu / max(f.mix_floor_cpu or f.floor_cpu, 1e-9):.1f}x the floor client's CPU"),
         ("operator CPU (whole process)", f"{f.cpu_total:.1f} s", ""),
         ("peak RSS", f"{f.rss:.0f} MiB", ""),
         ("writes per service", f"{total / n:.2f} ({by_resource})", f"operator's own count: {own}"),

@@ -127,3 +127,39 @@ async def test_an_event_emitted_while_the_senders_stop_is_posted_inline() -> Non
     rec._queue = queue  # the window between the senders' exit and run()'s clean-up
     assert await rec.emit(SVC, "Normal", "Running", "a", "m")
     assert [b["reason"] for b in client.sent] == ["Running"]
+
+
+class PriorityClient(SlowClient):
+    """Records whether each event was posted as a background write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.background: list[bool] = []
+
+    async def request(self, verb: str, path: str, **kw: Any) -> Any:
+        self.background.append(kw.get("background", False))
+        return await super().request(verb, path, **kw)
+
+
+async def test_queued_events_are_background_writes_until_the_queue_is_half_full(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Events yield write slots to reconcile writes, but never so long that the bounded queue drops one."""
+    monkeypatch.setattr(events, "EVENT_BUFFER", 8)
+    monkeypatch.setattr(events, "EVENT_SENDERS", 1)
+    client = PriorityClient()
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        assert await rec.emit(SVC, "Normal", "first", "a", "m")
+        await anyio.sleep(0.01)  # the one sender holds "first" (the apiserver has not answered)
+        for i in range(6):
+            assert await rec.emit(SVC, "Normal", f"R{i}", "a", "m")
+        rec.close()
+        client.release.set()
+    assert rec.dropped == 0 and rec.emitted == 7
+    # "first" left an empty queue; R0 and R1 left 5 and 4 queued (>= 8 // 2): posted as equals; R2.. fewer.
+    assert client.background == [True, False, False, True, True, True, True]
+    client.background.clear()
+    assert await rec.emit(SVC, "Normal", "inline", "a", "m")  # not running: inline, not background
+    assert client.background == [False]
