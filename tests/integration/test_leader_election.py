@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -154,7 +153,8 @@ async def test_a_process_whose_lease_is_taken_steps_down_and_leads_again_later(
     cluster: Any, namespace: str, tmp_path: Path
 ) -> None:
     client = await new_client(ClientSettings(kubeconfig=cluster.kubeconfig))
-    proc = start(cluster, namespace, "victim", tmp_path)
+    port = free_port()
+    proc = start(cluster, namespace, "victim", tmp_path, port)
     try:
         await wait_holder(client, namespace, {"victim"}, 60)
         await proc.wait_logged("became leader")
@@ -163,7 +163,9 @@ async def test_a_process_whose_lease_is_taken_steps_down_and_leads_again_later(
         lease["spec"].update(holderIdentity="thief", renewTime=micro_time(), leaseDurationSeconds=3600)
         await client.request("update", LEASES.path(namespace, LEASE), body=lease)
         await proc.wait_logged(STEPPED_DOWN, timeout=40)
-        await anyio.sleep(3)
+        # It campaigns as a follower: another attempt (it read the thief's lease) proves it is past the
+        # step-down and has left the lease alone, where a fixed sleep would only guess.
+        await wait_attempt(port)
         assert proc.proc.poll() is None, "a process that lost its lease steps down; it does not exit"
         assert await holder(client, namespace) == "thief", "a process that lost the lease must not release it"
         # The thief releases the lease: the follower (which watches the Lease) takes it again.
