@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 from kubernetes_asyncio import client
 
 from aimctl.builders.derived_template import derived_name
+from tests.e2e.conftest import Operator
 from tests.support import aim, kube
 from tests.support.discovery import condition, unique
+from tests.support.operator_metrics import wait_idle_work
 from tests.support.services import (
     OPERATOR_NAMESPACE,
     absent,
@@ -39,6 +40,8 @@ async def _isolated(api: client.ApiClient, namespace: str) -> None:
 
 
 OVERRIDES = {"metric": "throughput", "precision": "fp8"}
+#: The derived-template collector (``aimctl/controllers/derived_templates.py``), by its controller name.
+COLLECTOR = "aim-derived-templates"
 
 
 async def test_overrides_create_a_derived_template(api: client.ApiClient, namespace: str, tmp_path: Path) -> None:
@@ -106,7 +109,7 @@ async def test_an_equal_cluster_template_is_reused(api: client.ApiClient, namesp
 
 @pytest.mark.usefixtures("storage")
 async def test_shared_derived_template_service_edits_and_collection(
-    api: client.ApiClient, namespace: str, tmp_path: Path
+    api: client.ApiClient, namespace: str, tmp_path: Path, operator: Operator
 ) -> None:
     """Fix 17 and "service edits always take effect": two services share a derived template that
     carries nothing of either (no env, no caching, no owners); an ``env`` edit and a ``cacheModel``
@@ -171,11 +174,19 @@ async def test_shared_derived_template_service_edits_and_collection(
         assert after["spec"] == shared_spec and after["metadata"]["generation"] == derived["metadata"]["generation"]
         assert "ownerReferences" not in after["metadata"]
 
-        # Deleting a keeps the template for b (well past the e2e operator's 2 s grace) ...
+        # Deleting a keeps the template for b. Shown without sleeping past the grace: a's delete event
+        # makes the collector look at the template it pointed at; once it has (one reconcile more,
+        # nothing queued or running) it must have found b and scheduled nothing — a template without
+        # consumers is a ``requeue_after`` (the grace), then a delete.
+        before = await wait_idle_work(operator.metrics, COLLECTOR)
         await aim.delete(api, a)
         await wait_for(lambda: absent(api, aim.object_path(a)), bool, what="a deleted")
-        await asyncio.sleep(5)
-        assert not await absent(api, path)
+        seen = await wait_idle_work(operator.metrics, COLLECTOR, after=before["total"])
+        assert {k: seen[k] - before[k] for k in ("requeue_after", "requeue", "error")} == dict.fromkeys(
+            ("requeue_after", "requeue", "error"), 0
+        ), f"the collector scheduled the shared template's collection after a's deletion: {before} then {seen}"
+        kept = await kube.get(api, path)  # the same object: not collected and re-created by b's controller
+        assert kept["metadata"]["uid"] == derived["metadata"]["uid"], "the shared template was deleted and re-created"
         await wait_service(api, b, "Running")
         # ... deleting b, its last consumer, collects it.
         await aim.delete(api, b)

@@ -22,6 +22,7 @@ from tests.e2e.conftest import Operator
 from tests.sim.gateway_controller import gateway_manifests
 from tests.support import aim, kube
 from tests.support.discovery import condition
+from tests.support.operator_metrics import wait_idle
 from tests.support.services import (
     absent,
     apply_all,
@@ -217,7 +218,7 @@ async def healthz_probes(operator: Operator, period: float = 0.25) -> AsyncItera
         async def loop() -> None:
             while True:
                 await anyio.to_thread.run_sync(probe)
-                await anyio.sleep(period)
+                await anyio.sleep(period)  # the probes' pace, not a wait for anything
 
         tg.start_soon(loop)
         try:
@@ -244,9 +245,11 @@ async def test_hostile_route_templates_never_stall_the_operator(
         try:
             refused = await aim.rejection(api, hostile)
         except AssertionError:  # accepted (the CRD without the rule): the operator must still cope
+            before = await wait_idle(operator.metrics, "aim-service")
             await aim.apply(api, service(namespace, "victim", "img", labels, templateRef="tpl",
                                          runtimeConfigName="hostile", routing=routing))  # fmt: skip
-            await anyio.sleep(10)
+            # Probed until the service controller has evaluated the template (reconciled since, idle).
+            await wait_idle(operator.metrics, "aim-service", after=before, timeout=60)
         assert not failures, f"/healthz failed while the hostile template was evaluated: {failures[:3]}"
         assert refused is not None, "the apiserver accepted a regular-expression route template"
         assert refused.code == 422 and "spec.routing.routeTemplate" in refused.message

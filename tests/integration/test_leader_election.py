@@ -15,7 +15,6 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -100,11 +99,16 @@ def lease_reads(port: int) -> float:
     )
 
 
-async def wait_attempt(port: int) -> None:
+async def wait_attempt(port: int, proc: OperatorProcess | None = None) -> None:
     """Wait until the process has made another attempt to acquire the lease (a positive signal that it
-    saw the lease held, where a fixed sleep would only guess)."""
-    before = await wait_for(lambda: lease_reads(port), lambda _: True, timeout=30, what=f"/metrics on port {port}")
-    await wait_for(lambda: lease_reads(port), lambda n: n > before, timeout=30, what="another lease attempt (reads)")
+    saw the lease held, where a fixed sleep would only guess); with ``proc``, fail at once if it exits."""
+
+    def reads() -> float:
+        assert proc is None or proc.proc.poll() is None, f"the process exited:\n{proc.text()[-3000:]}"
+        return lease_reads(port)
+
+    before = await wait_for(reads, lambda _: True, timeout=30, what=f"/metrics on port {port}")
+    await wait_for(reads, lambda n: n > before, timeout=30, what="another lease attempt (reads)")
 
 
 async def test_one_leads_graceful_handoff_and_crash_failover(cluster: Any, namespace: str, tmp_path: Path) -> None:
@@ -154,7 +158,8 @@ async def test_a_process_whose_lease_is_taken_steps_down_and_leads_again_later(
     cluster: Any, namespace: str, tmp_path: Path
 ) -> None:
     client = await new_client(ClientSettings(kubeconfig=cluster.kubeconfig))
-    proc = start(cluster, namespace, "victim", tmp_path)
+    port = free_port()
+    proc = start(cluster, namespace, "victim", tmp_path, port)
     try:
         await wait_holder(client, namespace, {"victim"}, 60)
         await proc.wait_logged("became leader")
@@ -163,7 +168,9 @@ async def test_a_process_whose_lease_is_taken_steps_down_and_leads_again_later(
         lease["spec"].update(holderIdentity="thief", renewTime=micro_time(), leaseDurationSeconds=3600)
         await client.request("update", LEASES.path(namespace, LEASE), body=lease)
         await proc.wait_logged(STEPPED_DOWN, timeout=40)
-        await anyio.sleep(3)
+        # It campaigns as a follower: another attempt (it read the thief's lease) proves it is past the
+        # step-down and has left the lease alone, where a fixed sleep would only guess.
+        await wait_attempt(port, proc)
         assert proc.proc.poll() is None, "a process that lost its lease steps down; it does not exit"
         assert await holder(client, namespace) == "thief", "a process that lost the lease must not release it"
         # The thief releases the lease: the follower (which watches the Lease) takes it again.

@@ -21,7 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 from kubernetes_asyncio import client
 
@@ -30,8 +29,10 @@ from aimctl.kube.resources import LEASES
 from informers.rest import ApiError, RestClient
 from tests.support import kube
 from tests.support.apirecorder import RecordingProxy
-from tests.support.echo_controller import ECHOES, ensure_echo_crd
+from tests.support.echo_controller import ECHOES, EchoController, ensure_echo_crd
+from tests.support.operator_metrics import controller_work, scrape, wait_queued_not_taken
 from tests.support.operator_process import OperatorProcess
+from tests.support.ports import free_port
 from tests.support.serviceaccount import token_kubeconfig
 from tests.support.wait import wait_for
 
@@ -40,6 +41,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 LEASE = "aimctl-fence-test"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 STEPPED_DOWN = "lost the lease; stepped down (leading work stopped, caches kept) and campaigning again"
+ECHO = EchoController.name
 
 
 async def admin_token(api: client.ApiClient, namespace: str) -> str:
@@ -59,6 +61,12 @@ async def admin_token(api: client.ApiClient, namespace: str) -> str:
                                {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
                                 "spec": {"expirationSeconds": 3600}})  # fmt: skip
     return str(answer["status"]["token"])
+
+
+async def create_echo(rest: RestClient, namespace: str, name: str) -> None:
+    await rest.request("create", ECHOES.path(namespace), body={
+        "apiVersion": ECHOES.api_version, "kind": "Echo",
+        "metadata": {"name": name, "namespace": namespace}, "spec": {"data": {"v": name}}})  # fmt: skip
 
 
 async def holder(rest: RestClient, namespace: str) -> str | None:
@@ -91,6 +99,7 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
     token = await admin_token(api, namespace)
     proxies: dict[str, RecordingProxy] = {}
     procs: dict[str, OperatorProcess] = {}
+    metrics = {name: free_port() for name in ("a", "b")}
     try:
         for name in ("a", "b"):
             proxy = proxies[name] = RecordingProxy(local.server, local.layout.pki / "ca.crt")
@@ -102,7 +111,7 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
                  f"--leader-election-identity={name}", f"--namespaces={namespace}",
                  "--controller=tests.support.echo_controller:factory", "--workers=32",
                  "--api-qps=5", "--api-burst=5",
-                 "--metrics-bind-address=0", "--health-probe-bind-address=0"],
+                 f"--metrics-bind-address=127.0.0.1:{metrics[name]}", "--health-probe-bind-address=0"],
                 tmp_path / f"{name}.log",
             )  # fmt: skip
             if name == "a":
@@ -114,9 +123,7 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
         count = 100
         burst = dt.datetime.now(dt.UTC)
         for i in range(count):
-            await rest.request("create", ECHOES.path(namespace), body={
-                "apiVersion": ECHOES.api_version, "kind": "Echo",
-                "metadata": {"name": f"e{i}", "namespace": namespace}, "spec": {"data": {"v": str(i)}}})  # fmt: skip
+            await create_echo(rest, namespace, f"e{i}")
         # Held for more than a lease since the burst began: the leader renewed a lease's duration after
         # it (else the follower would have taken over), so renewals got through the busy bucket.
         await wait_for(
@@ -152,13 +159,20 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
         seen = len(proxies["a"].records)  # everything a sent before it was stopped has been answered
         procs["a"].signal(signal.SIGCONT)
         await procs["a"].wait_logged(STEPPED_DOWN, timeout=40)
-        await anyio.sleep(5)  # and it stays a follower: still no write
+        # ... and it stays a follower: one more Echo reaches its cache and queue, and no worker of
+        # its takes it (shown by its metrics rather than by waiting a while); still no write.
+        a_metrics = f"http://127.0.0.1:{metrics['a']}/metrics"
+        following = controller_work(scrape(a_metrics), ECHO)
+        await create_echo(rest, namespace, "marker")
+        await wait_queued_not_taken(lambda: scrape(a_metrics), ECHO, following)
         after = proxies["a"].records[seen:]
         writes = [f"{r.method} {r.path} -> {r.status}" for r in after if r.method in WRITES]
         assert not writes, (
             f"the resumed leader wrote after losing its lease (paused {time.monotonic() - stopped:.0f}s):\n"
             + "\n".join(writes)
         )
+        still = controller_work(scrape(a_metrics), ECHO)
+        assert still["total"] == following["total"], f"the follower reconciled: {following} then {still}"
         assert procs["a"].proc.poll() is None, "the resumed leader must step down, not exit"
 
         async def phases() -> dict[str, Any]:
@@ -167,7 +181,7 @@ async def test_leader_keeps_its_lease_under_load_and_a_resumed_leader_writes_not
 
         await wait_for(
             phases,
-            lambda seen: len(seen) == count and all(phase == "Echoed" for phase in seen.values()),
+            lambda seen: len(seen) == count + 1 and all(phase == "Echoed" for phase in seen.values()),
             timeout=180,
             what="every Echo reconciled by the new leader (phase by name)",
         )

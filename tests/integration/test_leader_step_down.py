@@ -17,14 +17,14 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
 
 from aimctl.devcluster.pki import ClientIdentity, ensure_client_certificate
 from aimctl.kube.client import ClientSettings, new_client
 from informers.rest import RestClient
-from tests.support.echo_controller import ECHOES, ensure_echo_crd
+from tests.support.echo_controller import ECHOES, EchoController, ensure_echo_crd
 from tests.support.fault_proxy import WRITE_METHODS, FaultProxy, Rule
+from tests.support.operator_metrics import controller_work, scrape, wait_queued_not_taken
 from tests.support.operator_process import OperatorProcess
 from tests.support.wait import wait_for
 
@@ -33,6 +33,7 @@ pytestmark = [pytest.mark.cluster, pytest.mark.usefixtures("aim_crds")]
 LEASE = "aimctl-step-down-test"
 STEPPED_DOWN = "lost the lease; stepped down (leading work stopped, caches kept) and campaigning again"
 REACQUIRED = "became leader again after stepping down"
+ECHO = EchoController.name
 
 
 def _free_port() -> int:
@@ -108,12 +109,20 @@ async def test_a_leader_that_cannot_renew_steps_down_and_leads_again(
         assert leader_gauge(metrics) == 0, "the leader gauge must drop when the process steps down"
         assert _get(f"http://127.0.0.1:{probe}/healthz")[0] == 200, "/healthz must stay 200 while following"
         assert _get(f"http://127.0.0.1:{probe}/readyz")[0] == 200, "a follower with synced caches is ready"
+        # The follower sees the new Echo (its informers run) and queues it, and no worker takes it:
+        # shown by its metrics instead of waiting for as long as a leader would take.
+        follower = f"http://127.0.0.1:{metrics}/metrics"
+        before = controller_work(scrape(follower), ECHO)
         await create_echo(rest, namespace, "while-following")
-        await anyio.sleep(5)  # a leader reconciles an Echo well within this
+        await wait_queued_not_taken(lambda: scrape(follower), ECHO, before)
         assert not await echoed(rest, namespace, "while-following"), "a follower reconciled an Echo"
         writes = [f"{r.method} {r.path} -> {r.status}" for r in proxy.records[seen:]
                   if r.method in WRITE_METHODS and "/leases/" not in r.path]  # fmt: skip
         assert not writes, "a process that stepped down wrote:\n" + "\n".join(writes)
+        still = controller_work(scrape(follower), ECHO)
+        assert still["total"] == before["total"] and still["queued"] >= 1, (
+            f"a follower took work: {before} then {still}"
+        )
         assert proc.proc.poll() is None, f"the process exited:\n{proc.text()[-3000:]}"
 
         # The Lease can be written again: the same process leads again, without a restart.

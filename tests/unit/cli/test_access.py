@@ -14,6 +14,7 @@ from aimctl.cli.explain import parse_ref
 from aimctl.kube.resources import AIM_SERVICES, PODS
 from informers.rest import ApiError
 from tests.support.kubeconfig import write_token_kubeconfig
+from tests.support.wait import wait_for
 
 TARGET = Target(Path("/k"), "ctx", "ns", "https://10.0.0.1:6443")
 
@@ -150,7 +151,8 @@ async def test_preflight_waits_for_an_apiserver_that_is_starting(tmp_path: Path)
     await runner.setup()
 
     async def start_later() -> None:
-        await anyio.sleep(1.5)
+        # Once refused (the first report: preflight is in its first pause), the server starts.
+        await wait_for(lambda: reports, bool, what="a report of the first refusal")
         await web.TCPSite(runner, "127.0.0.1", port).start()
 
     try:

@@ -11,6 +11,7 @@ from aimctl.manager import Manager, ManagerConfig
 from informers.leaderelection import LeaderElectionConfig, LeaderElector
 from informers.ratelimit import AsyncTokenBucket
 from informers.rest import ApiError, RestClient, WriteFenced
+from tests.support.wait import wait_for
 
 
 class Clock:
@@ -124,9 +125,12 @@ class FlakyLeaseApi(LeaseApi):
     def __init__(self, clock: Clock) -> None:
         super().__init__(clock)
         self.down = False
+        #: Updates refused so far (renewals, and attempts to acquire while following).
+        self.refused = 0
 
     async def request(self, verb: str, path: str, **kw: Any) -> Any:
         if self.down and verb == "update":
+            self.refused += 1
             raise OSError("connection reset")
         return await super().request(verb, path, **kw)
 
@@ -148,23 +152,22 @@ async def test_a_leader_that_cannot_renew_steps_down_and_campaigns_again() -> No
         finally:
             terms[-1] = "stopped"
 
-    async def until(predicate: Any) -> None:
-        with anyio.fail_after(10):
-            while not predicate():  # noqa: ASYNC110 - polling the elector's state is the point
-                await anyio.sleep(0.02)
-
     async with anyio.create_task_group() as tg:
         tg.start_soon(elector.run, lead)
-        await until(lambda: terms == ["running"])
+        await wait_for(lambda: list(terms), lambda t: t == ["running"], timeout=10, what="the first term")
         assert elector.write_time_left() > 0
         api.down = True
-        await until(lambda: not elector.is_leader)
+        await wait_for(lambda: elector.is_leader, lambda leading: not leading, timeout=10, what="the step-down")
         assert terms == ["stopped"], "lead() must be cancelled and awaited at the step-down"
         assert elector.write_time_left() <= 0, "the fence stays closed while following"
-        await anyio.sleep(1.5)
+        # It campaigns while following: one more refused attempt to take the lease, handled (every task
+        # is blocked again: the elector waits for its next attempt, or a new term runs), and no term.
+        refused = api.refused
+        await wait_for(lambda: api.refused, lambda n: n > refused, timeout=10, what="an attempt while following")
+        await anyio.wait_all_tasks_blocked()
         assert terms == ["stopped"] and elector.write_time_left() <= 0
         api.down = False
-        await until(lambda: terms == ["stopped", "running"])
+        await wait_for(lambda: list(terms), lambda t: t == ["stopped", "running"], timeout=10, what="the second term")
         assert elector.is_leader and elector.terms == 2 and elector.write_time_left() > 0
         assert changes == [True, False, True]
         tg.cancel_scope.cancel()

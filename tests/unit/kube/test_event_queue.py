@@ -10,6 +10,7 @@ import pytest
 from aimctl.kube import events
 from aimctl.kube.events import EventRecorder
 from informers.rest import RestClient, WriteFenced
+from tests.support.wait import wait_for
 
 SVC = {"apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "s", "namespace": "n"}}
 
@@ -20,9 +21,15 @@ class SlowClient:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.release = anyio.Event()
+        #: Requests begun and not yet answered or cancelled.
+        self.pending = 0
 
     async def request(self, verb: str, path: str, **kw: Any) -> Any:
-        await self.release.wait()
+        self.pending += 1
+        try:
+            await self.release.wait()
+        finally:
+            self.pending -= 1
         self.sent.append(kw["body"])
         return kw["body"]
 
@@ -61,7 +68,6 @@ async def test_a_full_buffer_drops_and_counts(monkeypatch: pytest.MonkeyPatch) -
     async with anyio.create_task_group() as tg:
         await tg.start(rec.run)
         results = [await rec.emit(SVC, "Normal", f"R{i}", "a", "m") for i in range(6)]
-        await anyio.sleep(0.01)
         assert results.count(False) >= 1 and rec.dropped == results.count(False)
         tg.cancel_scope.cancel()
 
@@ -109,10 +115,12 @@ async def test_leadership_lost_cancels_the_senders_and_nothing_more_is_posted() 
     async with anyio.create_task_group() as tg:
         await tg.start(rec.run)
         assert await rec.emit(SVC, "Normal", "Running", "a", "m")
-        await anyio.sleep(0.01)
+        await wait_for(lambda: client.pending, lambda n: n == 1, what="the event's post begun (unanswered)")
         tg.cancel_scope.cancel()  # what the manager does to the workers' group when the lease is lost
+    # The senders are cancelled and awaited: no post is still waiting for an answer that could land
+    # once the apiserver answers (no pause needed to show that nothing more is posted).
+    assert client.pending == 0, "a post outlived the cancelled senders"
     client.release.set()
-    await anyio.sleep(0.01)
     assert client.sent == [] and rec.emitted == 0
 
 

@@ -91,7 +91,7 @@ async def test_config_blob_sent_in_several_chunks_is_read_to_the_end(servers: tu
         await resp.prepare(request)
         for i in range(0, len(config), 4096):
             await resp.write(config[i : i + 4096])
-            await asyncio.sleep(0.01)
+            await asyncio.sleep(0.01)  # the server's pace (chunks arrive apart), not a wait for anything
         await resp.write_eof()
         return resp
 
