@@ -10,6 +10,7 @@ import pytest
 from aimctl.kube import events
 from aimctl.kube.events import EventRecorder
 from informers.rest import RestClient, WriteFenced
+from informers.writeslots import WriteSlots
 from tests.support.wait import wait_for
 
 SVC = {"apiVersion": "aim.silogen.ai/v1alpha1", "kind": "AIMService", "metadata": {"name": "s", "namespace": "n"}}
@@ -160,7 +161,7 @@ async def test_queued_events_are_background_writes_until_the_queue_is_half_full(
     async with anyio.create_task_group() as tg:
         await tg.start(rec.run)
         assert await rec.emit(SVC, "Normal", "first", "a", "m")
-        await anyio.sleep(0.01)  # the one sender holds "first" (the apiserver has not answered)
+        await wait_for(lambda: client.pending, lambda n: n == 1, what="'first' posted (the apiserver has not answered)")
         for i in range(6):
             assert await rec.emit(SVC, "Normal", f"R{i}", "a", "m")
         rec.close()
@@ -171,3 +172,23 @@ async def test_queued_events_are_background_writes_until_the_queue_is_half_full(
     client.background.clear()
     assert await rec.emit(SVC, "Normal", "inline", "a", "m")  # not running: inline, not background
     assert client.background == [False]
+
+
+async def test_a_filling_queue_is_posted_with_the_clients_whole_write_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As many posts in flight as the client's write slots, no more: with a fixed handful of senders a
+    burst of 10 000 services dropped 46 % of its events, the queue filling faster than it drained."""
+    monkeypatch.setattr(events, "EVENT_BUFFER", 64)
+    client = SlowClient()
+    client.write_slots = WriteSlots(5)  # type: ignore[attr-defined]
+    rec = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    assert rec.senders() == 5
+    async with anyio.create_task_group() as tg:
+        await tg.start(rec.run)
+        for i in range(40):
+            assert await rec.emit(SVC, "Normal", f"R{i}", "a", "m")
+        await wait_for(lambda: client.pending, lambda n: n == 5, what="the write budget's posts in flight")
+        await anyio.wait_all_tasks_blocked()
+        assert client.pending == 5, "more posts in flight than the client's write budget"
+        rec.close()
+        client.release.set()
+    assert rec.emitted == 40 and rec.dropped == 0
