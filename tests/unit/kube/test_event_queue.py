@@ -192,3 +192,29 @@ async def test_a_filling_queue_is_posted_with_the_clients_whole_write_budget(mon
         rec.close()
         client.release.set()
     assert rec.emitted == 40 and rec.dropped == 0
+
+
+async def test_the_queue_bound_holds_for_all_recorders_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    """EVENT_BUFFER bounds the events queued by the whole process, so memory stays bounded however many
+    controllers emit at once (a recorder with an empty queue still drops when the others fill it)."""
+    monkeypatch.setattr(events, "EVENT_BUFFER", 4)
+    monkeypatch.setattr(events, "EVENT_SENDERS", 1)
+    client = SlowClient()
+    a = EventRecorder(client, "svc", "i")  # type: ignore[arg-type]
+    b = EventRecorder(client, "tpl", "i")  # type: ignore[arg-type]
+    async with anyio.create_task_group() as tg:
+        await tg.start(a.run)
+        await tg.start(b.run)
+        for rec in (a, b):  # each dispatcher takes one post (in flight) and one more (waiting for it)
+            for i in range(2):
+                assert await rec.emit(SVC, "Normal", f"taken{i}", "a", "m")
+        await wait_for(lambda: client.pending, lambda n: n == 2, what="one post in flight per recorder")
+        await anyio.wait_all_tasks_blocked()
+        assert EventRecorder.queued_total == 0
+        for i in range(4):
+            assert await a.emit(SVC, "Normal", f"R{i}", "a", "m")
+        assert EventRecorder.queued_total == 4
+        assert not await b.emit(SVC, "Normal", "over", "a", "m")
+        assert b.dropped == 1 and a.dropped == 0
+        tg.cancel_scope.cancel()
+    assert EventRecorder.queued_total == 0, "events dropped by a cancelled recorder still counted as queued"
