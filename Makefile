@@ -49,8 +49,9 @@ cluster-down: $(STAMP) ## stop the local development cluster (data kept)
 cluster-status: $(STAMP)
 	$(BIN)/aimctl dev cluster status
 
-bench: $(STAMP) ## scale benchmark (AIMCTL_BENCH_SERVICES=10000 for the large run) and the full-size chaos suite; prints figures
-	$(BIN)/python -m tests.bench.bench_scale
+BENCH_SERVICES ?= 1000 10000
+bench: $(STAMP) ## scale benchmark at 1 000 and 10 000 services (make bench BENCH_SERVICES="N ..." for others) and the full-size chaos suite; prints figures
+	for n in $(BENCH_SERVICES); do $(BIN)/python -m tests.bench.bench_scale --services $$n || exit 1; done
 	AIMCTL_CHAOS_SIZE=full $(BIN)/pytest tests/chaos -s -p no:cacheprovider -o addopts=""
 
 chaos: $(STAMP) ## the chaos suite at its reduced size (100 services a scenario, ~4 min; also run by make test: tests/chaos/README.md)
