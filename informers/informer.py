@@ -135,7 +135,7 @@ class Informer:
     def resync(self) -> None:
         """Replay every cached object to the handlers as a low-priority ``MODIFIED`` (``old is obj``)."""
         for obj in self.store:
-            self._dispatch(InformerEvent(EventType.MODIFIED, self.resource, obj, old=obj, initial=True))
+            self._replay(obj)
 
     async def resync_yielding(self, batch: int = RESYNC_BATCH) -> None:
         """:meth:`resync`, yielding to the event loop after every ``batch`` objects.
@@ -147,9 +147,12 @@ class Informer:
         changed or deleted meanwhile has had its own event already, and its key is reconciled from
         the cache as it is then (level-triggered), so replaying the snapshot is harmless."""
         for i, obj in enumerate(list(self.store), 1):
-            self._dispatch(InformerEvent(EventType.MODIFIED, self.resource, obj, old=obj, initial=True))
+            self._replay(obj)
             if i % batch == 0:
                 await anyio.lowlevel.checkpoint()
+
+    def _replay(self, obj: Obj) -> None:
+        self._dispatch(InformerEvent(EventType.MODIFIED, self.resource, obj, old=obj, initial=True))
 
     # -- ReflectorSink -----------------------------------------------------------------------------
 

@@ -193,16 +193,12 @@ class EventRecorder:
         if key in self._queued:
             self.aggregated += 1
             return True
+        if EventRecorder.queued_total >= EVENT_BUFFER:
+            return self._drop(reason)
         try:
-            if EventRecorder.queued_total >= EVENT_BUFFER:
-                raise anyio.WouldBlock
             queue.send_nowait(body)
         except anyio.WouldBlock:
-            self.dropped += 1
-            self.failed += 1
-            if self.dropped % DROP_LOG_EVERY == 1 or DROP_LOG_EVERY == 1:
-                log.warning("event queue full: event dropped", reason=reason, buffer=EVENT_BUFFER, dropped=self.dropped)
-            return False
+            return self._drop(reason)
         except (anyio.BrokenResourceError, anyio.ClosedResourceError):
             # The senders are stopping (cancelled with the workers): post inline, through the fence.
             return await self._post(body)
@@ -210,6 +206,13 @@ class EventRecorder:
         self._in_queue += 1
         EventRecorder.queued_total += 1
         return True
+
+    def _drop(self, reason: str) -> bool:
+        self.dropped += 1
+        self.failed += 1
+        if (self.dropped - 1) % DROP_LOG_EVERY == 0:
+            log.warning("event queue full: event dropped", reason=reason, buffer=EVENT_BUFFER, dropped=self.dropped)
+        return False
 
     async def run(self, *, task_status: anyio.abc.TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Post queued events until :meth:`close` (then the queued ones are posted and this returns) or
